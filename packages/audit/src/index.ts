@@ -1,0 +1,2 @@
+// Public surface of @opskit/audit. Filled in by its issue.
+export {}

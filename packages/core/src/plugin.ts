@@ -1,0 +1,110 @@
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import { requestContextStorage } from './context.js'
+import { addRequestIdToErrors } from './error-response.js'
+import { FST_OPSKIT_CORE_INVALID_OPTION } from './errors.js'
+import { sanitizeHeader } from './sanitize.js'
+import type { Actor, OpskitCoreOptions, RequestContext, ResolveActor } from './types.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The actor `resolveActor` (or `setActor`) set for this request; `null` when anonymous. */
+    actor: Actor | null
+    /** Sets (or clears) the actor; every opskit plugin sees it from then on. */
+    setActor(actor: Actor | null): void
+    /** The request context that `getRequestContext()` returns inside this request. Read-only. */
+    opskitContext: RequestContext
+  }
+}
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
+
+interface ResolvedCoreOptions {
+  requestIdHeader: string
+  resolveActor: ResolveActor | undefined
+}
+
+function resolveOptions(opts: OpskitCoreOptions): ResolvedCoreOptions {
+  const { requestIdHeader = 'x-request-id', resolveActor } = opts
+  if (typeof requestIdHeader !== 'string' || !HEADER_NAME.test(requestIdHeader)) {
+    throw new FST_OPSKIT_CORE_INVALID_OPTION('requestIdHeader', 'expected a header name such as "x-request-id"')
+  }
+  if (resolveActor !== undefined && typeof resolveActor !== 'function') {
+    throw new FST_OPSKIT_CORE_INVALID_OPTION('resolveActor', 'expected a function (request) => Actor | null')
+  }
+  return { requestIdHeader: requestIdHeader.toLowerCase(), resolveActor }
+}
+
+function setActor(this: FastifyRequest, actor: Actor | null): void {
+  this.actor = actor ?? null
+  if (this.opskitContext !== null) this.opskitContext.actor = this.actor
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) => {
+  const { requestIdHeader, resolveActor } = resolveOptions(opts)
+
+  fastify.decorateRequest('actor', null)
+  fastify.decorateRequest('opskitContext', null as unknown as RequestContext)
+  fastify.decorateRequest('setActor', setActor)
+
+  function onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const context: RequestContext = {
+      requestId: request.id,
+      actor: null,
+      ip: request.ip,
+      userAgent: sanitizeHeader(request.headers['user-agent']),
+      method: request.method,
+      url: pathOf(request.url),
+      route: request.routeOptions.url,
+    }
+    request.opskitContext = context
+    reply.header(requestIdHeader, request.id)
+    if (resolveActor === undefined) {
+      requestContextStorage.run(context, done)
+      return
+    }
+    requestContextStorage.run(context, () => {
+      let result: ReturnType<ResolveActor>
+      try {
+        result = resolveActor(request)
+      } catch (err) {
+        done(err as Error)
+        return
+      }
+      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+        ;(result as Promise<Actor | null | undefined>).then(
+          (actor) => {
+            request.setActor(actor ?? null)
+            done()
+          },
+          (err: Error) => done(err),
+        )
+        return
+      }
+      request.setActor((result as Actor | null | undefined) ?? null)
+      done()
+    })
+  }
+
+  // Body parsing runs outside the async flow that onRequest started, so the context is entered
+  // again before validation: handlers, services and the data layer all see it.
+  function preValidation(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const context = request.opskitContext
+    if (context === null) done()
+    else requestContextStorage.run(context, done)
+  }
+
+  fastify.addHook('onRequest', onRequest)
+  fastify.addHook('preValidation', preValidation)
+  fastify.addHook('onSend', addRequestIdToErrors)
+  next()
+}
+
+/** The shared request context: request id header, actor, `getRequestContext()`, `request_id` in error bodies. */
+export const opskitCore = fp(plugin, { fastify: '5.x', name: '@opskit/core' })
+export default opskitCore

@@ -1,0 +1,129 @@
+export const REDACTED = '[REDACTED]'
+
+// Keys are compared lower-cased with `-` and `_` removed; a key containing any of these is secret.
+const SECRET_KEY_PARTS = ['password', 'passwd', 'secret', 'token', 'authorization', 'cookie', 'apikey', 'creditcard', 'cvv']
+
+const keyCache = new Map<string, boolean>()
+const KEY_CACHE_LIMIT = 10_000
+
+/** True when a property name names a secret (`password`, `accessToken`, `x-api-key`, `Set-Cookie`...). */
+export function isSecretKey(key: string): boolean {
+  const cached = keyCache.get(key)
+  if (cached !== undefined) return cached
+  const normalized = key.toLowerCase().replace(/[-_]/g, '')
+  let secret = false
+  for (const part of SECRET_KEY_PARTS) {
+    if (normalized.includes(part)) {
+      secret = true
+      break
+    }
+  }
+  if (keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, secret)
+  return secret
+}
+
+const EMAIL = /([A-Za-z0-9._%+-]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g
+const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g
+
+/** `user@example.com` → `u***r@example.com`. Masks every address inside a longer string too. */
+export function maskEmail(value: string): string {
+  if (value.indexOf('@') === -1) return value
+  return value.replace(EMAIL, (_match, local: string, domain: string) => `${maskLocal(local)}@${domain}`)
+}
+
+function maskLocal(local: string): string {
+  if (local.length <= 1) return `${local}***`
+  return `${local[0]}***${local[local.length - 1]}`
+}
+
+function passesLuhn(digits: string): boolean {
+  let sum = 0
+  let double = false
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48
+    if (double) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+    double = !double
+  }
+  return sum % 10 === 0
+}
+
+function maskCards(value: string): string {
+  return value.replace(CARD_CANDIDATE, (match) => {
+    const digits = match.replace(/[ -]/g, '')
+    if (digits.length < 13 || digits.length > 19 || !passesLuhn(digits)) return match
+    return `${'*'.repeat(digits.length - 4)}${digits.slice(-4)}`
+  })
+}
+
+/** Masks e-mail addresses and Luhn-valid card numbers inside a string. Returns the input when clean. */
+export function redactString(value: string): string {
+  let out = value
+  if (out.indexOf('@') !== -1) out = maskEmail(out)
+  if (hasDigitRun(out)) out = maskCards(out)
+  return out
+}
+
+function hasDigitRun(value: string): boolean {
+  let run = 0
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      if (++run >= 13) return true
+    } else if (c !== 32 && c !== 45) {
+      run = 0
+    }
+  }
+  return false
+}
+
+export interface RedactOptions {
+  /** Extra key names (compared like the built-in set) to redact. */
+  keys?: string[]
+  /** Mask e-mail addresses inside strings. Default `true`. */
+  emails?: boolean
+}
+
+/**
+ * Deep copy of `value` with secrets replaced by `"[REDACTED]"`: secret keys (case-insensitive,
+ * ignoring `-`/`_`), Luhn-valid card numbers and e-mail addresses inside strings. Never mutates
+ * its input; cycles become `"[Circular]"`.
+ */
+export function redact<T>(value: T, opts: RedactOptions = {}): T {
+  const extra = (opts.keys ?? []).map((k) => k.toLowerCase().replace(/[-_]/g, ''))
+  const emails = opts.emails ?? true
+  const isSecret = extra.length === 0
+    ? isSecretKey
+    : (key: string) => isSecretKey(key) || extra.includes(key.toLowerCase().replace(/[-_]/g, ''))
+  const seen = new WeakSet<object>()
+
+  const walk = (input: unknown): unknown => {
+    if (typeof input === 'string') return emails ? redactString(input) : maskCards(input)
+    if (input === null || typeof input !== 'object') return input
+    if (input instanceof Date) return new Date(input.getTime())
+    if (Buffer.isBuffer(input)) return input
+    if (seen.has(input)) return '[Circular]'
+    seen.add(input)
+    let out: unknown
+    if (Array.isArray(input)) {
+      out = input.map(walk)
+    } else if (input instanceof Map) {
+      const copy: Record<string, unknown> = {}
+      for (const [k, v] of input) copy[String(k)] = isSecret(String(k)) ? REDACTED : walk(v)
+      out = copy
+    } else {
+      const copy: Record<string, unknown> = {}
+      for (const key of Object.keys(input)) {
+        const v = (input as Record<string, unknown>)[key]
+        copy[key] = isSecret(key) && v !== undefined && v !== null ? REDACTED : walk(v)
+      }
+      out = copy
+    }
+    seen.delete(input)
+    return out
+  }
+  return walk(value) as T
+}

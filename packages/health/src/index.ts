@@ -1,0 +1,2 @@
+// Public surface of @opskit/health. Filled in by its issue.
+export {}

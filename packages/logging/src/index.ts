@@ -1,0 +1,2 @@
+// Public surface of @opskit/logging. Filled in by its issue.
+export {}

@@ -1,0 +1,2 @@
+// Public surface of @opskit/metrics. Filled in by its issue.
+export {}

@@ -1,0 +1,2 @@
+// Public surface of @opskit/rate-limit. Filled in by its issue.
+export {}

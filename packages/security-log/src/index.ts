@@ -1,0 +1,2 @@
+// Public surface of @opskit/security-log. Filled in by its issue.
+export {}

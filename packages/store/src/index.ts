@@ -1,0 +1,2 @@
+// Public surface of @opskit/store. Filled in by its issue.
+export {}

@@ -1,0 +1,2 @@
+// Public surface of @opskit/suite. Filled in by its issue.
+export {}

@@ -46,7 +46,14 @@ function pathOf(url: string): string {
 }
 
 const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) => {
-  const { requestIdHeader, resolveActor } = resolveOptions(opts)
+  let options: ResolvedCoreOptions
+  try {
+    options = resolveOptions(opts)
+  } catch (err) {
+    next(err as Error)
+    return
+  }
+  const { requestIdHeader, resolveActor } = options
 
   fastify.decorateRequest('actor', null)
   fastify.decorateRequest('opskitContext', null as unknown as RequestContext)

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import { isSecretKey, maskEmail, redact, sanitizeHeader } from '@opskit/core'
+
+describe('redact', () => {
+  it('replaces secret keys case-insensitively, ignoring - and _', () => {
+    const input = {
+      password: 'hunter2', Passwd: 'x', client_secret: 's', accessToken: 'a', refresh_token: 'r', 'X-Api-Key': 'k', apiKey: 'k2',
+      Authorization: 'Bearer abc.def', cookie: 'sid=1', 'set-cookie': ['a=1'], credit_card: '4111', CVV: '123', username: 'bob',
+    }
+    expect(redact(input)).toEqual({
+      password: '[REDACTED]', Passwd: '[REDACTED]', client_secret: '[REDACTED]', accessToken: '[REDACTED]', refresh_token: '[REDACTED]',
+      'X-Api-Key': '[REDACTED]', apiKey: '[REDACTED]', Authorization: '[REDACTED]', cookie: '[REDACTED]', 'set-cookie': '[REDACTED]',
+      credit_card: '[REDACTED]', CVV: '[REDACTED]', username: 'bob',
+    })
+  })
+
+  it('walks nested objects and arrays and never mutates the input', () => {
+    const input = { user: { profile: { newPassword: 'p' } }, list: [{ token: 't' }, 'plain'] }
+    const frozen = structuredClone(input)
+    expect(redact(input)).toEqual({ user: { profile: { newPassword: '[REDACTED]' } }, list: [{ token: '[REDACTED]' }, 'plain'] })
+    expect(input).toEqual(frozen)
+  })
+
+  it('masks e-mails and Luhn-valid card numbers inside strings, and leaves other digits alone', () => {
+    expect(redact({ note: 'contact john.doe@example.com now' })).toEqual({ note: 'contact j***e@example.com now' })
+    expect(redact('card 4111 1111 1111 1111 ok')).toBe('card ************1111 ok')
+    expect(redact('order 1234567890123')).toBe('order 1234567890123')
+  })
+
+  it('handles cycles and keeps dates', () => {
+    const a: Record<string, unknown> = { name: 'a', at: new Date('2026-01-01T00:00:00Z') }
+    a.self = a
+    const out = redact(a) as Record<string, unknown>
+    expect(out.self).toBe('[Circular]')
+    expect(out.at).toEqual(new Date('2026-01-01T00:00:00Z'))
+  })
+
+  it('accepts extra keys', () => {
+    expect(redact({ ssn: '1', name: 'n' }, { keys: ['SSN'] })).toEqual({ ssn: '[REDACTED]', name: 'n' })
+  })
+})
+
+describe('maskEmail', () => {
+  it('keeps the first and last character of the local part', () => {
+    expect(maskEmail('user@example.com')).toBe('u***r@example.com')
+    expect(maskEmail('a@b.io')).toBe('a***@b.io')
+    expect(maskEmail('no address here')).toBe('no address here')
+  })
+})
+
+describe('isSecretKey', () => {
+  it('matches the contract set and spares ordinary keys', () => {
+    for (const k of ['password', 'PASSWORD', 'db_passwd', 'secretKey', 'id_token', 'authorization', 'Cookie', 'x-api-key', 'creditCard', 'cvv']) {
+      expect(isSecretKey(k)).toBe(true)
+    }
+    for (const k of ['id', 'email', 'status', 'amount', 'user_agent']) expect(isSecretKey(k)).toBe(false)
+  })
+})
+
+describe('sanitizeHeader', () => {
+  it('strips CR/LF and control characters and bounds the length', () => {
+    expect(sanitizeHeader('evil\r\nInjected: yes')).toBe('evilInjected: yes')
+    expect(sanitizeHeader('x'.repeat(1000))).toHaveLength(512)
+    expect(sanitizeHeader(undefined)).toBeUndefined()
+    expect(sanitizeHeader(['a', 'b'])).toBe('a, b')
+  })
+})

@@ -1,2 +1,3 @@
-// Public surface of @opskit/suite. Filled in by its issue.
-export {}
+export { loadConfig, OpskitConfigError } from './config.js'
+export type { OpskitConfig, ConfigProblem, Environment, LogLevel, LogFormat } from './config.js'
+export { FST_OPSKIT_INVALID_OPTION } from './errors.js'

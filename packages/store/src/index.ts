@@ -1,2 +1,10 @@
-// Public surface of @opskit/store. Filled in by its issue.
-export {}
+export { openDatabase, isConnection } from './database.js'
+export type { Connection, Database, Queryable, QueryResultLike, OpenDatabaseOptions } from './database.js'
+export { runMigration } from './migration.js'
+export { quoteIdent, isValidIdent } from './quote-ident.js'
+export { GroupCommitQueue, QueueFullError, QueueClosedError } from './group-commit.js'
+export type { GroupCommitOptions } from './group-commit.js'
+export { parseListQuery, listRows, toJsonRow, InvalidQueryError, DEFAULT_LIMIT, MAX_LIMIT } from './list-query.js'
+export type { FilterKind, ListSpec, ParsedFilter, ParsedList, ListResult } from './list-query.js'
+export { registerListRoute } from './list-route.js'
+export type { ListRouteOptions } from './list-route.js'

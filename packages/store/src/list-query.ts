@@ -1,0 +1,157 @@
+import { isIP } from 'node:net'
+import type { Database } from './database.js'
+import { quoteIdent } from './quote-ident.js'
+
+/** How a query parameter filters: equality on text, a lower / upper bound on a timestamp, an IP. */
+export type FilterKind = 'text' | 'date-from' | 'date-to' | 'ip'
+
+export interface ListSpec {
+  /** Query parameter name → the column it filters and how. */
+  filters: Record<string, { column: string; kind: FilterKind }>
+}
+
+export interface ParsedFilter {
+  param: string
+  column: string
+  kind: FilterKind
+  value: string
+}
+
+export interface ParsedList {
+  limit: number
+  skip: number
+  filters: ParsedFilter[]
+}
+
+export interface ListResult<R = Record<string, unknown>> {
+  items: R[]
+  limit: number
+  skip: number
+  total: number
+}
+
+/** A bad query parameter: `statusCode` 400 and a message that names it. */
+export class InvalidQueryError extends Error {
+  readonly code = 'FST_OPSKIT_INVALID_QUERY'
+  readonly statusCode = 400
+  constructor(readonly parameter: string, problem: string) {
+    super(`invalid query parameter "${parameter}": ${problem}`)
+    this.name = 'InvalidQueryError'
+  }
+}
+
+export const DEFAULT_LIMIT = 50
+export const MAX_LIMIT = 100
+const MAX_TEXT_LENGTH = 512
+const INTEGER = /^\d{1,9}$/
+// 2024-05-01, 2024-05-01T10:00, 2024-05-01T10:00:00.123Z, 2024-05-01T10:00:00+02:00
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
+
+function single(param: string, value: unknown): string {
+  if (Array.isArray(value)) throw new InvalidQueryError(param, 'given more than once')
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value !== 'string') throw new InvalidQueryError(param, 'expected a string')
+  return value
+}
+
+function parseInteger(param: string, raw: unknown, min: number, max: number, expected: string): number {
+  const text = single(param, raw)
+  if (!INTEGER.test(text)) throw new InvalidQueryError(param, expected)
+  const n = Number(text)
+  if (n < min || n > max) throw new InvalidQueryError(param, expected)
+  return n
+}
+
+/**
+ * Validates a list route's query string: known filters only, `limit` an integer 1–100 (default 50),
+ * `skip` an integer ≥ 0 (default 0), ISO-8601 dates, valid IPs. Throws `InvalidQueryError`
+ * (statusCode 400) naming the bad parameter.
+ */
+export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
+  const parsed: ParsedList = { limit: DEFAULT_LIMIT, skip: 0, filters: [] }
+  if (query === undefined || query === null) return parsed
+  if (typeof query !== 'object') throw new InvalidQueryError('query', 'expected an object of parameters')
+  for (const [param, raw] of Object.entries(query as Record<string, unknown>)) {
+    if (raw === undefined) continue
+    if (param === 'limit') {
+      parsed.limit = parseInteger(param, raw, 1, MAX_LIMIT, `expected an integer from 1 to ${MAX_LIMIT}`)
+      continue
+    }
+    if (param === 'skip') {
+      parsed.skip = parseInteger(param, raw, 0, 1e9, 'expected an integer ≥ 0')
+      continue
+    }
+    const filter = Object.hasOwn(spec.filters, param) ? spec.filters[param] : undefined
+    if (filter === undefined) {
+      const known = ['limit', 'skip', ...Object.keys(spec.filters)].join(', ')
+      throw new InvalidQueryError(param, `unknown parameter (known: ${known})`)
+    }
+    const text = single(param, raw)
+    let value = text
+    switch (filter.kind) {
+      case 'text':
+        if (text.length === 0 || text.length > MAX_TEXT_LENGTH) {
+          throw new InvalidQueryError(param, `expected 1 to ${MAX_TEXT_LENGTH} characters`)
+        }
+        break
+      case 'date-from':
+      case 'date-to': {
+        const time = ISO_DATE.test(text) ? Date.parse(text) : Number.NaN
+        if (Number.isNaN(time)) throw new InvalidQueryError(param, 'expected an ISO-8601 date such as 2024-05-01 or 2024-05-01T10:00:00Z')
+        value = new Date(time).toISOString()
+        break
+      }
+      case 'ip':
+        if (isIP(text) === 0) throw new InvalidQueryError(param, 'expected an IPv4 or IPv6 address')
+        break
+    }
+    parsed.filters.push({ param, column: filter.column, kind: filter.kind, value })
+  }
+  return parsed
+}
+
+/** Turns a row into JSON-friendly values: timestamps as ISO strings, everything else as is. */
+export function toJsonRow(row: Record<string, unknown>): Record<string, unknown> {
+  for (const key of Object.keys(row)) {
+    const value = row[key]
+    if (value instanceof Date) row[key] = value.toISOString()
+    else if (typeof value === 'bigint') row[key] = value.toString()
+  }
+  return row
+}
+
+/**
+ * One page of `table`, newest first (`created_at desc, id desc`), with `count(*)` as `total`.
+ * Only parameterized SQL; column names come from the spec and are quoted.
+ */
+export async function listRows(db: Database, table: string, parsed: ParsedList): Promise<ListResult<any>> {
+  const where: string[] = []
+  const params: unknown[] = []
+  for (const filter of parsed.filters) {
+    params.push(filter.value)
+    const column = quoteIdent(filter.column)
+    const p = `$${params.length}`
+    switch (filter.kind) {
+      case 'text': where.push(`${column} = ${p}`); break
+      case 'date-from': where.push(`${column} >= ${p}::timestamptz`); break
+      case 'date-to': where.push(`${column} <= ${p}::timestamptz`); break
+      case 'ip': where.push(`${column} = ${p}::inet`); break
+    }
+  }
+  const target = quoteIdent(table)
+  const clause = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`
+  const n = params.length
+  const [page, count] = await Promise.all([
+    db.query(
+      `SELECT * FROM ${target}${clause} ORDER BY created_at DESC, id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+      [...params, parsed.limit, parsed.skip],
+    ),
+    db.query<{ total: number }>(`SELECT count(*)::int AS total FROM ${target}${clause}`, params),
+  ])
+  return {
+    items: page.rows.map(toJsonRow),
+    limit: parsed.limit,
+    skip: parsed.skip,
+    total: Number(count.rows[0]?.total ?? 0),
+  }
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { parseListQuery, type ListResult, type ListSpec, type ParsedList } from './list-query.js'
+
+export interface ListRouteOptions {
+  /** Route path, e.g. `/audit`. */
+  prefix: string
+  /** Who may read the trail. Without it the route is not registered. */
+  authorize?: (request: FastifyRequest) => boolean | Promise<boolean>
+  spec: ListSpec
+  list(parsed: ParsedList): Promise<ListResult<any>>
+}
+
+class HttpError extends Error {
+  constructor(readonly statusCode: number, message: string, readonly code: string) {
+    super(message)
+  }
+}
+
+/**
+ * `GET <prefix>`: no actor → 401, `authorize(request)` false → 403, a bad parameter → 400 naming it,
+ * else 200 `{ items, limit, skip, total }`. Not registered when `authorize` is missing, so a trail is
+ * never public by accident. Other route config (rate limits...) is left to the app.
+ */
+export function registerListRoute(fastify: FastifyInstance, opts: ListRouteOptions): void {
+  const { prefix, authorize, spec, list } = opts
+  if (typeof authorize !== 'function') return
+  fastify.get(prefix, async (request: FastifyRequest, _reply: FastifyReply) => {
+    if ((request as { actor?: unknown }).actor == null) {
+      throw new HttpError(401, 'authentication required', 'FST_OPSKIT_UNAUTHORIZED')
+    }
+    if ((await authorize(request)) !== true) {
+      throw new HttpError(403, 'not allowed to read this log', 'FST_OPSKIT_FORBIDDEN')
+    }
+    return list(parseListQuery(request.query, spec))
+  })
+}

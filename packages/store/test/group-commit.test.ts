@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { GroupCommitQueue, QueueClosedError, QueueFullError, type Database } from '@opskit/store'
+import { createItemsTable, insertItems, openTestDatabase, target, uniqueTable } from './test-database.js'
+
+interface Item { id: string; seq: number; label?: string }
+
+describe(`GroupCommitQueue against ${target}`, () => {
+  let db: Database
+  const tables: string[] = []
+
+  beforeAll(async () => {
+    db = await openTestDatabase()
+  })
+  afterAll(async () => {
+    for (const table of tables) await db.query(`DROP TABLE IF EXISTS ${table}`)
+    await db.close()
+  })
+
+  async function freshTable(): Promise<string> {
+    const table = uniqueTable('store_gc')
+    tables.push(table)
+    await createItemsTable(db, table)
+    return table
+  }
+
+  async function countRows(table: string): Promise<{ total: number; distinct: number }> {
+    const { rows } = await db.query<{ total: number; distinct: number }>(`SELECT count(*)::int AS total, count(DISTINCT id)::int AS distinct FROM ${table}`)
+    return rows[0]!
+  }
+
+  it('groups concurrent pushes into few INSERTs and resolves each push only after its row is committed', async () => {
+    const table = await freshTable()
+    const batchSizes: number[] = []
+    const queue = new GroupCommitQueue<Item>({
+      write: async (batch) => {
+        batchSizes.push(batch.length)
+        await insertItems(db, table, batch)
+      },
+    })
+    const items = Array.from({ length: 300 }, (_, seq) => ({ id: randomUUID(), seq }))
+    await Promise.all(items.map(async (item) => {
+      await queue.push(item)
+      const { rows } = await db.query(`SELECT 1 FROM ${table} WHERE id = $1`, [item.id])
+      expect(rows).toHaveLength(1)
+    }))
+    expect(batchSizes.reduce((a, b) => a + b, 0)).toBe(300)
+    expect(batchSizes.length).toBeLessThanOrEqual(3)
+    expect(queue.depth).toBe(0)
+    await queue.close()
+  })
+
+  it('writes the first item of an idle queue without waiting for more', async () => {
+    const table = await freshTable()
+    const queue = new GroupCommitQueue<Item>({ write: (batch) => insertItems(db, table, batch) })
+    await queue.push({ id: randomUUID(), seq: 1 })
+    expect((await countRows(table)).total).toBe(1)
+    await queue.close()
+  })
+
+  it('caps a batch at maxBatchSize and keeps the order of rows', async () => {
+    const table = await freshTable()
+    const batches: number[][] = []
+    const queue = new GroupCommitQueue<Item>({
+      maxBatchSize: 7,
+      write: async (batch) => {
+        batches.push(batch.map((item) => item.seq))
+        await insertItems(db, table, batch)
+      },
+    })
+    await Promise.all(Array.from({ length: 50 }, (_, seq) => queue.push({ id: randomUUID(), seq })))
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(7)
+    expect(batches.flat()).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    await queue.close()
+  })
+
+  it('retries a failed batch with backoff and lands every row exactly once (ambiguous failure after INSERT)', async () => {
+    const table = await freshTable()
+    const failures: Array<[number, number]> = []
+    let recoveredAfter = 0
+    let calls = 0
+    const queue = new GroupCommitQueue<Item>({
+      retryBaseMs: 5,
+      retryMaxMs: 20,
+      write: async (batch) => {
+        calls++
+        await insertItems(db, table, batch)
+        // The INSERT committed but the caller never heard back (a connection drop mid-COMMIT).
+        if (calls <= 2) throw new Error('connection terminated unexpectedly')
+      },
+      onWriteFailure: (_err, size, attempt) => failures.push([size, attempt]),
+      onRecovered: (attempts) => { recoveredAfter = attempts },
+    })
+    const items = Array.from({ length: 40 }, (_, seq) => ({ id: randomUUID(), seq }))
+    await Promise.all(items.map((item) => queue.push(item)))
+    expect(failures.map(([, attempt]) => attempt)).toEqual([1, 2])
+    expect(recoveredAfter).toBe(2)
+    expect(await countRows(table)).toEqual({ total: 40, distinct: 40 })
+    await queue.close()
+  })
+
+  it('rejects QueueFullError at once when maxQueueSize items are unwritten, and accepts again once written', async () => {
+    const table = await freshTable()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    const queue = new GroupCommitQueue<Item>({
+      maxQueueSize: 3,
+      write: async (batch) => {
+        await gate
+        await insertItems(db, table, batch)
+      },
+    })
+    const accepted = [0, 1, 2].map((seq) => queue.push({ id: randomUUID(), seq }))
+    expect(queue.depth).toBe(3)
+    const err = await queue.push({ id: randomUUID(), seq: 3 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(QueueFullError)
+    expect((err as QueueFullError).code).toBe('FST_OPSKIT_QUEUE_FULL')
+    release()
+    await Promise.all(accepted)
+    await queue.push({ id: randomUUID(), seq: 4 })
+    expect((await countRows(table)).total).toBe(4)
+    await queue.close()
+  })
+
+  it('reports the depth through onDepthChange and flush() waits for everything accepted so far', async () => {
+    const table = await freshTable()
+    const depths: number[] = []
+    const queue = new GroupCommitQueue<Item>({
+      write: (batch) => insertItems(db, table, batch),
+      onDepthChange: (depth) => depths.push(depth),
+    })
+    for (let seq = 0; seq < 25; seq++) void queue.push({ id: randomUUID(), seq })
+    expect(queue.depth).toBe(25)
+    await queue.flush()
+    expect(queue.depth).toBe(0)
+    expect(Math.max(...depths)).toBe(25)
+    expect(depths.at(-1)).toBe(0)
+    expect((await countRows(table)).total).toBe(25)
+    await queue.close()
+  })
+
+  it('close() flushes everything accepted, then refuses new items', async () => {
+    const table = await freshTable()
+    const queue = new GroupCommitQueue<Item>({ maxBatchSize: 10, write: (batch) => insertItems(db, table, batch) })
+    const pending = Array.from({ length: 95 }, (_, seq) => queue.push({ id: randomUUID(), seq }))
+    await queue.close()
+    expect((await countRows(table)).total).toBe(95)
+    await expect(Promise.all(pending)).resolves.toBeDefined()
+    await expect(queue.push({ id: randomUUID(), seq: 96 })).rejects.toBeInstanceOf(QueueClosedError)
+  })
+
+  it('close() keeps retrying until its deadline, then rejects what is unwritten and logs how many', async () => {
+    const logged: Array<{ obj: any; msg?: string }> = []
+    const queue = new GroupCommitQueue<Item>({
+      retryBaseMs: 5,
+      retryMaxMs: 10,
+      name: '@opskit/test',
+      logger: { error: (obj, msg) => logged.push({ obj, msg }) },
+      write: async () => { throw new Error('database is down') },
+    })
+    const pending = Array.from({ length: 12 }, (_, seq) => queue.push({ id: randomUUID(), seq }))
+    await queue.close({ timeoutMs: 100 })
+    const results = await Promise.allSettled(pending)
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof QueueClosedError)).toBe(true)
+    expect(queue.depth).toBe(0)
+    expect(logged).toHaveLength(1)
+    expect(logged[0]!.obj.unwritten).toBe(12)
+    expect(logged[0]!.msg).toContain('12 accepted items NOT written')
+  })
+
+  it('rejects invalid options', () => {
+    expect(() => new GroupCommitQueue<Item>({ write: async () => {}, maxBatchSize: 0 })).toThrow(/maxBatchSize/)
+    expect(() => new GroupCommitQueue<Item>({} as any)).toThrow(/write/)
+  })
+})

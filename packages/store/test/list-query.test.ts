@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto'
+import Fastify from 'fastify'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { opskitCore } from '@opskit/core'
+import { listRows, parseListQuery, registerListRoute, type Database, type ListSpec } from '@opskit/store'
+import { openTestDatabase, target, uniqueTable } from './test-database.js'
+
+const spec: ListSpec = {
+  filters: {
+    user_id: { column: 'user_id', kind: 'text' },
+    action: { column: 'action', kind: 'text' },
+    ip: { column: 'ip_address', kind: 'ip' },
+    from: { column: 'created_at', kind: 'date-from' },
+    to: { column: 'created_at', kind: 'date-to' },
+  },
+}
+
+describe('parseListQuery', () => {
+  it('defaults to limit 50, skip 0, no filters', () => {
+    expect(parseListQuery({}, spec)).toEqual({ limit: 50, skip: 0, filters: [] })
+    expect(parseListQuery(undefined, spec)).toEqual({ limit: 50, skip: 0, filters: [] })
+  })
+
+  it('parses filters and pagination', () => {
+    const parsed = parseListQuery({ user_id: 'u1', from: '2024-05-01', ip: '::1', limit: '100', skip: '20' }, spec)
+    expect(parsed.limit).toBe(100)
+    expect(parsed.skip).toBe(20)
+    expect(parsed.filters).toEqual([
+      { param: 'user_id', column: 'user_id', kind: 'text', value: 'u1' },
+      { param: 'from', column: 'created_at', kind: 'date-from', value: '2024-05-01T00:00:00.000Z' },
+      { param: 'ip', column: 'ip_address', kind: 'ip', value: '::1' },
+    ])
+  })
+
+  const bad: Array<[Record<string, unknown>, string]> = [
+    [{ limit: '0' }, 'limit'],
+    [{ limit: '101' }, 'limit'],
+    [{ limit: '5.5' }, 'limit'],
+    [{ limit: 'ten' }, 'limit'],
+    [{ skip: '-1' }, 'skip'],
+    [{ skip: 'x' }, 'skip'],
+    [{ from: 'yesterday' }, 'from'],
+    [{ to: '2024-13-45' }, 'to'],
+    [{ ip: '999.1.1.1' }, 'ip'],
+    [{ colour: 'red' }, 'colour'],
+    [{ action: ['a', 'b'] }, 'action'],
+    [{ user_id: '' }, 'user_id'],
+  ]
+  for (const [query, param] of bad) {
+    it(`rejects ${JSON.stringify(query)} with a 400 naming "${param}"`, () => {
+      let caught: any
+      try {
+        parseListQuery(query, spec)
+      } catch (err) {
+        caught = err
+      }
+      expect(caught?.statusCode).toBe(400)
+      expect(caught?.message).toContain(`"${param}"`)
+    })
+  }
+})
+
+describe(`listRows and registerListRoute against ${target}`, () => {
+  let db: Database
+  const table = uniqueTable('store_list')
+
+  beforeAll(async () => {
+    db = await openTestDatabase()
+    await db.query(`CREATE TABLE ${table} (id uuid PRIMARY KEY, user_id text, action text, ip_address inet, details jsonb, created_at timestamptz NOT NULL)`)
+    const base = Date.parse('2024-05-01T00:00:00Z')
+    for (let i = 0; i < 12; i++) {
+      await db.query(`INSERT INTO ${table} VALUES ($1, $2, $3, $4, $5::jsonb, $6)`, [
+        randomUUID(), i % 2 === 0 ? 'alice' : 'bob', i % 3 === 0 ? 'login' : 'update', `10.0.0.${i}`,
+        JSON.stringify({ n: i }), new Date(base + i * 86_400_000).toISOString(),
+      ])
+    }
+  })
+  afterAll(async () => {
+    await db.query(`DROP TABLE IF EXISTS ${table}`)
+    await db.close()
+  })
+
+  it('returns newest first with total, limit and skip, rows JSON-friendly', async () => {
+    const page = await listRows(db, table, parseListQuery({ limit: '5', skip: '2' }, spec))
+    expect(page.total).toBe(12)
+    expect(page.limit).toBe(5)
+    expect(page.skip).toBe(2)
+    expect(page.items.map((row) => row.details.n)).toEqual([9, 8, 7, 6, 5])
+    const first = page.items[0]
+    expect(typeof first.id).toBe('string')
+    expect(first.created_at).toBe('2024-05-10T00:00:00.000Z')
+    expect(first.ip_address).toBe('10.0.0.9')
+  })
+
+  it('combines filters (text, ip, date range)', async () => {
+    const byUser = await listRows(db, table, parseListQuery({ user_id: 'alice', action: 'login' }, spec))
+    expect(byUser.items.map((row) => row.details.n)).toEqual([6, 0])
+    expect(byUser.total).toBe(2)
+    const byIp = await listRows(db, table, parseListQuery({ ip: '10.0.0.3' }, spec))
+    expect(byIp.items.map((row) => row.details.n)).toEqual([3])
+    const range = await listRows(db, table, parseListQuery({ from: '2024-05-03', to: '2024-05-05T00:00:00Z' }, spec))
+    expect(range.items.map((row) => row.details.n)).toEqual([4, 3, 2])
+    const past = await listRows(db, table, parseListQuery({ skip: '500' }, spec))
+    expect(past).toEqual({ items: [], limit: 50, skip: 500, total: 12 })
+  })
+
+  describe('GET route', () => {
+    let app: ReturnType<typeof Fastify> | undefined
+    afterEach(async () => {
+      await app?.close()
+      app = undefined
+    })
+
+    async function build(authorize?: (request: any) => boolean | Promise<boolean>) {
+      app = Fastify()
+      await app.register(opskitCore, {
+        resolveActor: (request) => {
+          const id = request.headers['x-user']
+          return typeof id === 'string' ? { id, role: id === 'admin' ? 'admin' : 'user' } : null
+        },
+      })
+      registerListRoute(app, { prefix: '/log', authorize, spec, list: (parsed) => listRows(db, table, parsed) })
+      await app.ready()
+      return app
+    }
+
+    it('401 without an actor, 403 when authorize says no, 200 when it says yes', async () => {
+      const server = await build(async (request) => request.actor?.role === 'admin')
+      const anonymous = await server.inject({ url: '/log' })
+      expect(anonymous.statusCode).toBe(401)
+      expect(anonymous.json().request_id).toBeDefined()
+      expect((await server.inject({ url: '/log', headers: { 'x-user': 'bob' } })).statusCode).toBe(403)
+      const ok = await server.inject({ url: '/log?limit=2', headers: { 'x-user': 'admin' } })
+      expect(ok.statusCode).toBe(200)
+      const body = ok.json()
+      expect(Object.keys(body).sort()).toEqual(['items', 'limit', 'skip', 'total'])
+      expect(body.items).toHaveLength(2)
+      expect(body.total).toBe(12)
+    })
+
+    it('400 naming the bad parameter', async () => {
+      const server = await build(() => true)
+      const res = await server.inject({ url: '/log?limit=1000', headers: { 'x-user': 'admin' } })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().message).toContain('"limit"')
+      const unknown = await server.inject({ url: '/log?sort=asc', headers: { 'x-user': 'admin' } })
+      expect(unknown.statusCode).toBe(400)
+      expect(unknown.json().message).toContain('"sort"')
+    })
+
+    it('is not registered at all without authorize', async () => {
+      const server = await build(undefined)
+      expect((await server.inject({ url: '/log', headers: { 'x-user': 'admin' } })).statusCode).toBe(404)
+    })
+  })
+})

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { openDatabase, quoteIdent, runMigration, type Database } from '@opskit/store'
+import { openDatabase, quoteIdent, runMigration } from '@opskit/store'
 import { DATABASE_URL, openTestDatabase, silentLogger, target, uniqueTable } from './test-database.js'
 
 function statements(table: string): string[] {

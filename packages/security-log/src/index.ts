@@ -1,2 +1,24 @@
-// Public surface of @opskit/security-log. Filled in by its issue.
-export {}
+export { opskitSecurityLog, default } from './plugin.js'
+export type {
+  SecurityLogOptions,
+  AutoCaptureOptions,
+  AbuseOptions,
+  AlertOptions,
+  RoutesOptions,
+  QueueOptions,
+} from './options.js'
+export { FST_SECURITY_LOG_INVALID_OPTION } from './options.js'
+export type { SecurityLogApi } from './security-log.js'
+export { LIST_SPEC } from './security-log.js'
+export { KNOWN_ACTIONS, DEFAULT_SEVERITIES, SEVERITIES, defaultSeverity } from './actions.js'
+export type { Severity, KnownAction } from './actions.js'
+export type { SecurityEvent, SecurityEventOptions, SecurityEventContext, SecurityRecord } from './record.js'
+export { SecurityEventError } from './record.js'
+export type { Alert, AlertSink } from './alert.js'
+export { webhookSink } from './webhook-sink.js'
+export type { WebhookSinkOptions } from './webhook-sink.js'
+export { telegramSink } from './telegram-sink.js'
+export type { TelegramSinkOptions } from './telegram-sink.js'
+export type { AbuseKeyType, SuspiciousDetails } from './abuse-detector.js'
+export { securityLogMigration, DEFAULT_TABLE } from './schema.js'
+export { SLIDING_WINDOW_SCRIPT } from './redis-window.js'

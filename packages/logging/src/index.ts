@@ -1,2 +1,9 @@
-// Public surface of @opskit/logging. Filled in by its issue.
-export {}
+export { opskitLogging, default } from './plugin.js'
+export type { OpskitLoggingOptions, ResourceTrackingOptions } from './plugin.js'
+export { createLogger, closeLogger, flushLogger, isOpskitLogger } from './create-logger.js'
+export type { CreateLoggerOptions, LogDestination, LogFileOptions, LogFormat, LogLevel } from './options.js'
+export { getLogger, getRootLogger, setRootLogger } from './root-logger.js'
+export { fastifyLoggingOptions, REQUEST_ID_LOG_LABEL } from './fastify-options.js'
+export type { FastifyLoggingOptions, OpskitFastifyOptions } from './fastify-options.js'
+export { FST_LOGGING_INVALID_OPTION } from './errors.js'
+export type { CallerSource } from './caller-source.js'

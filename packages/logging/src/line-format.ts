@@ -1,0 +1,177 @@
+import { getRequestContext, type RequestContext } from '@opskit/core'
+import { pino } from 'pino'
+import { callerSource } from './caller-source.js'
+import { maskString, type Redactor } from './redactor.js'
+import { bindingKeysSym, bindingsSym, boundRequestIdSym, contextSym, formatSym, nameJsonSym } from './symbols.js'
+
+const { chindingsSym, serializersSym } = pino.symbols
+const hasOwn = Object.prototype.hasOwnProperty
+const WARN = 40
+
+/** Keys every line owns; a logged field with one of these names is dropped (never a duplicate key). */
+const RESERVED: Record<string, true | undefined> = Object.assign(Object.create(null) as Record<string, true>, {
+  timestamp: true,
+  level: true,
+  logger: true,
+  message: true,
+})
+
+type Serializer = (value: unknown) => unknown
+
+/** The opskit properties (and the pino internals the formatter reads) of a logger instance. */
+export interface LoggerInternals {
+  [formatSym]: LineFormat
+  [nameJsonSym]: string
+  [boundRequestIdSym]?: string
+  [contextSym]?: RequestContext
+  [bindingKeysSym]?: Record<string, true>
+  [bindingsSym]?: Record<string, unknown>
+  levels: { labels: Record<number, string> }
+  [key: string]: unknown
+  [key: symbol]: unknown
+}
+
+/** JSON string literal; a fast scan for the common short string without quotes, backslashes or control characters. */
+export function quote(str: string): string {
+  const l = str.length
+  if (l > 100) return JSON.stringify(str)
+  for (let i = 0; i < l; i++) {
+    const c = str.charCodeAt(i)
+    if (c < 32 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(str)
+  }
+  return '"' + str + '"'
+}
+
+function stringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null'
+  } catch {
+    return '"[unserializable]"'
+  }
+}
+
+/** Per-root state of the line format: level labels, a millisecond-cached clock, the redactor. */
+export class LineFormat {
+  readonly redactor: Redactor
+  private readonly levelParts: Record<number, string> = Object.create(null) as Record<number, string>
+  private lastMs = -1
+  private lastIso = ''
+
+  constructor(redactor: Redactor) {
+    this.redactor = redactor
+  }
+
+  /** ISO-8601 UTC time, computed once per millisecond. */
+  timestamp(): string {
+    const now = Date.now()
+    if (now !== this.lastMs) {
+      this.lastMs = now
+      this.lastIso = new Date(now).toISOString()
+    }
+    return this.lastIso
+  }
+
+  /** `","level":"INFO","logger":` for a level number. */
+  levelPart(num: number, labels: Record<number, string>): string {
+    let part = this.levelParts[num]
+    if (part === undefined) {
+      part = '","level":' + quote((labels[num] ?? String(num)).toUpperCase()) + ',"logger":'
+      this.levelParts[num] = part
+    }
+    return part
+  }
+}
+
+/**
+ * `,"key":value` for each field: pino serializers applied, secrets replaced, e-mails and card
+ * numbers masked, nested objects copied with the same rules. `skip` names keys already written.
+ */
+export function serializeFields(
+  fields: Record<string, unknown>,
+  redactor: Redactor,
+  serializers: Record<string, Serializer | undefined> | undefined,
+): string {
+  let out = ''
+  for (const key in fields) {
+    if (!hasOwn.call(fields, key) || RESERVED[key] === true) continue
+    let value = fields[key]
+    if (value === undefined) continue
+    const serializer = serializers?.[key]
+    if (serializer !== undefined) value = serializer(value)
+    const info = redactor.key(key)
+    let json: string
+    if (info.secret) {
+      json = '"[REDACTED]"'
+    } else {
+      switch (typeof value) {
+        case 'string':
+          json = quote(maskString(value))
+          break
+        case 'number':
+          json = Number.isFinite(value) ? '' + value : 'null'
+          break
+        case 'boolean':
+          json = value ? 'true' : 'false'
+          break
+        case 'bigint':
+          json = '"' + value.toString() + '"'
+          break
+        case 'object':
+          json = value === null ? 'null' : stringify(redactor.value(value, info.paths))
+          break
+        default:
+          continue
+      }
+    }
+    out += ',' + info.json + ':' + json
+  }
+  return out
+}
+
+function collides(obj: Record<string, unknown>, bound: Record<string, true>): boolean {
+  for (const key in obj) if (bound[key] === true && obj[key] !== undefined) return true
+  return false
+}
+
+/**
+ * Replaces pino's `asJson` on opskit loggers: one JSON object per line with `timestamp`, `level`
+ * (upper-case label), `logger`, `message`, the request context (`request_id`, `user_id`,
+ * `tenant_id`), the bindings, the fields, and `source` for WARN and above. Never a duplicate key.
+ */
+export function formatLine(this: LoggerInternals, obj: Record<string, unknown>, msg: unknown, num: number): string {
+  const format = this[formatSym]
+  const redactor = format.redactor
+  let line = '{"timestamp":"' + format.timestamp() + format.levelPart(num, this.levels.labels) + this[nameJsonSym]
+
+  let message = msg
+  if (message === undefined || message === null) message = obj.message
+  line += ',"message":' + (typeof message === 'string' ? quote(maskString(message)) : message === undefined || message === null ? '""' : quote(maskString(String(message))))
+
+  const bound = this[bindingKeysSym]
+  const ctx = this[contextSym] ?? getRequestContext()
+  const requestId = ctx !== undefined ? ctx.requestId : this[boundRequestIdSym]
+  if (requestId !== undefined && obj.request_id === undefined && bound?.request_id !== true) {
+    line += ',"request_id":' + quote(requestId)
+  }
+  const actor = ctx?.actor
+  if (actor !== null && actor !== undefined) {
+    if (obj.user_id === undefined && bound?.user_id !== true) line += ',"user_id":' + quote(maskString(String(actor.id)))
+    if (actor.tenantId !== undefined && obj.tenant_id === undefined && bound?.tenant_id !== true) {
+      line += ',"tenant_id":' + quote(maskString(String(actor.tenantId)))
+    }
+  }
+
+  const serializers = this[serializersSym] as Record<string, Serializer | undefined> | undefined
+  if (bound !== undefined && collides(obj, bound)) {
+    // A field named like a binding: the call site wins, the binding is left out.
+    line += serializeFields(Object.assign({}, this[bindingsSym], obj), redactor, serializers)
+  } else {
+    line += (this[chindingsSym] as string) + serializeFields(obj, redactor, serializers)
+  }
+
+  if (num >= WARN && obj.source === undefined) {
+    const source = callerSource(this[this.levels.labels[num] as string] as ((...args: never[]) => unknown) | undefined)
+    if (source !== undefined) line += ',"source":' + stringify(source)
+  }
+  return line + '}\n'
+}

@@ -1,0 +1,178 @@
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Logger } from 'pino'
+import { flushLogger, isOpskitLogger } from './create-logger.js'
+import { FST_LOGGING_INVALID_OPTION } from './errors.js'
+import type { LogLevel } from './options.js'
+import { releaseRootLogger, setRootLogger } from './root-logger.js'
+import { contextSym, serverLoggerSym } from './symbols.js'
+
+/** Per-request CPU and memory figures on the `request completed` line, for requests that ask and are allowed. */
+export interface ResourceTrackingOptions {
+  /** Request header that asks for tracking with the value `1` or `true`. Default `'x-debug-resource-tracking'`. */
+  header?: string
+  /** Decides whether this request may turn tracking on (e.g. only admins, only internal IPs). Required. */
+  allow: (request: FastifyRequest) => boolean
+}
+
+export interface OpskitLoggingOptions {
+  /**
+   * Paths not request-logged: exact (`/metrics`) or a prefix ending in `*` (`/health/*`).
+   * Default `['/health', '/health/*', '/metrics']`.
+   */
+  ignorePaths?: string[]
+  /** Off by default. */
+  resourceTracking?: ResourceTrackingOptions
+  /** Level of the `request completed` line (5xx responses always log at `error`). Default `'info'`. */
+  level?: Exclude<LogLevel, 'silent' | 'fatal'>
+}
+
+interface ResourceStart {
+  cpu: NodeJS.CpuUsage
+  rss: number
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by `@opskit/logging` when resource tracking is on for this request. */
+    opskitResourceStart: ResourceStart | null
+  }
+}
+
+const DEFAULT_IGNORE_PATHS = ['/health', '/health/*', '/metrics']
+const COMPLETED_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
+
+interface ResolvedOptions {
+  exact: Set<string>
+  prefixes: string[]
+  tracking: { header: string; allow: (request: FastifyRequest) => boolean } | undefined
+  level: (typeof COMPLETED_LEVELS)[number]
+}
+
+function resolveOptions(opts: OpskitLoggingOptions): ResolvedOptions {
+  const { ignorePaths = DEFAULT_IGNORE_PATHS, resourceTracking, level = 'info' } = opts
+  if (!Array.isArray(ignorePaths) || ignorePaths.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
+    throw new FST_LOGGING_INVALID_OPTION('ignorePaths', 'expected an array of paths starting with "/" (a trailing "*" matches a prefix)')
+  }
+  const exact = new Set<string>()
+  const prefixes: string[] = []
+  for (const path of ignorePaths) {
+    if (path.endsWith('*')) prefixes.push(path.slice(0, -1))
+    else exact.add(path)
+  }
+  if (!(COMPLETED_LEVELS as readonly string[]).includes(level)) {
+    throw new FST_LOGGING_INVALID_OPTION('level', `expected one of ${COMPLETED_LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
+  }
+  let tracking: ResolvedOptions['tracking']
+  if (resourceTracking !== undefined) {
+    if (resourceTracking === null || typeof resourceTracking !== 'object') {
+      throw new FST_LOGGING_INVALID_OPTION('resourceTracking', 'expected { header?, allow(request) }')
+    }
+    const { header = 'x-debug-resource-tracking', allow } = resourceTracking
+    if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
+      throw new FST_LOGGING_INVALID_OPTION('resourceTracking.header', 'expected a header name')
+    }
+    if (typeof allow !== 'function') {
+      throw new FST_LOGGING_INVALID_OPTION('resourceTracking.allow', 'expected a function (request) => boolean')
+    }
+    tracking = { header: header.toLowerCase(), allow }
+  }
+  return { exact, prefixes, tracking, level }
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000
+}
+
+const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next) => {
+  const { exact, prefixes, tracking, level } = resolveOptions(opts)
+  const serverLog = fastify.log as unknown as Logger
+  const opskitLogger = isOpskitLogger(serverLog)
+  if (opskitLogger) setRootLogger(serverLog)
+  const debugCheck = typeof serverLog.isLevelEnabled === 'function'
+
+  function ignored(path: string): boolean {
+    if (exact.has(path)) return true
+    for (let i = 0; i < prefixes.length; i++) if (path.startsWith(prefixes[i] as string)) return true
+    return false
+  }
+
+  fastify.decorateRequest('opskitResourceStart', null)
+
+  function onRequest(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const context = request.opskitContext
+    if (opskitLogger && context !== null) {
+      ;(request.log as unknown as Record<symbol, unknown>)[contextSym] = context
+      ;(context as unknown as Record<symbol, unknown>)[serverLoggerSym] = serverLog
+    }
+    if (tracking !== undefined) {
+      const value = request.headers[tracking.header]
+      if ((value === '1' || value === 'true') && tracking.allow(request) === true) {
+        request.opskitResourceStart = { cpu: process.cpuUsage(), rss: process.memoryUsage.rss() }
+      }
+    }
+    if (debugCheck && (request.log as unknown as Logger).isLevelEnabled('debug') && !ignored(context?.url ?? request.url)) {
+      request.log.debug({ method: request.method, path: context?.url ?? request.url }, 'request received')
+    }
+    done()
+  }
+
+  function onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const context = request.opskitContext
+    const path = context !== null ? context.url : request.url
+    if (ignored(path)) {
+      done()
+      return
+    }
+    const status = reply.statusCode
+    const line: Record<string, unknown> = {
+      method: request.method,
+      path,
+      route: request.routeOptions.url,
+      status_code: status,
+      duration_ms: round3(reply.elapsedTime),
+      ip: request.ip,
+      user_agent: context !== null ? context.userAgent : undefined,
+    }
+    if (!opskitLogger) {
+      // A logger that is not ours does not read the request context: name the request explicitly.
+      line.request_id = request.id
+      line.user_id = request.actor?.id
+    }
+    const start = request.opskitResourceStart
+    if (start !== null) {
+      const cpu = process.cpuUsage(start.cpu)
+      line.cpu_user_ms = round3(cpu.user / 1000)
+      line.cpu_system_ms = round3(cpu.system / 1000)
+      line.rss_delta_bytes = process.memoryUsage.rss() - start.rss
+    }
+    if (status >= 500) request.log.error(line, 'request completed')
+    else request.log[level](line, 'request completed')
+    done()
+  }
+
+  fastify.addHook('onRequest', onRequest)
+  fastify.addHook('onResponse', onResponse)
+  fastify.addHook('onClose', (_instance, done) => {
+    if (!opskitLogger) {
+      done()
+      return
+    }
+    releaseRootLogger(serverLog)
+    flushLogger(serverLog).then(() => done(), done)
+  })
+  next()
+}
+
+/**
+ * Request logging for Fastify: one `request completed` line per request (INFO, ERROR for 5xx)
+ * with method, path, route, status, duration, ip, user agent, request and user ids; `request
+ * received` at DEBUG; optional per-request CPU/memory figures. Needs `@opskit/core`.
+ */
+export const opskitLogging = fp(plugin, {
+  fastify: '5.x',
+  name: '@opskit/logging',
+  dependencies: ['@opskit/core'],
+})
+export default opskitLogging

@@ -1,2 +1,9 @@
-// Public surface of @opskit/rate-limit. Filled in by its issue.
-export {}
+export { opskitRateLimit, default } from './plugin.js'
+export { rateLimitOptionsFromEnv } from './env.js'
+export { FST_RATE_LIMIT_INVALID_OPTION } from './errors.js'
+export { MemoryStore } from './memory-store.js'
+export { RedisStore, RedisStoreTimeoutError, RedisStoreUnavailableError, createRedisClient } from './redis-store.js'
+export { parseDuration } from './duration.js'
+export { DEFAULTS as RATE_LIMIT_DEFAULTS } from './options.js'
+export type { OpskitRateLimitOptions, RouteRateLimitOptions, AllowListFunction } from './options.js'
+export type { CounterState, CounterStore } from './store.js'

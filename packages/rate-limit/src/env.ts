@@ -1,0 +1,38 @@
+import { FST_RATE_LIMIT_INVALID_OPTION } from './errors.js'
+import type { OpskitRateLimitOptions } from './options.js'
+
+const TRUE = new Set(['1', 'true', 'yes', 'on'])
+const FALSE = new Set(['0', 'false', 'no', 'off'])
+
+/**
+ * Plugin options from the environment: `RATE_LIMIT_ENABLED` (true/false, 1/0, yes/no, on/off),
+ * `RATE_LIMIT_REQUESTS` (integer ≥ 0 → `max`), `RATE_LIMIT_PERIOD` (seconds > 0 → `timeWindow`).
+ * Unset or empty variables are left out so the plugin defaults apply. Throws
+ * `FST_RATE_LIMIT_INVALID_OPTION` naming every bad variable at once.
+ */
+export function rateLimitOptionsFromEnv(env: Record<string, string | undefined> = process.env): Pick<OpskitRateLimitOptions, 'enabled' | 'max' | 'timeWindow'> {
+  const options: Pick<OpskitRateLimitOptions, 'enabled' | 'max' | 'timeWindow'> = {}
+  const bad: string[] = []
+
+  const enabled = env.RATE_LIMIT_ENABLED?.trim().toLowerCase()
+  if (enabled !== undefined && enabled !== '') {
+    if (TRUE.has(enabled)) options.enabled = true
+    else if (FALSE.has(enabled)) options.enabled = false
+    else bad.push('RATE_LIMIT_ENABLED (expected true or false)')
+  }
+
+  const requests = env.RATE_LIMIT_REQUESTS?.trim()
+  if (requests !== undefined && requests !== '') {
+    if (/^\d+$/.test(requests)) options.max = Number(requests)
+    else bad.push('RATE_LIMIT_REQUESTS (expected an integer >= 0)')
+  }
+
+  const period = env.RATE_LIMIT_PERIOD?.trim()
+  if (period !== undefined && period !== '') {
+    if (/^\d+$/.test(period) && Number(period) > 0) options.timeWindow = Number(period) * 1000
+    else bad.push('RATE_LIMIT_PERIOD (expected seconds, an integer > 0)')
+  }
+
+  if (bad.length > 0) throw new FST_RATE_LIMIT_INVALID_OPTION(bad.join(', '), 'bad environment variable')
+  return options
+}

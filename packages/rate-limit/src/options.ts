@@ -1,0 +1,217 @@
+import type { FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import { parseDuration } from './duration.js'
+import { FST_RATE_LIMIT_INVALID_OPTION } from './errors.js'
+
+export type AllowListFunction = (request: FastifyRequest, key: string) => boolean | Promise<boolean>
+
+export interface OpskitRateLimitOptions {
+  /** Turn limiting on. When `false` the plugin registers nothing (options are still validated). Default `true`. */
+  enabled?: boolean
+  /** Requests per window for a key that no tier covers. Default `100`. */
+  max?: number
+  /** Window length: milliseconds or a string such as `'1 minute'`, `'30s'`. Default `60000`. */
+  timeWindow?: number | string
+  /**
+   * Requests per window by actor role (`actor.role`); the key `anonymous` applies to requests
+   * without an actor. A role not listed (or an actor without a role) gets `max`. Default none.
+   */
+  tiers?: Record<string, number>
+  /**
+   * Shared counters in Redis: an ioredis instance (yours to close) or a URL (the plugin creates,
+   * bounds and closes the client). Default none: in-memory counters, per process.
+   */
+  redis?: Redis | string
+  /** When the store fails: `true` lets the request through (one ERROR log per outage), `false` answers `503`. Default `true`. */
+  failOpen?: boolean
+  /** Keys (`user:<id>`) or client IPs never limited, or `(request, key) => boolean | Promise<boolean>`. Default none. */
+  allowList?: readonly string[] | AllowListFunction
+  /** Prefix of every Redis key. Default `'opskit:rate-limit:'`. */
+  keyPrefix?: string
+  /** Upper bound, in ms, on one Redis call; a slower answer counts as a store failure. Default `200`. */
+  redisTimeoutMs?: number
+  /** Distinct keys the in-memory store keeps (least recently seen dropped first). Default `10000`. */
+  cache?: number
+  /** Route paths never limited; an entry ending in `*` is a prefix. Default `['/health*', '/metrics']`. */
+  exemptPaths?: readonly string[]
+  /** IPv6 clients are keyed by their network of this prefix length (0–128). Default `64`. */
+  ipv6Subnet?: number
+}
+
+/** `config: { rateLimit: {...} }` on a route. Unset fields inherit the plugin's; a route `max` without `tiers` applies to everyone. */
+export interface RouteRateLimitOptions {
+  max?: number
+  timeWindow?: number | string
+  tiers?: Record<string, number>
+}
+
+export interface ResolvedOptions {
+  enabled: boolean
+  max: number
+  timeWindow: number
+  tiers: Map<string, number> | undefined
+  redis: Redis | string | undefined
+  failOpen: boolean
+  allowList: Set<string> | AllowListFunction | undefined
+  keyPrefix: string
+  redisTimeoutMs: number
+  cache: number
+  exemptPaths: readonly string[]
+  ipv6Subnet: number
+}
+
+export const DEFAULTS = {
+  enabled: true,
+  max: 100,
+  timeWindow: 60_000,
+  failOpen: true,
+  keyPrefix: 'opskit:rate-limit:',
+  redisTimeoutMs: 200,
+  cache: 10_000,
+  exemptPaths: ['/health*', '/metrics'] as readonly string[],
+  ipv6Subnet: 64,
+} as const
+
+function isLimit(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0
+}
+
+function resolveMax(value: unknown, name: string): number {
+  if (!isLimit(value)) throw new FST_RATE_LIMIT_INVALID_OPTION(name, 'expected an integer >= 0')
+  return value
+}
+
+function resolveWindow(value: unknown, name: string): number {
+  const ms = parseDuration(value)
+  if (ms === undefined) throw new FST_RATE_LIMIT_INVALID_OPTION(name, "expected milliseconds > 0 or a duration such as '1 minute'")
+  return ms
+}
+
+export function resolveTiers(value: unknown, name: string): Map<string, number> | undefined {
+  if (value === undefined) return undefined
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new FST_RATE_LIMIT_INVALID_OPTION(name, 'expected an object { role: requestsPerWindow }')
+  }
+  const tiers = new Map<string, number>()
+  for (const [role, limit] of Object.entries(value)) {
+    if (!isLimit(limit)) throw new FST_RATE_LIMIT_INVALID_OPTION(`${name}.${role}`, 'expected an integer >= 0')
+    tiers.set(role, limit)
+  }
+  return tiers
+}
+
+function isRedisLike(value: unknown): value is Redis {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as Redis).defineCommand === 'function' &&
+    typeof (value as Redis).status === 'string'
+  )
+}
+
+const KNOWN_OPTIONS = new Set([
+  'enabled', 'max', 'timeWindow', 'tiers', 'redis', 'failOpen', 'allowList', 'keyPrefix',
+  'redisTimeoutMs', 'cache', 'exemptPaths', 'ipv6Subnet',
+])
+
+/** Validates and fills in defaults; throws `FST_RATE_LIMIT_INVALID_OPTION` naming the option. */
+export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
+  if (opts === null || typeof opts !== 'object') throw new FST_RATE_LIMIT_INVALID_OPTION('options', 'expected an object')
+  for (const key of Object.keys(opts)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new FST_RATE_LIMIT_INVALID_OPTION(key, 'unknown option')
+  }
+  const {
+    enabled = DEFAULTS.enabled,
+    max = DEFAULTS.max,
+    timeWindow = DEFAULTS.timeWindow,
+    tiers,
+    redis,
+    failOpen = DEFAULTS.failOpen,
+    allowList,
+    keyPrefix = DEFAULTS.keyPrefix,
+    redisTimeoutMs = DEFAULTS.redisTimeoutMs,
+    cache = DEFAULTS.cache,
+    exemptPaths = DEFAULTS.exemptPaths,
+    ipv6Subnet = DEFAULTS.ipv6Subnet,
+  } = opts
+
+  if (typeof enabled !== 'boolean') throw new FST_RATE_LIMIT_INVALID_OPTION('enabled', 'expected a boolean')
+  if (typeof failOpen !== 'boolean') throw new FST_RATE_LIMIT_INVALID_OPTION('failOpen', 'expected a boolean')
+
+  if (redis !== undefined) {
+    if (typeof redis === 'string') {
+      if (!/^rediss?:\/\//.test(redis)) throw new FST_RATE_LIMIT_INVALID_OPTION('redis', 'expected a redis:// or rediss:// URL or an ioredis instance')
+    } else if (!isRedisLike(redis)) {
+      throw new FST_RATE_LIMIT_INVALID_OPTION('redis', 'expected a redis:// URL or an ioredis instance')
+    }
+  }
+
+  let resolvedAllowList: Set<string> | AllowListFunction | undefined
+  if (typeof allowList === 'function') resolvedAllowList = allowList
+  else if (Array.isArray(allowList) && allowList.every((k) => typeof k === 'string')) resolvedAllowList = new Set(allowList)
+  else if (allowList !== undefined) throw new FST_RATE_LIMIT_INVALID_OPTION('allowList', 'expected an array of IPs/keys or a function (request, key) => boolean')
+
+  if (typeof keyPrefix !== 'string') throw new FST_RATE_LIMIT_INVALID_OPTION('keyPrefix', 'expected a string')
+  if (typeof redisTimeoutMs !== 'number' || !Number.isFinite(redisTimeoutMs) || redisTimeoutMs <= 0) {
+    throw new FST_RATE_LIMIT_INVALID_OPTION('redisTimeoutMs', 'expected milliseconds > 0')
+  }
+  if (!Number.isInteger(cache) || cache < 1) throw new FST_RATE_LIMIT_INVALID_OPTION('cache', 'expected an integer >= 1')
+  if (!Array.isArray(exemptPaths) || !exemptPaths.every((p) => typeof p === 'string' && p.startsWith('/'))) {
+    throw new FST_RATE_LIMIT_INVALID_OPTION('exemptPaths', "expected an array of paths starting with '/'")
+  }
+  if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 0 || ipv6Subnet > 128) {
+    throw new FST_RATE_LIMIT_INVALID_OPTION('ipv6Subnet', 'expected an integer 0-128')
+  }
+
+  return {
+    enabled,
+    max: resolveMax(max, 'max'),
+    timeWindow: resolveWindow(timeWindow, 'timeWindow'),
+    tiers: resolveTiers(tiers, 'tiers'),
+    redis,
+    failOpen,
+    allowList: resolvedAllowList,
+    keyPrefix,
+    redisTimeoutMs: Math.trunc(redisTimeoutMs),
+    cache,
+    exemptPaths,
+    ipv6Subnet,
+  }
+}
+
+/** The limits one route applies: the plugin's, or its `config.rateLimit` merged over them. */
+export interface RouteLimits {
+  max: number
+  timeWindow: number
+  tiers: Map<string, number> | undefined
+}
+
+const ROUTE_KEYS = new Set(['max', 'timeWindow', 'tiers'])
+
+/** `config.rateLimit` of a route → its limits; throws naming `config.rateLimit.<field>` on a bad value. */
+export function resolveRouteLimits(config: unknown, global: RouteLimits, route: string): RouteLimits {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new FST_RATE_LIMIT_INVALID_OPTION(`config.rateLimit (${route})`, 'expected false or an object { max?, timeWindow?, tiers? }')
+  }
+  const routeConfig = config as RouteRateLimitOptions
+  for (const key of Object.keys(routeConfig)) {
+    if (!ROUTE_KEYS.has(key)) throw new FST_RATE_LIMIT_INVALID_OPTION(`config.rateLimit.${key} (${route})`, 'unknown option; expected max, timeWindow or tiers')
+  }
+  const max = routeConfig.max === undefined ? global.max : resolveMax(routeConfig.max, `config.rateLimit.max (${route})`)
+  const timeWindow = routeConfig.timeWindow === undefined
+    ? global.timeWindow
+    : resolveWindow(routeConfig.timeWindow, `config.rateLimit.timeWindow (${route})`)
+  // A route that sets its own max means it for everyone, unless it also names its own tiers.
+  const tiers = routeConfig.tiers !== undefined
+    ? resolveTiers(routeConfig.tiers, `config.rateLimit.tiers (${route})`)
+    : routeConfig.max === undefined ? global.tiers : undefined
+  return { max, timeWindow, tiers }
+}
+
+/** True when a route path is matched by an `exemptPaths` entry (`'/health*'` is a prefix). */
+export function isExemptPath(path: string, exemptPaths: readonly string[]): boolean {
+  for (const entry of exemptPaths) {
+    if (entry.endsWith('*') ? path.startsWith(entry.slice(0, -1)) : path === entry) return true
+  }
+  return false
+}

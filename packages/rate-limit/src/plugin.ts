@@ -1,0 +1,119 @@
+import type { FastifyInstance, FastifyPluginAsync, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { createRouteLimiter, type CounterLike, type LimiterState } from './limiter.js'
+import { MemoryStore } from './memory-store.js'
+import { isExemptPath, resolveOptions, resolveRouteLimits, type OpskitRateLimitOptions, type ResolvedOptions, type RouteLimits, type RouteRateLimitOptions } from './options.js'
+import { createRedisClient, RedisStore } from './redis-store.js'
+import type { CounterStore } from './store.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `false` exempts the route; an object gives it its own limits (and its own counters). */
+    rateLimit?: RouteRateLimitOptions | false
+  }
+}
+
+interface MetricsLike {
+  counter(cfg: { name: string; help: string; labelNames?: string[] }): CounterLike
+}
+
+/** How long register() waits for a Redis it connects to itself before carrying on (down = fail open/closed). */
+const REDIS_STARTUP_WAIT_MS = 1000
+
+function openStore(options: ResolvedOptions, fastify: FastifyInstance): CounterStore {
+  const { redis } = options
+  if (redis === undefined) return new MemoryStore(options.cache)
+  if (typeof redis === 'string') {
+    const client = createRedisClient(redis, options.redisTimeoutMs)
+    // The client reconnects on its own; requests report the outage (once), this only keeps the
+    // 'error' events from being unhandled.
+    client.on('error', (err: Error) => fastify.log.debug({ err }, 'rate-limit Redis connection error'))
+    return new RedisStore(client, { keyPrefix: options.keyPrefix, timeoutMs: options.redisTimeoutMs, owned: true })
+  }
+  if (redis.status === 'wait') redis.connect().catch(() => {})
+  return new RedisStore(redis, { keyPrefix: options.keyPrefix, timeoutMs: options.redisTimeoutMs, owned: false })
+}
+
+function routeNamespace(routeOptions: RouteOptions): string {
+  const method = Array.isArray(routeOptions.method) ? routeOptions.method.join(',') : routeOptions.method
+  // HEAD is GET without a body: one budget for both.
+  return `${method === 'HEAD' ? 'GET' : method}:${routeOptions.url}|`
+}
+
+function appendOnRequest(routeOptions: RouteOptions, hook: (...args: any[]) => void): void {
+  const existing = routeOptions.onRequest
+  if (Array.isArray(existing)) routeOptions.onRequest = [...existing, hook]
+  else if (typeof existing === 'function') routeOptions.onRequest = [existing, hook]
+  else routeOptions.onRequest = [hook]
+}
+
+const plugin: FastifyPluginAsync<OpskitRateLimitOptions> = async (fastify, opts) => {
+  const options = resolveOptions(opts)
+  if (!options.enabled) {
+    fastify.log.info('@opskit/rate-limit: disabled (enabled: false), no request is limited')
+    return
+  }
+
+  const store = openStore(options, fastify)
+  const state: LimiterState = {
+    store,
+    failOpen: options.failOpen,
+    allowList: options.allowList,
+    ipv6Subnet: options.ipv6Subnet,
+    log: fastify.log,
+    storeDown: false,
+    rejections: null,
+    storeErrors: null,
+    securityLog: false,
+  }
+  const globalLimits: RouteLimits = { max: options.max, timeWindow: options.timeWindow, tiers: options.tiers }
+  // Routes on the plugin's limits share one hook (and one counter per key).
+  const globalLimiter = createRouteLimiter.bind(null, state, globalLimits, '')
+
+  // Route-level onRequest hooks run after every application-level one, so the limiter always sees
+  // the actor that @opskit/core's resolveActor set, even an async one.
+  fastify.addHook('onRoute', (routeOptions) => {
+    const config = routeOptions.config?.rateLimit
+    if (config === false) return
+    if (config === undefined || config === null) {
+      if (isExemptPath(routeOptions.url, options.exemptPaths)) return
+      appendOnRequest(routeOptions, globalLimiter(routeOptions.url))
+      return
+    }
+    const limits = resolveRouteLimits(config, globalLimits, `${String(routeOptions.method)} ${routeOptions.url}`)
+    appendOnRequest(routeOptions, createRouteLimiter(state, limits, routeNamespace(routeOptions), routeOptions.url))
+  })
+
+  fastify.addHook('onReady', function onReady(done) {
+    if (fastify.hasDecorator('metrics')) {
+      const metrics = (fastify as unknown as { metrics: MetricsLike }).metrics
+      state.rejections = metrics.counter({
+        name: 'rate_limit_rejections_total',
+        help: 'Requests rejected with 429 by the rate limiter',
+        labelNames: ['route'],
+      })
+      state.storeErrors = metrics.counter({
+        name: 'rate_limit_store_errors_total',
+        help: 'Rate-limit store calls that failed or timed out',
+      })
+    }
+    state.securityLog = fastify.hasDecorator('securityLog') && fastify.hasRequestDecorator('securityEvent')
+    done()
+  })
+
+  fastify.addHook('onClose', async () => {
+    await store.close()
+  })
+
+  if (store instanceof RedisStore && typeof options.redis === 'string') {
+    await store.waitUntilSettled(REDIS_STARTUP_WAIT_MS)
+  }
+}
+
+/** Rate limiting on @fastify/rate-limit's store and keying: actor tiers, Redis-shared budgets, fail-open. */
+export const opskitRateLimit = fp(plugin, {
+  fastify: '5.x',
+  name: '@opskit/rate-limit',
+  dependencies: ['@opskit/core'],
+})
+export default opskitRateLimit

@@ -1,0 +1,40 @@
+import Fastify from 'fastify'
+import { opskitCore } from '@opskit/core'
+import { describe, expect, it } from 'vitest'
+import { MemoryStore, opskitRateLimit } from '@opskit/rate-limit'
+
+describe('memory store', () => {
+  it('stays bounded to its cache size under a flood of 50k distinct keys', () => {
+    const store = new MemoryStore(5000)
+    for (let i = 0; i < 50_000; i++) store.incrSync(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 60_000)
+    expect(store.size).toBeLessThanOrEqual(5000)
+    expect(store.size).toBeGreaterThan(0)
+  })
+
+  it('counts hits inside a window and starts over after it', async () => {
+    const store = new MemoryStore(10)
+    expect(store.incrSync('k', 50)).toMatchObject({ current: 1 })
+    const second = store.incrSync('k', 50)
+    expect(second.current).toBe(2)
+    expect(second.ttl).toBeGreaterThan(0)
+    expect(second.ttl).toBeLessThanOrEqual(50)
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    expect(store.incrSync('k', 50).current).toBe(1)
+  })
+
+  it('through the plugin: a flood of distinct IPs evicts the oldest counter instead of growing', async () => {
+    const app = Fastify()
+    await app.register(opskitCore)
+    await app.register(opskitRateLimit, { max: 1, cache: 100 })
+    app.get('/', async () => 'ok')
+    try {
+      expect((await app.inject({ url: '/', remoteAddress: '10.9.9.9' })).statusCode).toBe(200)
+      expect((await app.inject({ url: '/', remoteAddress: '10.9.9.9' })).statusCode).toBe(429)
+      for (let i = 0; i < 200; i++) await app.inject({ url: '/', remoteAddress: `10.1.${i >> 8}.${i & 255}` })
+      // the first client's counter was dropped (bounded store), so it starts a fresh window
+      expect((await app.inject({ url: '/', remoteAddress: '10.9.9.9' })).statusCode).toBe(200)
+    } finally {
+      await app.close()
+    }
+  })
+})

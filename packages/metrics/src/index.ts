@@ -1,2 +1,7 @@
-// Public surface of @opskit/metrics. Filled in by its issue.
-export {}
+export { opskitMetrics, default } from './plugin.js'
+export { DEFAULT_BUCKETS, FST_METRICS_INVALID_OPTION } from './options.js'
+export type { OpskitMetricsOptions, MetricsAuthOptions } from './options.js'
+export { UNMATCHED_ROUTE } from './http-metrics.js'
+export { REJECTED_DEFAULT_METRICS } from './default-metrics.js'
+export { OPSKIT_METRICS } from './known-metrics.js'
+export type { MetricsApi, CounterConfig, GaugeConfig, HistogramConfig, SummaryConfig } from './metrics-api.js'

@@ -1,0 +1,155 @@
+import type { Registry } from 'prom-client'
+
+/** One exported sample, in the shape prom-client's `Registry` formats. */
+interface Sample {
+  labels: Record<string, string>
+  value: number
+  metricName?: string
+}
+
+/** The route label of requests that matched no route (404 handler): one series, whatever the URL. */
+export const UNMATCHED_ROUTE = 'unmatched'
+
+/** Accumulators of one `{method, route, status_code}` series. */
+interface Series {
+  readonly method: string
+  readonly statusCode: number
+  readonly labels: { method: string; route: string; status_code: string }
+  count: number
+  /** Sum of observed durations, seconds. */
+  sum: number
+  /** Non-cumulative counts per bucket; the last slot is the +Inf overflow. */
+  readonly buckets: Float64Array
+}
+
+/** Every series of one route template. Routes hold their own, so the hot path never builds a key. */
+export interface RouteSeries {
+  readonly route: string
+  last: Series | null
+  readonly byKey: Map<string, Series>
+}
+
+type MetricType = 'counter' | 'histogram'
+
+/**
+ * A metric view the prom-client `Registry` can scrape (same shape as prom-client's own metrics:
+ * `name`, `help`, `type`, `aggregator`, `get()`, `reset()`), backed by the shared series table.
+ */
+class SeriesView {
+  readonly aggregator = 'sum' as const
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: MetricType,
+    private readonly table: HttpSeriesTable,
+  ) {}
+
+  async get(): Promise<{ name: string; help: string; type: MetricType; aggregator: 'sum'; values: Sample[] }> {
+    const values = this.type === 'counter' ? this.table.counterValues() : this.table.histogramValues(this.name)
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
+  }
+
+  reset(): void {
+    this.table.reset()
+  }
+}
+
+/**
+ * The HTTP RED metrics of one Fastify instance: `http_requests_total` and
+ * `http_request_duration_seconds` read the same plain accumulators, so recording a request is a
+ * few additions (no label objects, no hashing, no closures); prom-client formats them at scrape time.
+ */
+export class HttpSeriesTable {
+  private readonly routes = new Map<string, RouteSeries>()
+  private readonly upperBounds: Float64Array
+  private readonly bucketLabels: string[]
+
+  constructor(buckets: number[]) {
+    this.upperBounds = Float64Array.from(buckets)
+    this.bucketLabels = buckets.map(String)
+  }
+
+  /** Registers `<prefix>http_requests_total` and `<prefix>http_request_duration_seconds` in `registry`. */
+  register(registry: Registry, prefix: string): void {
+    registry.registerMetric(new SeriesView(`${prefix}http_requests_total`, 'HTTP requests by method, route template and status code.', 'counter', this) as never)
+    registry.registerMetric(new SeriesView(`${prefix}http_request_duration_seconds`, 'HTTP request duration in seconds by method, route template and status code.', 'histogram', this) as never)
+  }
+
+  /** The series holder of a route template; made once per route at registration. */
+  route(template: string): RouteSeries {
+    let state = this.routes.get(template)
+    if (state === undefined) {
+      state = { route: template, last: null, byKey: new Map() }
+      this.routes.set(template, state)
+    }
+    return state
+  }
+
+  /** Counts one finished request. `elapsedMs` is `reply.elapsedTime`. */
+  record(state: RouteSeries, method: string, statusCode: number, elapsedMs: number): void {
+    let series = state.last
+    if (series === null || series.statusCode !== statusCode || series.method !== method) {
+      series = this.find(state, method, statusCode)
+      state.last = series
+    }
+    const seconds = elapsedMs / 1000
+    series.count++
+    series.sum += seconds
+    const bounds = this.upperBounds
+    let i = 0
+    while (i < bounds.length && seconds > (bounds[i] as number)) i++
+    series.buckets[i] = (series.buckets[i] as number) + 1
+  }
+
+  private find(state: RouteSeries, method: string, statusCode: number): Series {
+    const key = `${method} ${statusCode}`
+    let series = state.byKey.get(key)
+    if (series === undefined) {
+      series = {
+        method,
+        statusCode,
+        labels: { method, route: state.route, status_code: String(statusCode) },
+        count: 0,
+        sum: 0,
+        buckets: new Float64Array(this.upperBounds.length + 1),
+      }
+      state.byKey.set(key, series)
+    }
+    return series
+  }
+
+  reset(): void {
+    for (const state of this.routes.values()) {
+      state.byKey.clear()
+      state.last = null
+    }
+  }
+
+  counterValues(): Sample[] {
+    const values: Sample[] = []
+    for (const state of this.routes.values()) {
+      for (const series of state.byKey.values()) values.push({ labels: series.labels, value: series.count })
+    }
+    return values
+  }
+
+  histogramValues(name: string): Sample[] {
+    const values: Sample[] = []
+    const bucketName = `${name}_bucket`
+    const labels = this.bucketLabels
+    for (const state of this.routes.values()) {
+      for (const series of state.byKey.values()) {
+        const { method, route, status_code } = series.labels
+        let cumulative = 0
+        for (let i = 0; i < labels.length; i++) {
+          cumulative += series.buckets[i] as number
+          values.push({ metricName: bucketName, labels: { method, route, status_code, le: labels[i] as string }, value: cumulative })
+        }
+        values.push({ metricName: bucketName, labels: { method, route, status_code, le: '+Inf' }, value: series.count })
+        values.push({ metricName: `${name}_sum`, labels: series.labels, value: series.sum })
+        values.push({ metricName: `${name}_count`, labels: series.labels, value: series.count })
+      }
+    }
+    return values
+  }
+}

@@ -1,0 +1,132 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { Gauge, Registry } from 'prom-client'
+import { createBearerCheck } from './bearer-auth.js'
+import { registerDefaultMetrics } from './default-metrics.js'
+import { HttpSeriesTable, UNMATCHED_ROUTE } from './http-metrics.js'
+import type { RouteSeries } from './http-metrics.js'
+import { createMetricsApi } from './metrics-api.js'
+import type { MetricsApi } from './metrics-api.js'
+import { FST_METRICS_INVALID_OPTION, resolveOptions } from './options.js'
+import type { OpskitMetricsOptions } from './options.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Prometheus metrics of this instance: its registry and get-or-create helpers. */
+    metrics: MetricsApi
+  }
+  interface FastifyContextConfig {
+    /** `false`: this route is left out of the HTTP metrics (the scrape endpoint is, by default). */
+    metrics?: boolean
+  }
+}
+
+// Marks the route-level hook this plugin adds, so a HEAD route copied from a GET route (which
+// carries the GET's hooks) is not counted twice.
+const kRouteHook = Symbol('opskit.metrics.routeHook')
+type MarkedHook = ((request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void) & { [kRouteHook]?: true }
+
+function hasOwnHook(hooks: unknown): boolean {
+  if (typeof hooks === 'function') return (hooks as MarkedHook)[kRouteHook] === true
+  return Array.isArray(hooks) && hooks.some((hook) => typeof hook === 'function' && (hook as MarkedHook)[kRouteHook] === true)
+}
+
+// Async so that an invalid option rejects register() (a sync throw in a callback plugin hangs avvio).
+const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) => {
+  const options = resolveOptions(opts)
+  const { prefix, endpoint } = options
+  const registry = options.registry ?? new Registry()
+
+  const taken = registry.getSingleMetric(`${prefix}http_requests_total`)
+  if (taken !== undefined) {
+    throw new FST_METRICS_INVALID_OPTION('registry', `already holds ${prefix}http_requests_total: give each Fastify instance its own registry (or its own prefix)`)
+  }
+  if (options.defaultMetrics) registerDefaultMetrics(registry, prefix)
+
+  const table = new HttpSeriesTable(options.buckets)
+  table.register(registry, prefix)
+  const unmatched = table.route(UNMATCHED_ROUTE)
+
+  // Plain numbers on the hot path; the gauge reads them at scrape time.
+  const state = { inFlight: 0 }
+  const inFlightGauge = new Gauge({
+    name: `${prefix}http_requests_in_flight`,
+    help: 'HTTP requests being served right now.',
+    registers: [],
+    collect() {
+      this.set(state.inFlight)
+    },
+  })
+  registry.registerMetric(inFlightGauge)
+
+  const api = createMetricsApi(registry, prefix, fastify.log)
+  fastify.decorate('metrics', api)
+
+  // In flight from routing until the response closes. `close` fires once per response, also when
+  // the client went away before an answer (when no `onResponse` ever runs), so the gauge never creeps.
+  function onResponseClosed(): void {
+    state.inFlight--
+  }
+
+  function onRequest(_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    state.inFlight++
+    reply.raw.on('close', onResponseClosed)
+    done()
+  }
+
+  // Runs for every request: matched routes are recorded by their own route-level hook (no lookup),
+  // requests that matched no route all land in the one `unmatched` series.
+  function onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (request.is404) table.record(unmatched, request.method, reply.statusCode, reply.elapsedTime)
+    done()
+  }
+
+  fastify.addHook('onRequest', onRequest)
+  fastify.addHook('onResponse', onResponse)
+
+  fastify.addHook('onRoute', (routeOptions: RouteOptions) => {
+    const enabled = routeOptions.config?.metrics
+    if (enabled !== undefined && typeof enabled !== 'boolean') {
+      throw new FST_METRICS_INVALID_OPTION(`config.metrics of ${String(routeOptions.method)} ${routeOptions.url}`, 'expected a boolean')
+    }
+    if (enabled === false || hasOwnHook(routeOptions.onResponse)) return
+    const series: RouteSeries = table.route(routeOptions.url)
+    const recordRoute: MarkedHook = (request, reply, done) => {
+      table.record(series, request.method, reply.statusCode, reply.elapsedTime)
+      done()
+    }
+    recordRoute[kRouteHook] = true
+    const existing = routeOptions.onResponse
+    routeOptions.onResponse = existing === undefined ? [recordRoute] : Array.isArray(existing) ? [...existing, recordRoute] : [existing, recordRoute]
+  })
+
+  if (endpoint !== false) {
+    const isAuthorized = options.bearerToken === undefined ? undefined : createBearerCheck(options.bearerToken)
+    fastify.route({
+      method: 'GET',
+      url: endpoint,
+      // Scrapes are not HTTP traffic of the service: left out of the RED metrics, never rate limited.
+      config: { metrics: false, rateLimit: false },
+      logLevel: 'warn',
+      async handler(request, reply) {
+        if (isAuthorized !== undefined && !isAuthorized(request.headers.authorization)) {
+          reply.code(401).header('www-authenticate', 'Bearer realm="metrics"')
+          return { statusCode: 401, error: 'Unauthorized', message: 'A valid bearer token is required to read metrics' }
+        }
+        const body = await registry.metrics()
+        reply.header('content-type', registry.contentType)
+        return body
+      },
+    })
+  }
+
+  fastify.addHook('onClose', (_instance, done) => {
+    // A registry this plugin made dies with the instance; a registry the caller passed is theirs.
+    if (options.registry === undefined) registry.clear()
+    done()
+  })
+}
+
+/** Prometheus metrics for Fastify: RED metrics by route template, a registry per instance, `fastify.metrics` helpers. */
+export const opskitMetrics = fp(plugin, { fastify: '5.x', name: '@opskit/metrics', dependencies: ['@opskit/core'] })
+export default opskitMetrics

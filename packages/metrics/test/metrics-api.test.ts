@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { Counter, Gauge, Histogram, Summary } from 'prom-client'
+import { OPSKIT_METRICS } from '@opskit/metrics'
+import { buildApp, valueOf } from './helpers.js'
+
+let app: FastifyInstance | undefined
+afterEach(async () => {
+  await app?.close()
+  app = undefined
+})
+
+describe('fastify.metrics helpers', () => {
+  it('get-or-create by name: a second call returns the same metric, in this instance registry', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    const first = app.metrics.counter({ name: 'signups_total', help: 'Sign-ups.', labelNames: ['plan'] })
+    const second = app.metrics.counter({ name: 'signups_total', help: 'Sign-ups.', labelNames: ['plan'] })
+    expect(second).toBe(first)
+    expect(first).toBeInstanceOf(Counter)
+    expect(app.metrics.gauge({ name: 'g', help: 'g' })).toBeInstanceOf(Gauge)
+    expect(app.metrics.histogram({ name: 'h_seconds', help: 'h', buckets: [1] })).toBeInstanceOf(Histogram)
+    expect(app.metrics.summary({ name: 's_seconds', help: 's' })).toBeInstanceOf(Summary)
+    first.inc({ plan: 'pro' }, 2)
+    expect(valueOf((await app.inject('/metrics')).body, 'signups_total{plan="pro"}')).toBe(2)
+  })
+
+  it('refuses a name already used by another type or with other label names', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    app.metrics.counter({ name: 'things_total', help: 'Things.', labelNames: ['kind'] })
+    expect(() => app!.metrics.gauge({ name: 'things_total', help: 'Things.' })).toThrow(/another type/)
+    expect(() => app!.metrics.counter({ name: 'things_total', help: 'Things.', labelNames: ['other'] })).toThrow(/other label names/)
+    expect(() => app!.metrics.counter({ name: 'http_requests_total', help: 'mine' })).toThrow(/another type/)
+  })
+
+  it('reads a business number at scrape time through an async gauge collect', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    let pending = 4
+    app.metrics.gauge({
+      name: 'orders_pending',
+      help: 'Orders waiting for payment, read from the database at scrape time.',
+      async collect() {
+        const value = await new Promise<number>((resolve) => setTimeout(() => resolve(pending), 5))
+        this.set(value)
+      },
+    })
+    expect(valueOf((await app.inject('/metrics')).body, 'orders_pending')).toBe(4)
+    pending = 9
+    expect(valueOf((await app.inject('/metrics')).body, 'orders_pending')).toBe(9)
+  })
+
+  it('keeps the scrape working, with the last value, when a gauge collect fails', async () => {
+    const lines: string[] = []
+    app = await buildApp({ defaultMetrics: false }, { logger: { level: 'warn', stream: { write: (line: string) => lines.push(line) } } })
+    let fail = false
+    app.metrics.gauge({
+      name: 'queue_size',
+      help: 'Jobs queued.',
+      async collect() {
+        if (fail) throw new Error('database is down')
+        this.set(12)
+      },
+    })
+    expect(valueOf((await app.inject('/metrics')).body, 'queue_size')).toBe(12)
+    fail = true
+    const res = await app.inject('/metrics')
+    expect(res.statusCode).toBe(200)
+    expect(valueOf(res.body, 'queue_size')).toBe(12)
+    expect(lines.some((line) => line.includes('queue_size') && line.includes('database is down'))).toBe(true)
+  })
+
+  it('exposes the names other opskit plugins publish under', async () => {
+    app = await buildApp({ defaultMetrics: false, prefix: 'svc_' })
+    const rejections = app.metrics.counter(OPSKIT_METRICS.rateLimitRejections)
+    rejections.inc({ route: '/login' })
+    expect(app.metrics.counter(OPSKIT_METRICS.rateLimitRejections)).toBe(rejections)
+    expect(valueOf((await app.inject('/metrics')).body, 'svc_rate_limit_rejections_total{route="/login"}')).toBe(1)
+  })
+})

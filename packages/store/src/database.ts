@@ -2,8 +2,11 @@ import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 
-/** Where rows go: a `pg.Pool` (used as is), a connection string, or embedded PGlite (on disk with `dataDir`). */
-export type Connection = pg.Pool | string | { embedded: { dataDir?: string } }
+/**
+ * Where rows go: a `pg.Pool` (used as is), a connection string, embedded PGlite (on disk with
+ * `dataDir`), or the app's own `PGlite` instance (used as is, so its transactions can carry rows).
+ */
+export type Connection = pg.Pool | string | { embedded: { dataDir?: string } } | PGlite
 
 export interface QueryResultLike<R = any> {
   rows: R[]
@@ -41,7 +44,7 @@ function isPool(value: unknown): value is pg.Pool {
 /** True when `value` is something `openDatabase()` accepts (undefined included). */
 export function isConnection(value: unknown): value is Connection | undefined {
   if (value === undefined || typeof value === 'string') return value === undefined || value.length > 0
-  if (isPool(value)) return true
+  if (isPool(value) || value instanceof PGlite) return true
   if (typeof value === 'object' && value !== null && 'embedded' in value) {
     const embedded = (value as { embedded: unknown }).embedded
     if (typeof embedded !== 'object' || embedded === null) return false
@@ -74,7 +77,7 @@ function postgresDatabase(pool: pg.Pool, owned: boolean): Database {
   }
 }
 
-function pgliteDatabase(db: PGlite): Database {
+function pgliteDatabase(db: PGlite, owned: boolean): Database {
   // PGlite is one connection. While withClient() holds it (BEGIN ... COMMIT of a migration), other
   // queries wait here so they never land inside that transaction.
   let exclusive: Promise<void> | null = null
@@ -103,7 +106,7 @@ function pgliteDatabase(db: PGlite): Database {
       }
     },
     async close() {
-      if (closed) return
+      if (closed || !owned) return
       closed = true
       await db.close()
     },
@@ -116,12 +119,13 @@ function pgliteDatabase(db: PGlite): Database {
  * - a string: a new `pg.Pool({ connectionString })`, ended by `close()`.
  * - a `pg.Pool`: used as is and never ended by `close()`.
  * - `{ embedded: { dataDir } }`: PGlite on disk (in memory without `dataDir`).
+ * - a `PGlite` instance: used as is and never closed by `close()`.
  */
 export async function openDatabase(connection: Connection | undefined, opts: OpenDatabaseOptions): Promise<Database> {
   const { logger, pkg } = opts
   if (connection === undefined) {
     logger.warn(`${pkg}: no connection given, using embedded PGlite in memory; events are lost on restart`)
-    return pgliteDatabase(await PGlite.create())
+    return pgliteDatabase(await PGlite.create(), true)
   }
   if (typeof connection === 'string') {
     const pool = new pg.Pool({ connectionString: connection })
@@ -132,10 +136,11 @@ export async function openDatabase(connection: Connection | undefined, opts: Ope
     })
     return postgresDatabase(pool, true)
   }
+  if (connection instanceof PGlite) return pgliteDatabase(connection, false)
   if (isPool(connection)) return postgresDatabase(connection, false)
   if (typeof connection === 'object' && connection !== null && 'embedded' in connection) {
     const dataDir = connection.embedded?.dataDir
-    return pgliteDatabase(dataDir === undefined ? await PGlite.create() : await PGlite.create({ dataDir }))
+    return pgliteDatabase(dataDir === undefined ? await PGlite.create() : await PGlite.create({ dataDir }), true)
   }
   throw new TypeError(`${pkg}: connection must be a pg.Pool, a connection string or { embedded: { dataDir? } }`)
 }

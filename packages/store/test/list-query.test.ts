@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify from 'fastify'
+import Fastify, { type FastifyRequest } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { opskitCore } from '@opskit/core'
 import { listRows, parseListQuery, registerListRoute, type Database, type ListSpec } from '@opskit/store'
@@ -114,7 +114,7 @@ describe(`listRows and registerListRoute against ${target}`, () => {
     async function build(authorize?: (request: any) => boolean | Promise<boolean>) {
       app = Fastify()
       await app.register(opskitCore, {
-        resolveActor: (request) => {
+        resolveActor: (request: FastifyRequest) => {
           const id = request.headers['x-user']
           return typeof id === 'string' ? { id, role: id === 'admin' ? 'admin' : 'user' } : null
         },

@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify'
+
+interface CounterLike { inc(labels?: Record<string, string> | number, value?: number): void }
+interface MetricsLike {
+  counter(cfg: { name: string; help: string; labelNames?: string[] }): CounterLike
+  gauge(cfg: { name: string; help: string; labelNames?: string[]; collect?: (this: { set(v: number): void }) => void }): unknown
+}
+
+/** The audit metrics, published only when `@opskit/metrics` is registered. */
+export interface AuditMetrics {
+  committed(counts: Map<string, number>): void
+  writeFailed(): void
+}
+
+/**
+ * Creates `audit_events_total{action}`, `audit_write_failures_total` and `audit_queue_depth`
+ * (read from the queue at scrape time) through `fastify.metrics`, or returns null without it.
+ */
+export function createAuditMetrics(fastify: FastifyInstance, depth: () => number): AuditMetrics | null {
+  if (!fastify.hasDecorator('metrics')) return null
+  const metrics = (fastify as unknown as { metrics: MetricsLike }).metrics
+  const events = metrics.counter({ name: 'audit_events_total', help: 'Audit events committed, by action', labelNames: ['action'] })
+  const failures = metrics.counter({ name: 'audit_write_failures_total', help: 'Failed audit INSERT attempts (each is retried)' })
+  metrics.gauge({
+    name: 'audit_queue_depth',
+    help: 'Audit events accepted but not yet committed',
+    collect() {
+      this.set(depth())
+    },
+  })
+  return {
+    committed(counts) {
+      for (const [action, n] of counts) events.inc({ action }, n)
+    },
+    writeFailed() {
+      failures.inc()
+    },
+  }
+}

@@ -1,0 +1,186 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { getRequestContext, type RequestContext } from '@opskit/core'
+import {
+  GroupCommitQueue, listRows, openDatabase, parseListQuery, quoteIdent, runMigration,
+  type Database, type ListSpec, type ParsedList,
+} from '@opskit/store'
+import type { AuditMetrics } from './audit-metrics.js'
+import { buildRecord, eventProblem, InvalidAuditEventError } from './build-record.js'
+import { AuditInsert } from './insert-sql.js'
+import type { ResolvedAuditOptions } from './options.js'
+import { auditTableSql } from './schema.js'
+import type { AuditApi, AuditCallOptions, AuditContext, AuditEvent, AuditPage, AuditQuery, AuditRecord } from './types.js'
+
+export const AUDIT_LIST_SPEC: ListSpec = {
+  filters: {
+    user_id: { column: 'user_id', kind: 'text' },
+    action: { column: 'action', kind: 'text' },
+    entity_type: { column: 'entity_type', kind: 'text' },
+    entity_id: { column: 'entity_id', kind: 'text' },
+    from: { column: 'created_at', kind: 'date-from' },
+    to: { column: 'created_at', kind: 'date-to' },
+  },
+}
+
+/** ERROR lines during one outage: the first failure, then at most one every this many ms. */
+const FAILURE_LOG_INTERVAL_MS = 30_000
+
+const handled = (): void => undefined
+
+/** One audit trail: the database, the group-commit queue, the log lines and metrics around them. */
+export class AuditService implements AuditApi {
+  readonly db: Database
+  readonly #options: ResolvedAuditOptions
+  readonly #log: FastifyBaseLogger
+  readonly #insert: AuditInsert
+  readonly #queue: GroupCommitQueue<AuditRecord>
+  #metrics: AuditMetrics | null = null
+  #outageSince = 0
+  #lastFailureLog = 0
+  #lastFullLog = 0
+
+  private constructor(db: Database, options: ResolvedAuditOptions, log: FastifyBaseLogger) {
+    this.db = db
+    this.#options = options
+    this.#log = log
+    this.#insert = new AuditInsert(options.table)
+    const { maxBatchSize, maxQueueSize, retryBaseMs, retryMaxMs } = options.queue
+    this.#queue = new GroupCommitQueue<AuditRecord>({
+      write: (batch) => this.#insert.write(db, batch),
+      maxBatchSize,
+      maxQueueSize,
+      retryBaseMs,
+      retryMaxMs,
+      onWriteFailure: (error, size, attempt) => this.#onWriteFailure(error, size, attempt),
+      onRecovered: (attempts) => this.#onRecovered(attempts),
+      onCommitted: (batch) => this.#onCommitted(batch),
+      logger: log,
+      name: '@opskit/audit',
+    })
+  }
+
+  static async open(options: ResolvedAuditOptions, log: FastifyBaseLogger): Promise<AuditService> {
+    const db = await openDatabase(options.connection, { logger: log, pkg: '@opskit/audit' })
+    return new AuditService(db, options, log)
+  }
+
+  setMetrics(metrics: AuditMetrics | null): void {
+    this.#metrics = metrics
+  }
+
+  get queueDepth(): number {
+    return this.#queue.depth
+  }
+
+  migrate(): Promise<void> {
+    return runMigration(this.db, `opskit-audit:${this.#options.table}`, auditTableSql(this.#options.table))
+  }
+
+  record(event: AuditEvent, ctx?: AuditContext): Promise<AuditRecord> {
+    return this.recordIn(getRequestContext(), event, ctx)
+  }
+
+  /**
+   * The request path: builds the row synchronously and queues it (or writes it on `ctx.client`).
+   * The returned promise never triggers an unhandled rejection when nobody awaits it: every failure
+   * is logged here (or by the queue at close) and still rejects for callers who do await.
+   */
+  recordIn(context: RequestContext | undefined, event: AuditEvent, ctx: AuditContext | AuditCallOptions | undefined): Promise<AuditRecord> {
+    const problem = eventProblem(event)
+    if (problem !== undefined) {
+      const error = new InvalidAuditEventError(problem)
+      this.#log.error({ err: error }, error.message)
+      const rejected = Promise.reject(error)
+      rejected.catch(handled)
+      return rejected
+    }
+    const record = buildRecord(event, context, ctx as AuditContext | undefined, this.#options.redact)
+    const client = ctx?.client
+    let promise: Promise<AuditRecord>
+    if (client !== undefined) {
+      promise = this.#insert.write(client, [record]).then(() => {
+        this.#metrics?.committed(new Map([[record.action, 1]]))
+        return record
+      })
+    } else {
+      promise = this.#queue.push(record).then(() => record, (err: Error & { code?: string }) => {
+        if (err.code === 'FST_OPSKIT_QUEUE_FULL') this.#logQueueFull(err)
+        throw err
+      })
+    }
+    promise.catch(handled)
+    return promise
+  }
+
+  query(filters?: AuditQuery): Promise<AuditPage> {
+    let parsed: ParsedList
+    try {
+      parsed = parseListQuery(filters ?? {}, AUDIT_LIST_SPEC)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.list(parsed)
+  }
+
+  list(parsed: ParsedList): Promise<AuditPage> {
+    return listRows(this.db, this.#options.table, parsed) as Promise<AuditPage>
+  }
+
+  flush(): Promise<void> {
+    return this.#queue.flush()
+  }
+
+  /** Rows older than `days` deleted; resolves with how many. */
+  async purgeOlderThan(days: number): Promise<number> {
+    const { rowCount } = await this.db.query(
+      `DELETE FROM ${quoteIdent(this.#options.table)} WHERE created_at < now() - ($1::double precision * interval '1 day')`,
+      [days],
+    )
+    return rowCount ?? 0
+  }
+
+  /** Flushes (retrying until the close deadline), then closes what `openDatabase` opened. */
+  async close(): Promise<void> {
+    await this.#queue.close({ timeoutMs: this.#options.queue.closeTimeoutMs })
+    await this.db.close()
+  }
+
+  #onCommitted(batch: AuditRecord[]): void {
+    if (this.#metrics === null) return
+    const counts = new Map<string, number>()
+    for (const row of batch) counts.set(row.action, (counts.get(row.action) ?? 0) + 1)
+    this.#metrics.committed(counts)
+  }
+
+  #onWriteFailure(error: Error, size: number, attempt: number): void {
+    this.#metrics?.writeFailed()
+    const now = Date.now()
+    if (this.#outageSince === 0) this.#outageSince = now
+    else if (now - this.#lastFailureLog < FAILURE_LOG_INTERVAL_MS) return
+    this.#lastFailureLog = now
+    this.#log.error(
+      {
+        err: { message: error.message, code: (error as { code?: string }).code },
+        batch_size: size,
+        attempt,
+        queue_depth: this.#queue.depth,
+        outage_ms: now - this.#outageSince,
+      },
+      '@opskit/audit: writing audit events failed; they stay queued and are retried',
+    )
+  }
+
+  #onRecovered(attempts: number): void {
+    const outageMs = this.#outageSince === 0 ? 0 : Date.now() - this.#outageSince
+    this.#outageSince = 0
+    this.#lastFailureLog = 0
+    this.#log.warn({ attempts, outage_ms: outageMs, queue_depth: this.#queue.depth }, '@opskit/audit: audit writes recovered')
+  }
+
+  #logQueueFull(error: Error): void {
+    const now = Date.now()
+    if (now - this.#lastFullLog < FAILURE_LOG_INTERVAL_MS) return
+    this.#lastFullLog = now
+    this.#log.error({ queue_depth: this.#queue.depth }, `@opskit/audit: audit event REJECTED: ${error.message}`)
+  }
+}

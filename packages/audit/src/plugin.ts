@@ -1,0 +1,77 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { registerListRoute } from '@opskit/store'
+import { createAuditMetrics } from './audit-metrics.js'
+import { AUDIT_LIST_SPEC, AuditService } from './audit-service.js'
+import { autoAuditRoute, kAudited } from './auto-audit.js'
+import { resolveOptions, type OpskitAuditOptions } from './options.js'
+import { startRetention } from './retention.js'
+import type { AuditApi, AuditCallOptions, AuditEvent, AuditRecord } from './types.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The audit trail: `record`, `query`, `flush`, `migrate`. */
+    audit: AuditApi
+  }
+  interface FastifyRequest {
+    /** Records an audit event with this request's actor, IP, user agent, path and request id. Resolves once committed. */
+    audit(event: AuditEvent, opts?: AuditCallOptions): Promise<AuditRecord>
+  }
+  interface FastifyContextConfig {
+    /** `false`: auto audit skips this route. */
+    audit?: false
+  }
+}
+
+const auditPlugin: FastifyPluginAsync<OpskitAuditOptions> = async (fastify, opts) => {
+  const options = resolveOptions(opts)
+  const service = await AuditService.open(options, fastify.log)
+  let retention: { stop(): Promise<void> } | null = null
+
+  if (options.migrate) {
+    try {
+      await service.migrate()
+    } catch (err) {
+      await service.close()
+      throw err
+    }
+  }
+  // Runs after in-flight requests finished: every accepted event is flushed before the pool ends.
+  fastify.addHook('onClose', async () => {
+    await retention?.stop()
+    await service.close()
+  })
+
+  fastify.decorate('audit', service as AuditApi)
+  fastify.decorateRequest(kAudited as unknown as string, false)
+  fastify.decorateRequest('audit', function audit(this: FastifyRequest, event: AuditEvent, callOpts?: AuditCallOptions): Promise<AuditRecord> {
+    ;(this as unknown as Record<symbol, boolean>)[kAudited] = true
+    return service.recordIn(this.opskitContext ?? undefined, event, callOpts)
+  })
+
+  if (options.autoAudit !== null) {
+    fastify.addHook('onRoute', autoAuditRoute(service, options.autoAudit.methods, options.autoAudit.ignore))
+  }
+
+  registerListRoute(fastify, {
+    prefix: options.routes.prefix,
+    authorize: options.routes.authorize,
+    spec: AUDIT_LIST_SPEC,
+    list: (parsed) => service.list(parsed),
+  })
+
+  fastify.addHook('onReady', async () => {
+    service.setMetrics(createAuditMetrics(fastify, () => service.queueDepth))
+    if (options.retentionDays !== undefined && retention === null) {
+      retention = startRetention(service, options.retentionDays, fastify.log)
+    }
+  })
+}
+
+/** An audit trail that is never lost: PostgreSQL or PGlite, group commit, transactional mode, diffs, query route. */
+export const opskitAudit = fp(auditPlugin, {
+  fastify: '5.x',
+  name: '@opskit/audit',
+  dependencies: ['@opskit/core'],
+})
+export default opskitAudit

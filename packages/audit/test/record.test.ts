@@ -1,0 +1,148 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { getRequestContext } from '@opskit/core'
+import { buildApp, captureLogs, openTestDb, target, uniqueTable, type TestDb } from './helpers.js'
+
+describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
+  let db: TestDb
+  let app: FastifyInstance | undefined
+  const tables: string[] = []
+
+  beforeAll(async () => {
+    db = await openTestDb()
+  })
+  afterEach(async () => {
+    await app?.close()
+    app = undefined
+  })
+  afterAll(async () => {
+    for (const table of tables) await db.query(`DROP TABLE IF EXISTS ${table}`)
+    await db.close()
+  })
+
+  async function start(extra: Record<string, unknown> = {}, routes?: (app: FastifyInstance) => void) {
+    const table = uniqueTable()
+    tables.push(table)
+    app = await buildApp({ connection: db.connection, table, ...extra }, { routes })
+    return { app, table }
+  }
+
+  it('stores actor, e-mail, IP, user agent, path (no query) and request id from the request, and resolves with the committed row', async () => {
+    const { app, table } = await start({}, (a) => {
+      a.put('/bookings/:id', async (request) => {
+        const record = await request.audit({
+          action: 'update', entityType: 'booking', entityId: 42, entityName: 'Room 5',
+          before: { status: 'pending', amount: 10, guest: { name: 'Ann' } },
+          after: { status: 'confirmed', amount: 12, guest: { name: 'Ann' } },
+        })
+        const [row] = await db.query(`SELECT id FROM ${table} WHERE id = $1`, [record.id])
+        return { record, committed: row !== undefined }
+      })
+    })
+    const res = await app.inject({
+      method: 'PUT', url: '/bookings/42?debug=1',
+      headers: { 'x-user': 'u-1', 'x-email': 'ann@example.com', 'user-agent': 'test-agent/1.0', 'x-request-id': 'req-abc-1' },
+      remoteAddress: '203.0.113.9',
+    })
+    expect(res.statusCode).toBe(200)
+    const { record, committed } = res.json()
+    expect(committed).toBe(true)
+    const [row] = await db.query(`SELECT *, host(ip_address) AS ip FROM ${table}`)
+    expect(row.id).toBe(record.id)
+    expect(row.user_id).toBe('u-1')
+    expect(row.user_email).toBe('ann@example.com')
+    expect(row.action).toBe('update')
+    expect(row.entity_type).toBe('booking')
+    expect(row.entity_id).toBe('42')
+    expect(row.entity_name).toBe('Room 5')
+    expect(row.ip).toBe('203.0.113.9')
+    expect(row.user_agent).toBe('test-agent/1.0')
+    expect(row.request_path).toBe('/bookings/42')
+    expect(row.request_id).toBe('req-abc-1')
+    expect(row.old_values).toEqual({ status: 'pending', amount: 10 })
+    expect(row.new_values).toEqual({ status: 'confirmed', amount: 12 })
+    expect(row.changes_summary).toBe('status: "pending" → "confirmed"; amount: 10 → 12')
+    expect(new Date(row.created_at).toISOString()).toBe(record.created_at)
+  })
+
+  it('keeps the full object on create and on delete, with a readable summary', async () => {
+    const { app, table } = await start()
+    const created = await app.audit.record({ action: 'create', entityType: 'booking', entityId: 'b-1', after: { status: 'pending', amount: 10 } })
+    const deleted = await app.audit.record({ action: 'delete', entityType: 'booking', entityId: 'b-1', before: { status: 'pending', amount: 10 } })
+    expect(created.old_values).toBeNull()
+    expect(created.new_values).toEqual({ status: 'pending', amount: 10 })
+    expect(created.changes_summary).toBe('created booking b-1')
+    expect(deleted.old_values).toEqual({ status: 'pending', amount: 10 })
+    expect(deleted.new_values).toBeNull()
+    expect(deleted.changes_summary).toBe('deleted booking b-1')
+    const rows = await db.query(`SELECT changes_summary FROM ${table} ORDER BY created_at, changes_summary`)
+    expect(rows.map((r) => r.changes_summary).sort()).toEqual(['created booking b-1', 'deleted booking b-1'])
+  })
+
+  it('stores changed fields only, comparing nested objects and arrays by value, and records added / removed fields', async () => {
+    const { app } = await start()
+    const record = await app.audit.record({
+      action: 'update', entityType: 'user', entityId: 7,
+      before: { name: 'Ann', tags: ['a', 'b'], address: { city: 'Oslo', zip: '0150' }, nickname: 'annie' },
+      after: { name: 'Ann', tags: ['a', 'b'], address: { city: 'Bergen', zip: '0150' }, role: 'admin' },
+    })
+    expect(record.old_values).toEqual({ address: { city: 'Oslo', zip: '0150' }, nickname: 'annie' })
+    expect(record.new_values).toEqual({ address: { city: 'Bergen', zip: '0150' }, role: 'admin' })
+    expect(record.changes_summary).toBe('address: {"city":"Oslo","zip":"0150"} → {"city":"Bergen","zip":"0150"}; nickname: "annie" → (unset); role: (unset) → "admin"')
+    const same = await app.audit.record({ action: 'update', entityType: 'user', before: { a: 1 }, after: { a: 1 } })
+    expect(same.changes_summary).toBe('no changes')
+  })
+
+  it('redacts secrets, extra keys and e-mails in stored values and in the summary', async () => {
+    const { app, table } = await start({ redact: ['iban'] })
+    const record = await app.audit.record({
+      action: 'update', entityType: 'account', entityId: 1,
+      before: { password: 'old-secret-pw', iban: 'NO9386011117947', contact: 'old@example.com', apiToken: 'tok-1' },
+      after: { password: 'new-secret-pw', iban: 'NO9386011117948', contact: 'new@example.com', apiToken: 'tok-2' },
+    })
+    const [row] = await db.query(`SELECT old_values, new_values, changes_summary FROM ${table} WHERE id = $1`, [record.id])
+    const stored = JSON.stringify(row)
+    for (const secret of ['old-secret-pw', 'new-secret-pw', 'NO9386011117947', 'NO9386011117948', 'old@example.com', 'new@example.com', 'tok-1', 'tok-2']) {
+      expect(stored).not.toContain(secret)
+    }
+    expect(row.new_values).toEqual({ password: '[REDACTED]', iban: '[REDACTED]', contact: 'n***w@example.com', apiToken: '[REDACTED]' })
+    expect(row.changes_summary).toContain('password: "[REDACTED]" → "[REDACTED]"')
+    expect(row.changes_summary).toContain('contact: "o***d@example.com" → "n***w@example.com"')
+  })
+
+  it('turns an invalid IP into null and strips control characters from user agent and path', async () => {
+    const { app } = await start()
+    const record = await app.audit.record(
+      { action: 'login', entityType: 'user', entityId: 'u-9' },
+      { actor: { id: 'u-9' }, ip: 'not-an-ip', userAgent: 'evil\r\nX-Injected: 1', path: '/login\n', requestId: 'r-1' },
+    )
+    expect(record.ip_address).toBeNull()
+    expect(record.user_agent).toBe('evilX-Injected: 1')
+    expect(record.request_path).toBe('/login')
+    expect(record.changes_summary).toBe('login user u-9')
+  })
+
+  it('takes the context from getRequestContext() in code called from a handler, and none outside a request', async () => {
+    async function confirmBooking(audit: FastifyInstance['audit']) {
+      expect(getRequestContext()).toBeDefined()
+      return audit.record({ action: 'confirm', entityType: 'booking', entityId: 5 })
+    }
+    const { app } = await start({}, (a) => {
+      a.post('/bookings/:id/confirm', async () => confirmBooking(a.audit))
+    })
+    const res = await app.inject({ method: 'POST', url: '/bookings/5/confirm', headers: { 'x-user': 'u-2' } })
+    expect(res.json()).toMatchObject({ user_id: 'u-2', request_path: '/bookings/5/confirm', action: 'confirm' })
+    const system = await app.audit.record({ action: 'purge', entityType: 'cache' })
+    expect(system).toMatchObject({ user_id: null, ip_address: null, request_id: null, request_path: null })
+  })
+
+  it('rejects an event without action or entityType with FST_AUDIT_INVALID_EVENT and logs it', async () => {
+    const table = uniqueTable()
+    tables.push(table)
+    const { lines, stream } = captureLogs()
+    app = await buildApp({ connection: db.connection, table }, { logs: stream })
+    await expect(app.audit.record({ action: '', entityType: 'x' })).rejects.toMatchObject({ code: 'FST_AUDIT_INVALID_EVENT' })
+    await expect(app.audit.record({ action: 'update' } as any)).rejects.toThrow(/entityType/)
+    expect(lines.filter((l) => l.level === 50 && /invalid audit event/.test(l.msg))).toHaveLength(2)
+  })
+})

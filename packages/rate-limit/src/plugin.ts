@@ -17,7 +17,7 @@ interface MetricsLike {
   counter(cfg: { name: string; help: string; labelNames?: string[] }): CounterLike
 }
 
-/** How long register() waits for a Redis it connects to itself before carrying on (down = fail open/closed). */
+/** How long register() waits for the Redis connection before carrying on (down = fail open/closed). */
 const REDIS_STARTUP_WAIT_MS = 1000
 
 function openStore(options: ResolvedOptions, fastify: FastifyInstance): CounterStore {
@@ -105,9 +105,9 @@ const plugin: FastifyPluginAsync<OpskitRateLimitOptions> = async (fastify, opts)
     await store.close()
   })
 
-  if (store instanceof RedisStore && typeof options.redis === 'string') {
-    await store.waitUntilSettled(REDIS_STARTUP_WAIT_MS)
-  }
+  // Let the connection come up so the first requests are counted, but never block start-up on a
+  // Redis that is down: it is then handled like an outage (fail open or 503).
+  if (store instanceof RedisStore) await store.waitUntilSettled(REDIS_STARTUP_WAIT_MS)
 }
 
 /** Rate limiting on @fastify/rate-limit's store and keying: actor tiers, Redis-shared budgets, fail-open. */

@@ -1,0 +1,205 @@
+import { once } from 'node:events'
+import { createServer, type Server, type Socket } from 'node:net'
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import { opskitCore } from '@opskit/core'
+import { Registry } from 'prom-client'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { opskitRateLimit, type OpskitRateLimitOptions } from '@opskit/rate-limit'
+import { ERROR, logCapture, metricsStandIn, type LogLine } from './stand-ins.js'
+
+const REDIS_URL = process.env.REDIS_URL
+if (!REDIS_URL) console.warn('[@opskit/rate-limit] REDIS_URL is not set: skipping the shared-Redis tests (two instances sharing one budget, outage logging after recovery)')
+
+const apps: FastifyInstance[] = []
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.close()))
+})
+
+async function build(options: OpskitRateLimitOptions, registry?: Registry) {
+  const capture = logCapture()
+  const app = Fastify({ logger: { level: 'info', stream: capture.stream } })
+  await app.register(opskitCore)
+  if (registry) await app.register(metricsStandIn(registry))
+  await app.register(opskitRateLimit, options)
+  app.get('/items', async () => ({ ok: true }))
+  apps.push(app)
+  return { app, lines: capture.lines }
+}
+
+const errors = (lines: LogLine[]) => lines.filter((l) => l.level === ERROR)
+
+describe.skipIf(!REDIS_URL)('Redis store (real Redis at REDIS_URL)', () => {
+  const keyPrefix = `opskit:rl:test:${randomUUID()}:`
+  let admin: Redis
+
+  beforeAll(() => {
+    admin = new Redis(REDIS_URL!)
+  })
+  afterAll(async () => {
+    const keys = await admin.keys(`${keyPrefix}*`)
+    if (keys.length > 0) await admin.del(...keys)
+    await admin.quit()
+  })
+
+  it('two Fastify instances share one budget: the combined count is what is limited', async () => {
+    const prefix = `${keyPrefix}shared:`
+    const a = await build({ redis: REDIS_URL!, max: 5, keyPrefix: prefix })
+    const b = await build({ redis: REDIS_URL!, max: 5, keyPrefix: prefix })
+    const remaining: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const res = await (i % 2 === 0 ? a.app : b.app).inject({ url: '/items', remoteAddress: '10.2.0.1' })
+      expect(res.statusCode).toBe(200)
+      remaining.push(String(res.headers['x-ratelimit-remaining']))
+    }
+    expect(remaining).toEqual(['4', '3', '2', '1', '0'])
+    const limitedA = await a.app.inject({ url: '/items', remoteAddress: '10.2.0.1' })
+    const limitedB = await b.app.inject({ url: '/items', remoteAddress: '10.2.0.1' })
+    expect(limitedA.statusCode).toBe(429)
+    expect(limitedB.statusCode).toBe(429)
+    expect(Number(limitedB.headers['retry-after'])).toBeGreaterThan(0)
+    // the counter lives in Redis under the prefix, with the window as its expiry
+    const ttl = await admin.pttl(`${prefix}10.2.0.1`)
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(60_000)
+  })
+
+  it('uses a caller-owned ioredis instance and leaves it open on close', async () => {
+    const client = new Redis(REDIS_URL!)
+    try {
+      const { app } = await build({ redis: client, max: 1, keyPrefix: `${keyPrefix}own:` })
+      expect((await app.inject({ url: '/items', remoteAddress: '10.2.0.2' })).statusCode).toBe(200)
+      expect((await app.inject({ url: '/items', remoteAddress: '10.2.0.2' })).statusCode).toBe(429)
+      await app.close()
+      expect(await client.ping()).toBe('PONG')
+    } finally {
+      client.disconnect()
+    }
+  })
+
+  it('logs one ERROR per outage: again only after a recovery and a new failure', async () => {
+    const client = new Redis(REDIS_URL!, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 200, retryStrategy: () => null })
+    client.on('error', () => {})
+    await once(client, 'ready')
+    const { app, lines } = await build({ redis: client, max: 100, keyPrefix: `${keyPrefix}outage:` })
+    try {
+      expect((await app.inject('/items')).headers['x-ratelimit-limit']).toBe('100')
+      client.disconnect()
+      for (let i = 0; i < 10; i++) expect((await app.inject('/items')).statusCode).toBe(200)
+      expect(errors(lines)).toHaveLength(1)
+      if (client.status !== 'end') await once(client, 'end')
+      await client.connect()
+      const back = await app.inject('/items')
+      expect(back.headers['x-ratelimit-remaining']).toBe('98')
+      expect(lines.some((l) => l.msg === 'Rate limit store recovered')).toBe(true)
+      client.disconnect()
+      for (let i = 0; i < 5; i++) await app.inject('/items')
+      expect(errors(lines)).toHaveLength(2)
+    } finally {
+      client.disconnect()
+    }
+  })
+})
+
+describe('Redis down (closed port)', () => {
+  const DOWN = 'redis://127.0.0.1:1' // nothing listens on port 1
+
+  it('failOpen true lets every request through, with ONE error log and the store-error metric', async () => {
+    const registry = new Registry()
+    const { app, lines } = await build({ redis: DOWN, failOpen: true, max: 1 }, registry)
+    for (let i = 0; i < 25; i++) {
+      const res = await app.inject('/items')
+      expect(res.statusCode).toBe(200)
+    }
+    const logged = errors(lines)
+    expect(logged).toHaveLength(1)
+    expect(logged[0]!.msg).toMatch(/Rate limit store unavailable, letting requests through/)
+    const metric = await registry.getSingleMetric('rate_limit_store_errors_total')!.get()
+    expect(metric.values[0]!.value).toBe(25)
+  })
+
+  it('failOpen false answers 503 with the JSON error body', async () => {
+    const { app, lines } = await build({ redis: DOWN, failOpen: false })
+    const res = await app.inject('/items')
+    expect(res.statusCode).toBe(503)
+    expect(res.json()).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'Rate limit store unavailable',
+      request_id: res.headers['x-request-id'],
+    })
+    expect((await app.inject('/items')).statusCode).toBe(503)
+    expect(errors(lines)).toHaveLength(1)
+  })
+
+  it('stops reconnecting once the app is closed (it owns the client it created from the URL)', async () => {
+    let connections = 0
+    // a "Redis" that drops every connection at once: the client keeps reconnecting while it lives
+    const dropper = createServer((socket) => {
+      connections++
+      socket.destroy()
+    })
+    dropper.listen(0, '127.0.0.1')
+    await once(dropper, 'listening')
+    try {
+      const { app } = await build({ redis: `redis://127.0.0.1:${(dropper.address() as { port: number }).port}` })
+      while (connections < 2) await new Promise((resolve) => setTimeout(resolve, 20))
+      await app.close()
+      const atClose = connections
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      expect(connections).toBe(atClose)
+    } finally {
+      dropper.close()
+    }
+  })
+})
+
+describe('Redis that accepts connections and never answers', () => {
+  let server: Server
+  let url: string
+  const sockets = new Set<Socket>()
+
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const address = server.address() as { port: number }
+    url = `redis://127.0.0.1:${address.port}`
+  })
+  afterAll(async () => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+
+  it('a URL client never makes a request wait: failOpen true passes, false answers 503', async () => {
+    const open = await build({ redis: url, failOpen: true, redisTimeoutMs: 100 })
+    const closed = await build({ redis: url, failOpen: false, redisTimeoutMs: 100 })
+    const started = Date.now()
+    const results = await Promise.all([open.app.inject('/items'), closed.app.inject('/items')])
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(results.map((r) => r.statusCode)).toEqual([200, 503])
+  })
+
+  it('bounds a command on a caller client without commandTimeout by redisTimeoutMs', async () => {
+    // no ready check: the client counts as ready once connected, so the script call itself hangs
+    const client = new Redis(url, { enableReadyCheck: false, disableClientInfo: true, maxRetriesPerRequest: 1 })
+    client.on('error', () => {})
+    await once(client, 'ready')
+    try {
+      const open = await build({ redis: client, failOpen: true, redisTimeoutMs: 100 })
+      const closed = await build({ redis: client, failOpen: false, redisTimeoutMs: 100 })
+      const started = Date.now()
+      const [a, b] = await Promise.all([open.app.inject('/items'), closed.app.inject('/items')])
+      expect(Date.now() - started).toBeLessThan(2000)
+      expect(a.statusCode).toBe(200)
+      expect(b.statusCode).toBe(503)
+      expect(errors(open.lines)[0]?.err).toMatchObject({ message: 'Redis did not answer within 100 ms' })
+    } finally {
+      client.disconnect()
+    }
+  })
+})

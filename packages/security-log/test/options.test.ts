@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import Fastify from 'fastify'
+import { opskitCore } from '@opskit/core'
+import { FST_SECURITY_LOG_INVALID_OPTION, opskitSecurityLog, telegramSink, webhookSink } from '@opskit/security-log'
+import type { SecurityLogOptions } from '@opskit/security-log'
+
+async function register(options: unknown): Promise<unknown> {
+  const app = Fastify()
+  await app.register(opskitCore)
+  try {
+    await app.register(opskitSecurityLog, options as SecurityLogOptions)
+    await app.ready()
+    return undefined
+  } catch (err) {
+    return err
+  } finally {
+    await app.close()
+  }
+}
+
+const sink = { name: 's', send: async () => undefined }
+
+describe('options', () => {
+  const cases: Array<[string, unknown]> = [
+    ['table', { table: 'security logs; drop table x' }],
+    ['connection', { connection: 42 }],
+    ['migrate', { migrate: 'yes' }],
+    ['autoCapture', { autoCapture: true }],
+    ['autoCapture.validation', { autoCapture: { validation: 'on' } }],
+    ['autoCapture.teapot', { autoCapture: { teapot: true } }],
+    ['redact', { redact: 'password' }],
+    ['redis', { redis: 'http://localhost' }],
+    ['abuse.thresholds', { abuse: { windowMs: 1000 } }],
+    ['abuse.thresholds.login_failure', { abuse: { thresholds: { login_failure: 0 } } }],
+    ['abuse.windowMs', { abuse: { windowMs: -1, thresholds: { login_failure: 3 } } }],
+    ['abuse.onSuspicious', { abuse: { thresholds: { login_failure: 3 }, onSuspicious: 'block' } }],
+    ['abuse.keyBy', { abuse: { thresholds: { login_failure: 3 }, keyBy: ['email'] } }],
+    ['alerts.sinks', { alerts: { sinks: [{ send: 'x' }] } }],
+    ['alerts.minSeverity', { alerts: { sinks: [sink], minSeverity: 'high' } }],
+    ['alerts.cooldownMs', { alerts: { sinks: [sink], cooldownMs: 1.5 } }],
+    ['routes.authorize', { routes: { prefix: '/sec' } }],
+    ['routes.prefix', { routes: { prefix: 'sec', authorize: () => true } }],
+    ['queue.maxBatchSize', { queue: { maxBatchSize: 100_000 } }],
+    ['options.tabel', { tabel: 'x' }],
+  ]
+  for (const [option, options] of cases) {
+    it(`rejects a bad ${option} at register(), naming it`, async () => {
+      const err = await register(options)
+      expect(err).toBeInstanceOf(FST_SECURITY_LOG_INVALID_OPTION)
+      expect((err as { code: string }).code).toBe('FST_SECURITY_LOG_INVALID_OPTION')
+      expect((err as Error).message).toContain(`"${option}"`)
+    })
+  }
+
+  it('needs @opskit/core registered first', async () => {
+    const app = Fastify()
+    await expect(app.register(opskitSecurityLog).ready()).rejects.toThrow(/@opskit\/core/)
+    await app.close()
+  })
+
+  it('sink factories validate their arguments', () => {
+    expect(() => webhookSink('not a url')).toThrow(/absolute http/)
+    expect(() => webhookSink('ftp://example.com/x')).toThrow(/absolute http/)
+    expect(() => telegramSink({ botToken: '', chatId: 1 })).toThrow(/botToken/)
+    expect(() => telegramSink({ botToken: 't', chatId: '' })).toThrow(/chatId/)
+    expect(webhookSink('https://hooks.example.com/services/T000/B000/SECRET').name).toBe('webhook(hooks.example.com)')
+  })
+})

@@ -1,0 +1,26 @@
+// Rate limiting: bare Fastify, @fastify/rate-limit with its defaults (alone and over @opskit/core),
+// opskit's keying done through @fastify/rate-limit's hook, and @opskit/rate-limit with its memory and
+// Redis stores. Nothing is rejected (max 1e9): this is the per-request cost of counting.
+//
+// Redis round trips per request: `node bench/servers/rate-limit-redis-roundtrips.js` loads the
+// opskit Redis server against a private redis-server and prints INFO commandstats before/after.
+export default {
+  name: 'rate-limit',
+  description: 'per-request cost of @fastify/rate-limit vs @opskit/rate-limit (memory and Redis stores), nothing rejected',
+  servers: [
+    { name: 'bare', file: 'rate-limit-bare.js' },
+    { name: 'fastify-rate-limit', file: 'rate-limit-fastify-rate-limit.js' },
+    { name: 'core', file: 'rate-limit-core.js' },
+    { name: 'core+fastify-rate-limit', file: 'rate-limit-core-fastify-rate-limit.js' },
+    { name: 'core+fastify-rate-limit-tiers', file: 'rate-limit-core-fastify-rate-limit-tiers.js' },
+    { name: 'opskit-rate-limit-memory', file: 'rate-limit-opskit-memory.js' },
+    { name: 'opskit-rate-limit-redis', file: 'rate-limit-opskit-redis.js' },
+  ],
+  paths: ['/hello'],
+  baseline: 'bare',
+  goals: [
+    { a: 'opskit-rate-limit-memory', b: 'core+fastify-rate-limit', min: 1.0, label: 'opskit memory > @fastify/rate-limit defaults, same base (core)' },
+    { a: 'opskit-rate-limit-memory', b: 'core+fastify-rate-limit-tiers', min: 1.0, label: 'opskit memory > the same keying through @fastify/rate-limit\'s hook' },
+    { a: 'opskit-rate-limit-memory', b: 'fastify-rate-limit', min: 1.0, label: 'opskit memory (with core) > @fastify/rate-limit alone' },
+  ],
+}

@@ -36,7 +36,7 @@ async function build(options: OpskitRateLimitOptions = {}, setup?: (f: FastifyIn
   instance.get('/open', { config: { rateLimit: false } }, async () => ({ ok: true }))
   instance.get('/health', async () => ({ status: 'ok' }))
   instance.get('/health/ready', async () => ({ status: 'ok' }))
-  instance.get('/metrics', async () => 'metrics')
+  if (!instance.hasRoute({ method: 'GET', url: '/metrics' })) instance.get('/metrics', async () => 'metrics')
   app = instance
   return { app: instance, lines: capture.lines }
 }
@@ -278,5 +278,19 @@ describe('enabled: false', () => {
     const res = await hit(app)
     expect(res.statusCode).toBe(200)
     expect(res.headers['x-ratelimit-limit']).toBeUndefined()
+  })
+})
+
+describe('with the real @opskit/metrics', () => {
+  it('exposes rate_limit_rejections_total{route} on /metrics', async () => {
+    const { opskitMetrics } = await import('@opskit/metrics')
+    const { app } = await build({ max: 1 }, async (f) => {
+      await f.register(opskitMetrics, { defaultMetrics: false })
+    })
+    await hit(app, '/items/7')
+    await hit(app, '/items/8')
+    await hit(app, '/items/9')
+    const body = (await app.inject('/metrics')).body
+    expect(body).toContain('rate_limit_rejections_total{route="/items/:id"} 2')
   })
 })

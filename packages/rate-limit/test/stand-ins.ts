@@ -8,12 +8,13 @@ import { Writable } from 'node:stream'
 export function metricsStandIn(registry: Registry) {
   return fp(
     async (fastify: FastifyInstance) => {
-      fastify.decorate('metrics', {
+      const metrics = {
         registry,
         counter(cfg: { name: string; help: string; labelNames?: string[] }) {
           return (registry.getSingleMetric(cfg.name) as Counter | undefined) ?? new Counter({ ...cfg, registers: [registry] })
         },
-      })
+      }
+      fastify.decorate('metrics', metrics as never)
     },
     { name: 'metrics-stand-in' },
   )
@@ -28,11 +29,12 @@ export interface RecordedSecurityEvent {
 export function securityLogStandIn(events: RecordedSecurityEvent[]) {
   return fp(
     async (fastify: FastifyInstance) => {
-      fastify.decorate('securityLog', { record: async () => undefined })
-      fastify.decorateRequest('securityEvent', function (this: FastifyRequest, action: string, opts: { details: Record<string, unknown> }) {
+      fastify.decorate('securityLog', { record: async () => undefined } as never)
+      function securityEvent(this: FastifyRequest, action: string, opts: { details: Record<string, unknown> }) {
         events.push({ action, requestId: this.id, details: opts.details })
         return Promise.resolve()
-      })
+      }
+      fastify.decorateRequest('securityEvent', securityEvent as never)
     },
     { name: 'security-log-stand-in' },
   )

@@ -1,0 +1,157 @@
+import { safeErrorMessage } from './error-message.js'
+import { FST_HEALTH_INVALID_OPTION } from './options.js'
+import type { HealthCheck, HealthCheckInput, HealthReport, ReportStatus, ServiceResult } from './types.js'
+
+const CHECK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+const RESERVED = new Set(['live', 'ready'])
+const RESERVED_FIELDS = new Set(['status', 'latency_ms', 'error'])
+
+interface CheckState {
+  readonly name: string
+  readonly check: HealthCheck
+  readonly critical: boolean
+  readonly timeoutMs: number
+  result: ServiceResult | null
+  /** performance.now() when `result` was produced. */
+  at: number
+  inflight: Promise<ServiceResult> | null
+}
+
+/** An error a check throws may carry `details` (an object) that stays in the failed service entry. */
+export class CheckFailedError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message)
+    this.name = 'CheckFailedError'
+  }
+}
+
+class CheckTimeoutError extends Error {
+  constructor() {
+    super('timeout')
+    this.name = 'CheckTimeoutError'
+  }
+}
+
+function normalize(name: string, input: HealthCheckInput, defaultTimeoutMs: number): { check: HealthCheck; critical: boolean; timeoutMs: number } {
+  const option = `checks.${name}`
+  if (typeof name !== 'string' || !CHECK_NAME.test(name)) {
+    throw new FST_HEALTH_INVALID_OPTION(option, 'a check name is 1–64 characters of A-Za-z0-9_.- (it becomes a path)')
+  }
+  if (RESERVED.has(name)) throw new FST_HEALTH_INVALID_OPTION(option, `"${name}" is reserved for the ${name}ness endpoint`)
+  const check: HealthCheck | null = typeof input === 'function' ? { check: input } : input !== null && typeof input === 'object' ? input : null
+  if (check === null || typeof check.check !== 'function') {
+    throw new FST_HEALTH_INVALID_OPTION(option, 'expected an async function or { check(), critical?, timeoutMs? }')
+  }
+  const { critical = true, timeoutMs = defaultTimeoutMs } = check
+  if (typeof critical !== 'boolean') throw new FST_HEALTH_INVALID_OPTION(`${option}.critical`, 'expected a boolean')
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new FST_HEALTH_INVALID_OPTION(`${option}.timeoutMs`, 'expected a positive number of milliseconds')
+  }
+  return { check, critical, timeoutMs }
+}
+
+function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+function mergeFields(target: ServiceResult, value: unknown): ServiceResult {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return target
+  for (const key of Object.keys(value)) {
+    if (!RESERVED_FIELDS.has(key)) target[key] = (value as Record<string, unknown>)[key]
+  }
+  return target
+}
+
+export interface CheckRegistryOptions {
+  timeoutMs: number
+  cacheMs: number
+  /** Called after each run of a check (metrics). */
+  onResult?: (name: string, result: ServiceResult) => void
+}
+
+/**
+ * The readiness checks of one Fastify instance. Each check runs with its own timeout; its result
+ * is reused for `cacheMs`, and callers arriving while it runs share that one run, so a probe storm
+ * never becomes a dependency storm.
+ */
+export class CheckRegistry {
+  private readonly checks = new Map<string, CheckState>()
+
+  constructor(private readonly options: CheckRegistryOptions) {}
+
+  register(name: string, input: HealthCheckInput): void {
+    const { check, critical, timeoutMs } = normalize(name, input, this.options.timeoutMs)
+    if (this.checks.has(name)) throw new FST_HEALTH_INVALID_OPTION(`checks.${name}`, 'a check with this name is already registered')
+    this.checks.set(name, { name, check, critical, timeoutMs, result: null, at: 0, inflight: null })
+  }
+
+  get names(): string[] {
+    return [...this.checks.keys()]
+  }
+
+  runCheck(name: string): Promise<ServiceResult> | undefined {
+    const state = this.checks.get(name)
+    return state === undefined ? undefined : this.runState(state)
+  }
+
+  async run(): Promise<HealthReport> {
+    const states = [...this.checks.values()]
+    const results = await Promise.all(states.map((state) => this.runState(state)))
+    let status: ReportStatus = 'ok'
+    const services: Record<string, ServiceResult> = {}
+    for (let i = 0; i < states.length; i++) {
+      const state = states[i] as CheckState
+      const result = results[i] as ServiceResult
+      services[state.name] = result
+      if (result.status === 'error') {
+        if (state.critical) status = 'error'
+        else if (status === 'ok') status = 'degraded'
+      }
+    }
+    return { status, services }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.checks.values()].map(async (state) => state.check.close?.()))
+  }
+
+  private runState(state: CheckState): Promise<ServiceResult> {
+    if (state.result !== null && performance.now() - state.at < this.options.cacheMs) return Promise.resolve(state.result)
+    if (state.inflight !== null) return state.inflight
+    const inflight = this.execute(state).then((result) => {
+      state.result = result
+      state.at = performance.now()
+      state.inflight = null
+      this.options.onResult?.(state.name, result)
+      return result
+    })
+    state.inflight = inflight
+    return inflight
+  }
+
+  private async execute(state: CheckState): Promise<ServiceResult> {
+    const controller = new AbortController()
+    const started = performance.now()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new CheckTimeoutError())
+        controller.abort(new CheckTimeoutError())
+      }, state.timeoutMs)
+      timer.unref()
+    })
+    try {
+      const value = await Promise.race([Promise.resolve().then(() => state.check.check(controller.signal)), timeout])
+      return mergeFields({ status: 'ok', latency_ms: roundMs(performance.now() - started) }, value)
+    } catch (err) {
+      const latency = roundMs(performance.now() - started)
+      const failed: ServiceResult = { status: 'error', latency_ms: latency, error: err instanceof CheckTimeoutError ? 'timeout' : safeErrorMessage(err) }
+      return err instanceof CheckFailedError ? mergeFields(failed, err.details) : failed
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}

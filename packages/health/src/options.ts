@@ -1,0 +1,57 @@
+import { createOptionError } from '@opskit/core'
+import type { HealthCheckInput } from './types.js'
+
+export const FST_HEALTH_INVALID_OPTION = createOptionError('FST_HEALTH_INVALID_OPTION', '@opskit/health')
+
+export interface OpskitHealthOptions {
+  /** Path prefix of the endpoints. Default `'/health'`. */
+  prefix?: string
+  /** Reported by liveness. Default `process.env.APP_VERSION` or `'0.0.0'`. */
+  version?: string
+  /** Readiness checks by name. Default none. */
+  checks?: Record<string, HealthCheckInput>
+  /** Timeout of each check, ms (a check's own `timeoutMs` wins). Default `2000`. */
+  timeoutMs?: number
+  /** Results are reused for this long, ms; concurrent probes always share one in-flight run. Default `1000`. */
+  cacheMs?: number
+  /** How long `close()` waits, readiness already answering `shutting_down`, before the server stops
+   * accepting: give the load balancer time to see it. Default `0`. */
+  shutdownDelayMs?: number
+}
+
+export interface ResolvedHealthOptions {
+  prefix: string
+  version: string
+  checks: Record<string, HealthCheckInput>
+  timeoutMs: number
+  cacheMs: number
+  shutdownDelayMs: number
+}
+
+function isDuration(value: unknown, allowZero: boolean): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0)
+}
+
+export function resolveOptions(opts: OpskitHealthOptions): ResolvedHealthOptions {
+  const {
+    prefix = '/health',
+    version = process.env.APP_VERSION ?? '0.0.0',
+    checks = {},
+    timeoutMs = 2000,
+    cacheMs = 1000,
+    shutdownDelayMs = 0,
+  } = opts
+  if (typeof prefix !== 'string' || !prefix.startsWith('/')) {
+    throw new FST_HEALTH_INVALID_OPTION('prefix', 'expected a path starting with "/"')
+  }
+  if (typeof version !== 'string' || version.length === 0) {
+    throw new FST_HEALTH_INVALID_OPTION('version', 'expected a non-empty string')
+  }
+  if (checks === null || typeof checks !== 'object' || Array.isArray(checks)) {
+    throw new FST_HEALTH_INVALID_OPTION('checks', 'expected an object of name → check')
+  }
+  if (!isDuration(timeoutMs, false)) throw new FST_HEALTH_INVALID_OPTION('timeoutMs', 'expected a positive number of milliseconds')
+  if (!isDuration(cacheMs, true)) throw new FST_HEALTH_INVALID_OPTION('cacheMs', 'expected a number of milliseconds ≥ 0')
+  if (!isDuration(shutdownDelayMs, true)) throw new FST_HEALTH_INVALID_OPTION('shutdownDelayMs', 'expected a number of milliseconds ≥ 0')
+  return { prefix: prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix, version, checks, timeoutMs, cacheMs, shutdownDelayMs }
+}

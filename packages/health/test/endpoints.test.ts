@@ -1,0 +1,223 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { FastifyInstance, RouteOptions } from 'fastify'
+import Fastify from 'fastify'
+import { opskitCore } from '@opskit/core'
+import { opskitHealth } from '@opskit/health'
+import { opskitMetrics } from '@opskit/metrics'
+import { buildApp, sleep } from './helpers.js'
+
+let app: FastifyInstance | undefined
+afterEach(async () => {
+  await app?.close()
+  app = undefined
+})
+
+const failing = () => Promise.reject(new Error('connection refused'))
+
+describe('liveness', () => {
+  it('answers /health and /health/live with status, version and uptime, never running a check', async () => {
+    let calls = 0
+    app = await buildApp({ version: '1.2.3', checks: { db: async () => void calls++ } })
+    for (const url of ['/health', '/health/live']) {
+      const res = await app.inject(url)
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['content-type']).toMatch(/^application\/json/)
+      const body = res.json()
+      expect(body).toEqual({ status: 'ok', version: '1.2.3', uptime_s: expect.any(Number) })
+    }
+    expect(calls).toBe(0)
+  })
+
+  it('reports APP_VERSION by default', async () => {
+    const saved = process.env.APP_VERSION
+    process.env.APP_VERSION = '9.9.9'
+    try {
+      app = await buildApp()
+      expect((await app.inject('/health')).json().version).toBe('9.9.9')
+    } finally {
+      if (saved === undefined) delete process.env.APP_VERSION
+      else process.env.APP_VERSION = saved
+    }
+  })
+})
+
+describe('readiness', () => {
+  it('is ok when every check passes, with latency per service and the fields a check returns', async () => {
+    app = await buildApp({ checks: { db: async () => undefined, disk: async () => ({ used_percent: 42 }) } })
+    const res = await app.inject('/health/ready')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({
+      status: 'ok',
+      services: { db: { status: 'ok', latency_ms: expect.any(Number) }, disk: { status: 'ok', latency_ms: expect.any(Number), used_percent: 42 } },
+    })
+  })
+
+  it('answers 503 "error" when a critical check fails, naming the failure', async () => {
+    app = await buildApp({ checks: { db: failing, cache: async () => undefined } })
+    const res = await app.inject('/health/ready')
+    expect(res.statusCode).toBe(503)
+    expect(res.json()).toEqual({
+      status: 'error',
+      services: { db: { status: 'error', latency_ms: expect.any(Number), error: 'connection refused' }, cache: { status: 'ok', latency_ms: expect.any(Number) } },
+    })
+  })
+
+  it('answers 200 "degraded" when only a non-critical check fails', async () => {
+    app = await buildApp({ checks: { db: async () => undefined, search: { check: failing, critical: false } } })
+    const res = await app.inject('/health/ready')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ status: 'degraded', services: { search: { status: 'error', error: 'connection refused' } } })
+  })
+
+  it('fails a check that exceeds its timeout with "timeout", without waiting for it', async () => {
+    app = await buildApp({ timeoutMs: 5000, checks: { slow: { check: () => new Promise(() => undefined), timeoutMs: 100 }, fast: async () => undefined } })
+    const started = Date.now()
+    const res = await app.inject('/health/ready')
+    expect(Date.now() - started).toBeLessThan(4000)
+    expect(res.statusCode).toBe(503)
+    expect(res.json().services.slow).toEqual({ status: 'error', latency_ms: expect.any(Number), error: 'timeout' })
+    expect(res.json().services.slow.latency_ms).toBeGreaterThanOrEqual(99)
+  })
+
+  it('aborts the signal a check receives when its timeout passes', async () => {
+    let aborted = false
+    app = await buildApp({
+      timeoutMs: 50,
+      checks: { upstream: (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => ((aborted = true), reject(signal.reason)))) },
+    })
+    expect((await app.inject('/health/ready')).json().services.upstream.error).toBe('timeout')
+    expect(aborted).toBe(true)
+  })
+
+  it('runs checks concurrently', async () => {
+    const slow = () => sleep(300)
+    app = await buildApp({ cacheMs: 0, checks: { a: slow, b: slow, c: slow, d: slow } })
+    const started = Date.now()
+    expect((await app.inject('/health/ready')).statusCode).toBe(200)
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
+  it('turns a probe storm into one run per check, and reuses the result for cacheMs', async () => {
+    let calls = 0
+    app = await buildApp({ cacheMs: 200, checks: { db: async () => { calls++; await sleep(50) } } })
+    const storm = await Promise.all(Array.from({ length: 200 }, () => app!.inject('/health/ready')))
+    expect(storm.every((res) => res.statusCode === 200)).toBe(true)
+    expect(calls).toBe(1)
+    expect((await app.inject('/health/db')).statusCode).toBe(200)
+    expect(calls).toBe(1)
+    await sleep(250)
+    await app.inject('/health/ready')
+    expect(calls).toBe(2)
+  })
+
+  it('shares one in-flight run between concurrent callers even with cacheMs: 0', async () => {
+    let calls = 0
+    app = await buildApp({ cacheMs: 0, checks: { db: async () => { calls++; await sleep(50) } } })
+    await Promise.all(Array.from({ length: 50 }, () => app!.inject('/health/ready')))
+    expect(calls).toBe(1)
+    await app.inject('/health/ready')
+    expect(calls).toBe(2)
+  })
+
+  it('never shows a password from a connection string in an error', async () => {
+    app = await buildApp({
+      checks: {
+        db: async () => {
+          throw new Error('could not connect to postgres://app:hunter2@db.internal:5432/prod?password=hunter2 as ops@example.com')
+        },
+      },
+    })
+    const { error } = (await app.inject('/health/ready')).json().services.db
+    expect(error).not.toContain('hunter2')
+    expect(error).toContain('postgres://app:[REDACTED]@db.internal:5432/prod')
+    expect(error).not.toContain('ops@example.com')
+  })
+})
+
+describe('per-check endpoints', () => {
+  it('answers GET /health/<name> with that check alone; 503 when it fails; 404 for an unknown name', async () => {
+    app = await buildApp({ checks: { db: async () => ({ pool: { idle: 1 } }), search: { check: failing, critical: false } } })
+    const ok = await app.inject('/health/db')
+    expect(ok.statusCode).toBe(200)
+    expect(ok.json()).toEqual({ status: 'ok', latency_ms: expect.any(Number), pool: { idle: 1 } })
+    const bad = await app.inject('/health/search')
+    expect(bad.statusCode).toBe(503)
+    expect(bad.json()).toEqual({ status: 'error', latency_ms: expect.any(Number), error: 'connection refused' })
+    const unknown = await app.inject('/health/nope')
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json()).toMatchObject({ statusCode: 404, error: 'Not Found' })
+  })
+
+  it('serves every endpoint under the prefix option', async () => {
+    app = await buildApp({ prefix: '/_status', checks: { db: async () => undefined } })
+    expect((await app.inject('/_status')).statusCode).toBe(200)
+    expect((await app.inject('/_status/live')).statusCode).toBe(200)
+    expect((await app.inject('/_status/ready')).statusCode).toBe(200)
+    expect((await app.inject('/_status/db')).statusCode).toBe(200)
+    expect((await app.inject('/health')).statusCode).toBe(404)
+  })
+
+  it('exempts every health route from rate limiting (config.rateLimit = false)', async () => {
+    app = Fastify()
+    const routes: RouteOptions[] = []
+    app.addHook('onRoute', (route) => {
+      routes.push(route)
+    })
+    await app.register(opskitCore)
+    await app.register(opskitHealth)
+    const health = routes.filter((route) => route.url.startsWith('/health'))
+    expect(health.map((route) => route.url).sort()).toEqual(['/health', '/health', '/health/:name', '/health/:name', '/health/live', '/health/live', '/health/ready', '/health/ready'])
+    for (const route of health) expect(route.config).toMatchObject({ rateLimit: false })
+  })
+})
+
+describe('fastify.health', () => {
+  it('registers checks after start and runs them', async () => {
+    app = await buildApp()
+    await app.ready()
+    expect(await app.health.run()).toEqual({ status: 'ok', services: {} })
+    app.health.register('queue', async () => ({ depth: 3 }))
+    expect(await app.health.run()).toEqual({ status: 'ok', services: { queue: { status: 'ok', latency_ms: expect.any(Number), depth: 3 } } })
+    expect((await app.inject('/health/queue')).json()).toMatchObject({ depth: 3 })
+    expect(() => app!.health.register('queue', async () => undefined)).toThrow(/already registered/)
+    expect(() => app!.health.register('ready', async () => undefined)).toThrow(/reserved/)
+    expect(() => app!.health.register('a/b', async () => undefined)).toThrow(/checks\.a\/b/)
+  })
+})
+
+describe('metrics', () => {
+  it('publishes health_check_status and health_check_duration_seconds when @opskit/metrics is registered', async () => {
+    app = Fastify()
+    await app.register(opskitCore)
+    await app.register(opskitHealth, { checks: { db: async () => undefined, search: { check: failing, critical: false } } })
+    await app.register(opskitMetrics, { defaultMetrics: false })
+    const text = (await app.inject('/metrics')).body
+    expect(text).toContain('health_check_status{check="db"} 1')
+    expect(text).toContain('health_check_status{check="search"} 0')
+    expect(text).toMatch(/health_check_duration_seconds\{check="db"\} \d/)
+  })
+
+  it('works without @opskit/metrics', async () => {
+    app = await buildApp({ checks: { db: async () => undefined } })
+    await app.ready()
+    expect(app.hasDecorator('metrics')).toBe(false)
+    expect((await app.inject('/health/ready')).statusCode).toBe(200)
+  })
+})
+
+describe('options', () => {
+  it.each([
+    [{ prefix: 'health' }, 'prefix'],
+    [{ version: '' }, 'version'],
+    [{ checks: [] }, 'checks'],
+    [{ timeoutMs: 0 }, 'timeoutMs'],
+    [{ cacheMs: -1 }, 'cacheMs'],
+    [{ shutdownDelayMs: 'soon' }, 'shutdownDelayMs'],
+    [{ checks: { live: async () => undefined } }, 'checks.live'],
+    [{ checks: { db: 'SELECT 1' } }, 'checks.db'],
+    [{ checks: { db: { check: async (): Promise<void> => undefined, critical: 'yes' } } }, 'checks.db.critical'],
+    [{ checks: { db: { check: async (): Promise<void> => undefined, timeoutMs: -5 } } }, 'checks.db.timeoutMs'],
+  ])('rejects %j at register() naming %s', async (options, name) => {
+    await expect(buildApp(options as never)).rejects.toMatchObject({ code: 'FST_HEALTH_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+  })
+})

@@ -18,8 +18,6 @@ declare module 'pino-roll' {
   export interface RollStream extends EventEmitter {
     file: string
     fd: number
-    _writing: boolean
-    _len: number
     write(data: string): boolean
     flush(cb?: (err?: Error | null) => void): void
     flushSync(): void

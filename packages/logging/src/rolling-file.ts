@@ -8,6 +8,11 @@ import type { LogDestination, ResolvedFileOptions } from './options.js'
 const openFiles = new Set<WeakRef<RollingFile>>()
 let exitHookInstalled = false
 
+// Lines are written in batches of at least 4 KiB, or at least once a second: a busy server makes
+// a few large writes instead of one per line. `flush()`, close, a FATAL line and exit write the rest.
+const BUFFER_BYTES = 4096
+const FLUSH_INTERVAL_MS = 1000
+
 function flushOpenFilesOnExit(): void {
   for (const ref of openFiles) ref.deref()?.flushSync()
 }
@@ -15,7 +20,8 @@ function flushOpenFilesOnExit(): void {
 /**
  * A rotating JSON log file in the main thread, over pino-roll (a SonicBoom that reopens a new
  * numbered file once the active one reaches `maxSize`, keeping `maxFiles`). pino-roll opens the
- * file asynchronously; lines written before it is ready are kept and written in order.
+ * file asynchronously; lines written before it is ready are kept and written in order. Writes are
+ * batched (4 KiB or 1 s); `flush()`, `end()` and process exit write what is buffered.
  */
 export class RollingFile extends EventEmitter implements LogDestination {
   private stream: RollStream | null = null
@@ -35,7 +41,8 @@ export class RollingFile extends EventEmitter implements LogDestination {
       limit: { count: options.maxFiles, removeOtherLogFiles: true },
       mkdir: true,
       sync: false,
-      minLength: 0,
+      minLength: BUFFER_BYTES,
+      periodicFlush: FLUSH_INTERVAL_MS,
     }).then(
       (stream) => {
         this.stream = stream
@@ -76,11 +83,8 @@ export class RollingFile extends EventEmitter implements LogDestination {
   flush(cb?: (err?: Error | null) => void): void {
     this.ready.then(() => {
       const stream = this.stream
-      if (stream === null || (!stream._writing && stream._len === 0)) {
-        cb?.()
-        return
-      }
-      stream.once('drain', () => cb?.())
+      if (stream === null || this.closed) cb?.()
+      else stream.flush((err) => cb?.(err))
     }, cb)
   }
 

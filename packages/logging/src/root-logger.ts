@@ -1,18 +1,29 @@
 import { getRequestContext, type RequestContext } from '@opskit/core'
 import type { Logger } from 'pino'
-import { createLogger } from './create-logger.js'
+import { createLogger, isOpskitLogger } from './create-logger.js'
 import { serverLoggerSym } from './symbols.js'
 
-// The logger `getLogger()` derives from outside a request. Process-wide on purpose (like a root
-// logger in any logging library): set by the plugin to `fastify.log`, or created on first use.
+// The logger `getLogger()` derives from outside a request. Process-wide on purpose (like the root
+// logger of any logging library): set by the plugin to `fastify.log`, or created on first use.
 let rootLogger: Logger | undefined
+// Loggers `getLogger()` made from the root (typically at module load, before the server exists).
+// They follow the root when it changes, so `const log = getLogger('orders')` at the top of a
+// module writes through the app's logger once the plugin has set it. Weak: dropped loggers go.
+const rootChildren = new Set<WeakRef<Logger>>()
 
-/** Makes `logger` the parent of `getLogger()` loggers outside requests. `undefined` resets it. */
-export function setRootLogger(logger: Logger | undefined): void {
+/** Makes `logger` the parent of `getLogger()` loggers outside requests, including the ones already made. */
+export function setRootLogger(logger: Logger): void {
+  if (rootLogger === logger) return
   rootLogger = logger
+  if (!isOpskitLogger(logger)) return
+  for (const ref of rootChildren) {
+    const child = ref.deref()
+    if (child === undefined) rootChildren.delete(ref)
+    else Object.setPrototypeOf(child, logger)
+  }
 }
 
-/** Resets the root logger when it is still `logger` (a closing Fastify instance's `fastify.log`). */
+/** Forgets `logger` as the root when it still is (a closing Fastify instance's `fastify.log`). */
 export function releaseRootLogger(logger: Logger): void {
   if (rootLogger === logger) rootLogger = undefined
 }
@@ -25,17 +36,21 @@ export function getRootLogger(): Logger {
 
 /** `fastify.log` of the instance serving the current request (set by the plugin), if any. */
 export function serverLogger(context: RequestContext | undefined = getRequestContext()): Logger | undefined {
-  return context === undefined ? undefined : ((context as unknown as Record<symbol, Logger | undefined>)[serverLoggerSym])
+  return context === undefined ? undefined : (context as unknown as Record<symbol, Logger | undefined>)[serverLoggerSym]
 }
 
 /**
- * A child logger whose lines carry `logger: name`, derived from the logger of the Fastify instance
- * serving the current request, else from the root logger. It holds nothing request-specific:
- * lines written while a request is being served carry its `request_id`,
- * `user_id` and `tenant_id` (read at write time from the request context), so a logger made once
- * at module load still tags lines from deep inside a service.
+ * A child logger whose lines carry `logger: name`. Inside a request it derives from the logger of
+ * the Fastify instance serving it; elsewhere from the root logger (and follows it when the plugin
+ * sets a new one). It holds nothing request-specific: lines written while a request is served
+ * carry its `request_id`, `user_id` and `tenant_id`, read at write time from the request context,
+ * so a logger made once at module load still tags lines from three awaits deep in a service.
  */
 export function getLogger(name: string): Logger {
-  const parent = serverLogger() ?? getRootLogger()
-  return parent.child({ logger: name })
+  const server = serverLogger()
+  if (server !== undefined) return server.child({ logger: name })
+  const root = getRootLogger()
+  const child = root.child({ logger: name })
+  if (isOpskitLogger(root)) rootChildren.add(new WeakRef(child))
+  return child
 }

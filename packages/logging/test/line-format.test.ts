@@ -1,0 +1,89 @@
+import { describe, expect, test } from 'vitest'
+import { captureLogger, rawKeys } from './capture.js'
+
+describe('line format', () => {
+  test('one JSON object per line: timestamp (ISO UTC), upper-case level, logger, message, then fields; no pid/hostname', () => {
+    const { logger, raw, lines } = captureLogger({ name: 'orders' })
+    logger.info({ order_id: 42 }, 'order placed')
+    const [line] = lines()
+    expect(rawKeys(raw().trim())).toEqual(['timestamp', 'level', 'logger', 'message', 'order_id'])
+    expect(line).toEqual({ timestamp: expect.any(String), level: 'INFO', logger: 'orders', message: 'order placed', order_id: 42 })
+    expect(line!.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+    expect(Math.abs(Date.parse(line!.timestamp) - Date.now())).toBeLessThan(60_000)
+  })
+
+  test('level labels TRACE DEBUG INFO WARN ERROR FATAL', () => {
+    const { logger, lines } = captureLogger()
+    logger.trace('t')
+    logger.debug('d')
+    logger.info('i')
+    logger.warn('w')
+    logger.error('e')
+    logger.fatal('f')
+    expect(lines().map((l) => l.level)).toEqual(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'])
+  })
+
+  test('the level option filters lines', () => {
+    const { logger, lines } = captureLogger({ level: 'warn' })
+    logger.info('hidden')
+    logger.warn('shown')
+    expect(lines().map((l) => l.message)).toEqual(['shown'])
+  })
+
+  test('a line without a message has message ""; printf-style arguments are formatted', () => {
+    const { logger, lines } = captureLogger()
+    logger.info({ a: 1 })
+    logger.info('%s has %d items', 'cart', 3)
+    expect(lines().map((l) => l.message)).toEqual(['', 'cart has 3 items'])
+  })
+
+  test('an Error is serialized under err with type, message and stack', () => {
+    const { logger, lines } = captureLogger()
+    logger.error(new Error('boom'))
+    const [line] = lines()
+    expect(line!.message).toBe('boom')
+    expect(line!.err).toMatchObject({ type: 'Error', message: 'boom', stack: expect.stringContaining('line-format.test.ts') })
+  })
+
+  test('never a duplicate key: a field named like a binding wins over it, reserved names are dropped', () => {
+    const { logger, raw } = captureLogger()
+    const child = logger.child({ shop: 'a', region: 'eu' })
+    child.info({ shop: 'b', level: 'gold', logger: 'x', timestamp: 1 }, 'collide')
+    child.child({ region: 'us' }).info('nested')
+    const [first, second] = raw().trim().split('\n') as [string, string]
+    const keys = rawKeys(first)
+    expect(new Set(keys).size).toBe(keys.length)
+    expect(JSON.parse(first)).toMatchObject({ level: 'INFO', logger: 'app', shop: 'b', region: 'eu' })
+    const keys2 = rawKeys(second)
+    expect(new Set(keys2).size).toBe(keys2.length)
+    expect(JSON.parse(second)).toMatchObject({ shop: 'a', region: 'us' })
+  })
+
+  test('child({ logger }) renames the logger field instead of adding a second one', () => {
+    const { logger, raw } = captureLogger({ name: 'api' })
+    logger.child({ logger: 'billing' }).info('x')
+    const line = raw().trim()
+    expect(rawKeys(line).filter((k) => k === 'logger')).toHaveLength(1)
+    expect(JSON.parse(line).logger).toBe('billing')
+  })
+
+  test('WARN and above carry source { file, line, function } pointing at the caller; INFO does not', () => {
+    const { logger, lines } = captureLogger()
+    function chargeCard(): void {
+      logger.warn('card declined')
+    }
+    chargeCard()
+    logger.error('failed')
+    logger.info('fine')
+    const [warn, error, info] = lines()
+    expect(warn!.source).toEqual({ file: expect.stringMatching(/test[\\/]line-format\.test\.ts$/), line: expect.any(Number), function: 'chargeCard' })
+    expect(error!.source).toMatchObject({ file: expect.stringMatching(/line-format\.test\.ts$/) })
+    expect(info).not.toHaveProperty('source')
+  })
+
+  test('source line is the line of the log call', () => {
+    const { logger, lines } = captureLogger()
+    const here = Number(new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]); logger.warn('same line')
+    expect(lines()[0]!.source).toMatchObject({ line: here })
+  })
+})

@@ -1,0 +1,81 @@
+import { describe, expect, test } from 'vitest'
+import { captureLogger } from './capture.js'
+
+const SECRETS = ['hunter2', 'tok_live_123', 'acc_456', 'eyJhbGciOi.secret.sig', 'session=abc999', 'alice.smith@example.com', '4111111111111111']
+
+describe('redaction', () => {
+  test('secret keys, bearer headers, cookies, e-mails and card numbers never reach the output', () => {
+    const { logger, raw, lines } = captureLogger()
+    logger.info(
+      {
+        password: 'hunter2',
+        token: 'tok_live_123',
+        accessToken: 'acc_456',
+        headers: { authorization: 'Bearer eyJhbGciOi.secret.sig', cookie: 'session=abc999', 'user-agent': 'curl/8' },
+        email: 'alice.smith@example.com',
+        payment: { card: '4111 1111 1111 1111', last4: '1111' },
+      },
+      'signup from alice.smith@example.com paid with 4111111111111111',
+    )
+    const output = raw()
+    for (const secret of SECRETS) expect(output).not.toContain(secret)
+    const [line] = lines()
+    expect(line).toMatchObject({
+      message: 'signup from a***h@example.com paid with ************1111',
+      password: '[REDACTED]',
+      token: '[REDACTED]',
+      accessToken: '[REDACTED]',
+      headers: { authorization: '[REDACTED]', cookie: '[REDACTED]', 'user-agent': 'curl/8' },
+      email: 'a***h@example.com',
+      payment: { card: '************1111', last4: '1111' },
+    })
+  })
+
+  test('secrets inside arrays, nested objects and child bindings are redacted; the caller object is not mutated', () => {
+    const { logger, raw } = captureLogger()
+    const input = { users: [{ name: 'bob', password: 'hunter2' }], deep: { a: { b: { refresh_token: 'tok_live_123' } } } }
+    logger.child({ apiKey: 'acc_456', owner: 'alice.smith@example.com' }).info(input, 'nested')
+    const output = raw()
+    for (const secret of SECRETS) expect(output).not.toContain(secret)
+    expect(JSON.parse(output)).toMatchObject({ apiKey: '[REDACTED]', owner: 'a***h@example.com', users: [{ name: 'bob', password: '[REDACTED]' }] })
+    expect(input.users[0]!.password).toBe('hunter2')
+  })
+
+  test('a raw e-mail in a plain string field or an error message is masked', () => {
+    const { logger, raw } = captureLogger()
+    logger.info({ note: 'contact alice.smith@example.com' }, 'x')
+    logger.error(new Error('no account for alice.smith@example.com'))
+    expect(raw()).not.toContain('alice.smith@example.com')
+    expect(raw()).toContain('a***h@example.com')
+  })
+
+  test('extra redact paths: a bare name anywhere, dotted paths, wildcards and brackets', () => {
+    const { logger, raw, lines } = captureLogger({ redact: ['ssn', 'user.address.street', 'meta.*.pin', 'req["x-internal"]'] })
+    logger.info(
+      {
+        ssn: '123-45-6789',
+        nested: { ssn: '987-65-4321' },
+        user: { address: { street: '1 Main St', city: 'Springfield' } },
+        meta: { a: { pin: '1234', keep: 1 }, b: { pin: '5678' } },
+        req: { 'x-internal': 'zzz', other: 'ok' },
+      },
+      'paths',
+    )
+    for (const secret of ['123-45-6789', '987-65-4321', '1 Main St', '1234', '5678', 'zzz']) expect(raw()).not.toContain(secret)
+    expect(lines()[0]).toMatchObject({
+      ssn: '[REDACTED]',
+      nested: { ssn: '[REDACTED]' },
+      user: { address: { street: '[REDACTED]', city: 'Springfield' } },
+      meta: { a: { pin: '[REDACTED]', keep: 1 }, b: { pin: '[REDACTED]' } },
+      req: { 'x-internal': '[REDACTED]', other: 'ok' },
+    })
+  })
+
+  test('cycles and bigints do not break a line', () => {
+    const { logger, lines } = captureLogger()
+    const loop: Record<string, unknown> = { name: 'loop' }
+    loop.self = loop
+    logger.info({ loop, big: 10n }, 'odd values')
+    expect(lines()[0]).toMatchObject({ loop: { name: 'loop', self: '[Circular]' }, big: '10' })
+  })
+})

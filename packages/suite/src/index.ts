@@ -1,3 +1,19 @@
+export { opskit, default, EXPOSED_HEADERS } from './plugin.js'
+export type {
+  OpskitOptions,
+  OpskitDecorator,
+  CoreOptions,
+  LoggingOptions,
+  MetricsOptions,
+  HealthOptions,
+  SecurityLogOptions,
+  RateLimitOptions,
+  AuditOptions,
+} from './plugin.js'
 export { loadConfig, OpskitConfigError } from './config.js'
 export type { OpskitConfig, ConfigProblem, Environment, LogLevel, LogFormat } from './config.js'
+export { serverOptions, REQUEST_ID_LOG_LABEL } from './server-options.js'
+export type { OpskitServerOptions } from './server-options.js'
+export { openSharedServices } from './shared-services.js'
+export type { SharedServices, SharedServicesOptions } from './shared-services.js'
 export { FST_OPSKIT_INVALID_OPTION } from './errors.js'

@@ -1,0 +1,101 @@
+import { Writable } from 'node:stream'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import { loadConfig, serverOptions } from '@opskit/suite'
+
+/** A destination that keeps every JSON line written to it. */
+function memoryDestination(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = []
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(String(chunk))
+      callback()
+    },
+  })
+  const lines = (): Record<string, unknown>[] =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+  return { stream, lines }
+}
+
+function collectWarnings(): { codes: string[]; stop: () => void } {
+  const codes: string[] = []
+  const onWarning = (warning: Error & { code?: string }): void => {
+    codes.push(warning.code ?? warning.name)
+  }
+  process.on('warning', onWarning)
+  return { codes, stop: () => process.off('warning', onWarning) }
+}
+
+let app: FastifyInstance | undefined
+afterEach(async () => {
+  await app?.close()
+  app = undefined
+})
+
+describe('serverOptions', () => {
+  // Fastify emits each deprecation warning once per process, so this test must run before the
+  // control below that provokes one.
+  it('builds a Fastify that prints no FSTDEP deprecation warning', async () => {
+    const warnings = collectWarnings()
+    const { stream } = memoryDestination()
+    app = Fastify(serverOptions(loadConfig({}), { destination: stream }))
+    app.get('/', async () => 'ok')
+    await app.ready()
+    await app.inject('/')
+    await new Promise((resolve) => setImmediate(resolve))
+    warnings.stop()
+    expect(warnings.codes.filter((code) => code.startsWith('FSTDEP'))).toEqual([])
+  })
+
+  it('(control) the top-level options it replaces do print FSTDEP023/FSTDEP024 on this Fastify', async () => {
+    const warnings = collectWarnings()
+    app = Fastify({ disableRequestLogging: true, requestIdLogLabel: 'request_id' })
+    await app.ready()
+    await new Promise((resolve) => setImmediate(resolve))
+    warnings.stop()
+    expect(warnings.codes).toEqual(expect.arrayContaining(['FSTDEP023', 'FSTDEP024']))
+  })
+
+  it('labels request log lines request_id and turns Fastify\'s own request logging off', async () => {
+    const { stream, lines } = memoryDestination()
+    app = Fastify(serverOptions(loadConfig({ APP_NAME: 'bookings' }), { destination: stream }))
+    app.get('/hello', async (request) => {
+      request.log.info('inside the handler')
+      return { hello: 'world' }
+    })
+    const res = await app.inject({ url: '/hello', headers: { 'x-request-id': 'abc-123' } })
+    expect(res.statusCode).toBe(200)
+    const written = lines()
+    const handlerLine = written.find((line) => line.message === 'inside the handler')
+    expect(handlerLine).toMatchObject({ request_id: 'abc-123', logger: 'bookings', level: 'INFO' })
+    expect(handlerLine).not.toHaveProperty('reqId')
+    // Fastify's "incoming request" / "request completed" pair is gone (the logging plugin writes its own line).
+    expect(written.filter((line) => line.message === 'incoming request' || line.msg === 'incoming request')).toEqual([])
+    expect(written.filter((line) => line.message === 'request completed')).toEqual([])
+  })
+
+  it('reuses a valid incoming x-request-id and replaces an unsafe one', async () => {
+    const options = serverOptions(loadConfig({}), { destination: memoryDestination().stream })
+    app = Fastify(options)
+    app.get('/id', async (request) => ({ id: request.id }))
+    const reused = await app.inject({ url: '/id', headers: { 'x-request-id': 'req.42:a-b_c' } })
+    expect(reused.json()).toEqual({ id: 'req.42:a-b_c' })
+    const replaced = await app.inject({ url: '/id', headers: { 'x-request-id': 'has spaces and a very long tail' } })
+    expect(replaced.json().id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    const fresh = await app.inject('/id')
+    expect(fresh.json().id).not.toBe(replaced.json().id)
+  })
+
+  it('takes level and name from the config', async () => {
+    const { stream, lines } = memoryDestination()
+    app = Fastify(serverOptions(loadConfig({ LOG_LEVEL: 'warn', APP_NAME: 'quiet' }), { destination: stream }))
+    app.log.info('not written')
+    app.log.warn('written')
+    await app.ready()
+    expect(lines().map((line) => [line.message, line.logger])).toEqual([['written', 'quiet']])
+  })
+})

@@ -47,6 +47,8 @@ export interface SecurityRecord {
 }
 
 const MAX_ACTION_LENGTH = 128
+/** Serialized details above this many characters are replaced by a `{ truncated, size }` marker. */
+export const MAX_DETAILS_LENGTH = 32_768
 const MAX_TEXT_LENGTH = 1024
 // PostgreSQL text and jsonb reject NUL; a lone UTF-16 surrogate is rejected by jsonb. A row that
 // can never be written would be retried forever, so both are cleaned before a row is queued.
@@ -120,7 +122,12 @@ export function buildRecord(event: SecurityEvent, context: SecurityEventContext,
     // E-mails stay in stored details (investigators need them); log lines and alerts mask them.
     details = redact(event.details, { keys: redactKeys, emails: false })
     detailsJson = JSON.stringify(details, cleanJson)
-    details = JSON.parse(detailsJson) as Record<string, unknown>
+    if (detailsJson.length > MAX_DETAILS_LENGTH) {
+      details = { truncated: true, size: detailsJson.length }
+      detailsJson = JSON.stringify(details)
+    } else {
+      details = JSON.parse(detailsJson) as Record<string, unknown>
+    }
   }
   const record: SecurityRecord = {
     id: randomUUID(),

@@ -109,7 +109,7 @@ describe(`recording security events (${STORE})`, () => {
     expect(items[0]!.details).toMatchObject({ password: '[REDACTED]', accessToken: '[REDACTED]', otp: '[REDACTED]', nested: { apiKey: '[REDACTED]' }, username: 'carol' })
   })
 
-  it('cleans values PostgreSQL would refuse (NUL, lone surrogates, bad IPs) instead of blocking the queue', async () => {
+  it('cleans values PostgreSQL would refuse (NUL, lone surrogates, bad IPs) and bounds details, instead of blocking the queue', async () => {
     app = await buildApp({ table: table(), autoCapture: false })
     const record = await app.securityLog.record(
       { action: 'login_failure', email: 'a\u0000b@example.com', details: { raw: 'x\u0000y', broken: 'a\uD800b' } },
@@ -117,8 +117,10 @@ describe(`recording security events (${STORE})`, () => {
     )
     expect(record).toMatchObject({ user_email: 'ab@example.com', ip_address: null, user_agent: 'uaX-Injected: 1', request_path: '/p' })
     expect(record.details).toEqual({ raw: 'xy', broken: 'a\uFFFDb' })
+    const huge = await app.securityLog.record({ action: 'login_failure', details: { blob: 'x'.repeat(100_000) } })
+    expect(huge.details).toEqual({ truncated: true, size: expect.any(Number) })
     const { total } = await app.securityLog.query({})
-    expect(total).toBe(1)
+    expect(total).toBe(2)
   })
 
   it('an invalid event rejects without an unhandled rejection, and is logged', async () => {

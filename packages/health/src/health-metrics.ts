@@ -1,7 +1,7 @@
 import type { CheckRegistry } from './check-registry.js'
 
 /** The part of `fastify.metrics` (from `@opskit/metrics`) this plugin uses. */
-interface MetricsHelpers {
+export interface MetricsHelpers {
   gauge(config: { name: string; help: string; labelNames: readonly string[]; collect(this: LabelledGauge): Promise<void> }): unknown
 }
 interface LabelledGauge {

@@ -4,6 +4,7 @@ import { CheckRegistry } from './check-registry.js'
 import { resolveOptions } from './options.js'
 import type { OpskitHealthOptions } from './options.js'
 import { publishHealthMetrics } from './health-metrics.js'
+import type { MetricsHelpers } from './health-metrics.js'
 import { installShutdownGate } from './shutdown-gate.js'
 import type { HealthApi } from './types.js'
 
@@ -77,7 +78,8 @@ const plugin: FastifyPluginAsync<OpskitHealthOptions> = async (fastify, opts) =>
   fastify.get(`${base}/:name`, { config }, one)
 
   fastify.addHook('onReady', function publishMetrics(done) {
-    if (fastify.hasDecorator('metrics')) publishHealthMetrics(fastify.metrics, registry)
+    // `fastify.metrics` comes from @opskit/metrics when it is registered; this package does not depend on it.
+    if (fastify.hasDecorator('metrics')) publishHealthMetrics((fastify as unknown as { metrics: MetricsHelpers }).metrics, registry)
     done()
   })
 

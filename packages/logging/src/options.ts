@@ -10,7 +10,7 @@ export interface LogFileOptions {
   path: string
   /** Rotate when the active file reaches this size: bytes, or a string such as `'512k'`, `'10m'`, `'1g'`. Default `'10m'`. */
   maxSize?: string | number
-  /** Files kept, the active one included; older ones are deleted. Default `10`. */
+  /** Files kept, the active one included (at least 2); older ones are deleted. Default `10`. */
   maxFiles?: number
 }
 
@@ -94,8 +94,8 @@ function resolveFile(file: string | LogFileOptions | undefined): ResolvedFileOpt
   if (maxSizeBytes === undefined) {
     throw new FST_LOGGING_INVALID_OPTION('file.maxSize', `expected a size such as '10m', '512k' or a number of bytes, got ${JSON.stringify(maxSize)}`)
   }
-  if (!Number.isInteger(maxFiles) || maxFiles < 1) {
-    throw new FST_LOGGING_INVALID_OPTION('file.maxFiles', `expected an integer ≥ 1, got ${JSON.stringify(maxFiles)}`)
+  if (!Number.isInteger(maxFiles) || maxFiles < 2) {
+    throw new FST_LOGGING_INVALID_OPTION('file.maxFiles', `expected an integer ≥ 2 (the active file and at least one rotated), got ${JSON.stringify(maxFiles)}`)
   }
   return { path, maxSizeBytes, maxFiles }
 }

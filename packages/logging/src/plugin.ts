@@ -105,7 +105,14 @@ function round3(value: number): number {
 }
 
 const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next) => {
-  const { exact, prefixes, tracking, level } = resolveOptions(opts)
+  let options: ResolvedOptions
+  try {
+    options = resolveOptions(opts)
+  } catch (err) {
+    next(err as Error)
+    return
+  }
+  const { exact, prefixes, tracking, level } = options
   const serverLog = fastify.log as unknown as Logger
   const opskitLogger = isOpskitLogger(serverLog)
   if (opskitLogger) setRootLogger(serverLog)

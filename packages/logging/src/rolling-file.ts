@@ -38,7 +38,8 @@ export class RollingFile extends EventEmitter implements LogDestination {
       file: base,
       ...(extension === '' ? {} : { extension }),
       size: `${options.maxSizeBytes}b`,
-      limit: { count: options.maxFiles, removeOtherLogFiles: true },
+      // pino-roll prunes before the new file exists: `count` old files plus the active one remain.
+      limit: { count: options.maxFiles - 1, removeOtherLogFiles: true },
       mkdir: true,
       sync: false,
       minLength: BUFFER_BYTES,

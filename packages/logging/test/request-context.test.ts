@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { opskitCore, requestIdGenerator } from '@opskit/core'
 import { fastifyLoggingOptions, getLogger, opskitLogging } from '@opskit/logging'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, test } from 'vitest'
 import { captureLogger, rawKeys, type LogLine } from './capture.js'
 
@@ -28,22 +28,26 @@ async function priceOrder(id: string): Promise<number> {
 
 async function build(options: { withLabel?: boolean } = {}) {
   const capture = captureLogger({ level: 'info' })
-  const serverOptions = options.withLabel === false ? { loggerInstance: capture.logger, genReqId: requestIdGenerator(), disableRequestLogging: true } : fastifyLoggingOptions(capture.logger)
-  app = Fastify(serverOptions as Parameters<typeof Fastify>[0])
-  await app.register(opskitCore, {
+  const serverOptions =
+    options.withLabel === false
+      ? { loggerInstance: capture.logger, genReqId: requestIdGenerator(), logController: new LogController({ disableRequestLogging: true }) }
+      : fastifyLoggingOptions(capture.logger)
+  const server = Fastify(serverOptions)
+  app = server
+  await server.register(opskitCore, {
     resolveActor: (request) => {
       const id = request.headers['x-user-id']
       return typeof id === 'string' ? { id, role: 'member', tenantId: request.headers['x-tenant-id'] as string | undefined } : null
     },
   })
-  await app.register(opskitLogging)
-  app.get('/orders/:id', async (request) => {
+  await server.register(opskitLogging)
+  server.get('/orders/:id', async (request) => {
     request.log.info('handler line')
     await priceOrder((request.params as { id: string }).id)
     return { ok: true }
   })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const port = (app.server.address() as { port: number }).port
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  const port = (server.server.address() as { port: number }).port
   return { ...capture, port }
 }
 

@@ -1,0 +1,251 @@
+// The bench harness: starts every server of a group in its own process, loads them in turn with
+// autocannon in rounds (A B C A B C …, so drift in the machine hits every server alike), and
+// reports mean req/s, p99 latency, errors and ratios as a Markdown table plus a JSON file.
+import { spawn } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)))
+const SERVERS_DIR = join(BENCH_DIR, 'servers')
+export const RESULTS_DIR = join(BENCH_DIR, 'results')
+
+/** Defaults of every run; each can be overridden on the command line (`--duration 5`). */
+export const DEFAULTS = {
+  rounds: 2,
+  duration: 10,
+  warmup: 3,
+  connections: 100,
+  pipelining: 1,
+  readyTimeout: 30,
+}
+
+/** `--rounds 3 --duration=5 logging suite` → `{ options: { rounds: 3, duration: 5 }, groups: ['logging', 'suite'] }`. */
+export function parseArgs(argv) {
+  const options = {}
+  const groups = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (!arg.startsWith('--')) {
+      groups.push(arg)
+      continue
+    }
+    let [key, value] = arg.slice(2).split('=', 2)
+    if (value === undefined) value = argv[++i]
+    if (!(key in DEFAULTS)) throw new Error(`unknown option --${key} (known: ${Object.keys(DEFAULTS).join(', ')})`)
+    const number = Number(value)
+    if (!Number.isFinite(number) || number <= 0) throw new Error(`--${key} expects a positive number, got ${value}`)
+    options[key] = number
+  }
+  return { options, groups }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Spawns `node bench/servers/<file>` and resolves once it prints `ready`. Its output goes to a file. */
+async function startServer(server, logDir, readyTimeoutS) {
+  const port = await freePort()
+  const outPath = join(logDir, `${server.name}.out`)
+  const out = createWriteStream(outPath)
+  const child = spawn(process.execPath, [join(SERVERS_DIR, server.file)], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      ...server.env,
+      PORT: String(port),
+      BENCH_LOG_DIR: logDir,
+      LOG_FILE: join(logDir, `${server.name}.log`),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stderr.pipe(out)
+  await new Promise((resolve, reject) => {
+    let buffered = ''
+    const timer = setTimeout(() => fail(new Error(`${server.name}: no "ready" within ${readyTimeoutS}s (output in ${outPath})`)), readyTimeoutS * 1000)
+    function fail(err) {
+      clearTimeout(timer)
+      child.stdout.removeListener('data', onData)
+      reject(err)
+    }
+    function onData(chunk) {
+      buffered += chunk
+      if (/^ready$/m.test(buffered)) {
+        clearTimeout(timer)
+        child.stdout.removeListener('data', onData)
+        child.removeListener('exit', onExit)
+        out.write(buffered)
+        child.stdout.pipe(out)
+        resolve()
+      }
+    }
+    function onExit(code) {
+      fail(new Error(`${server.name}: exited with code ${code} before "ready" (output in ${outPath})`))
+    }
+    child.stdout.on('data', onData)
+    child.once('exit', onExit)
+  })
+  return { ...server, port, child, outPath }
+}
+
+function stopServer(running) {
+  const { child } = running
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
+function load(running, paths, seconds, options) {
+  return autocannon({
+    url: `http://127.0.0.1:${running.port}`,
+    connections: options.connections,
+    pipelining: options.pipelining,
+    duration: seconds,
+    requests: paths.map((path) => ({ method: 'GET', path })),
+  })
+}
+
+function mean(values) {
+  return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length
+}
+
+function metricOf(summary, metric) {
+  return metric === 'p99' ? summary.p99 : summary.rps
+}
+
+/** Evaluates `{ a, b, min?, max?, metric = 'rps', label }` against the summaries. */
+export function evaluateGoal(goal, byName) {
+  const a = byName.get(goal.a)
+  const b = byName.get(goal.b)
+  const metric = goal.metric ?? 'rps'
+  if (a === undefined || b === undefined) return { ...goal, metric, ratio: null, pass: false, reason: 'unknown server' }
+  const denominator = metricOf(b, metric)
+  const ratio = denominator === 0 ? null : metricOf(a, metric) / denominator
+  const pass = ratio !== null && (goal.min === undefined || ratio >= goal.min) && (goal.max === undefined || ratio <= goal.max)
+  return { ...goal, metric, ratio, pass }
+}
+
+function fmt(n, digits = 0) {
+  return n === null || n === undefined ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+/** The Markdown report of one group: a server table and, when there are goals, a goals table. */
+export function markdownReport(result) {
+  const lines = []
+  lines.push(`### ${result.group}${result.description ? ` — ${result.description}` : ''}`)
+  lines.push('')
+  lines.push(`${result.options.rounds} rounds × ${result.options.duration}s per server, ${result.options.connections} connections, pipelining ${result.options.pipelining}, paths ${result.paths.join(', ')}; Node ${process.versions.node}`)
+  lines.push('')
+  lines.push(`| server | req/s (mean) | p99 ms | errors | non-2xx | vs ${result.baseline} |`)
+  lines.push('|---|---:|---:|---:|---:|---:|')
+  for (const s of result.servers) {
+    lines.push(`| ${s.name} | ${fmt(s.rps)} | ${fmt(s.p99, 1)} | ${fmt(s.errors)} | ${fmt(s.non2xx)} | ${fmt(s.vsBaseline, 2)}× |`)
+  }
+  if (result.goals.length > 0) {
+    lines.push('')
+    lines.push('| goal | measured | result |')
+    lines.push('|---|---:|---|')
+    for (const g of result.goals) {
+      const bound = g.min !== undefined ? `≥ ${g.min}` : `≤ ${g.max}`
+      const label = g.label ?? `${g.a} / ${g.b} ${g.metric} ${bound}`
+      lines.push(`| ${label} | ${fmt(g.ratio, 2)}× | ${g.pass ? 'PASS' : 'FAIL'} |`)
+    }
+  }
+  return lines.join('\n')
+}
+
+/**
+ * Runs one group: `{ name, description?, servers: [{ name, file, env? }], baseline, paths? = ['/hello'], goals? }`.
+ * Resolves with the result object (also written to `bench/results/<group>.json`).
+ */
+export async function runGroup(group, options = {}, log = (line) => process.stdout.write(line + '\n')) {
+  const opts = { ...DEFAULTS, ...options }
+  const paths = group.paths ?? ['/hello']
+  if (!group.servers.some((s) => s.name === group.baseline)) throw new Error(`group ${group.name}: baseline "${group.baseline}" is not one of its servers`)
+  const logDir = await mkdtemp(join(tmpdir(), `opskit-bench-${group.name}-`))
+  const running = []
+  const stopAll = () => Promise.all(running.map(stopServer))
+  const onSignal = () => {
+    stopAll().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    log(`[${group.name}] starting ${group.servers.map((s) => s.name).join(', ')} (server logs in ${logDir})`)
+    for (const server of group.servers) running.push(await startServer(server, logDir, opts.readyTimeout))
+    for (const server of running) {
+      log(`[${group.name}] warm-up ${server.name} ${opts.warmup}s`)
+      await load(server, paths, opts.warmup, opts)
+    }
+    const samples = new Map(running.map((s) => [s.name, []]))
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const server of running) {
+        const r = await load(server, paths, opts.duration, opts)
+        const sample = {
+          rps: r.requests.average,
+          p99: r.latency.p99,
+          errors: r.errors + r.timeouts,
+          non2xx: r.non2xx,
+        }
+        samples.get(server.name).push(sample)
+        log(`[${group.name}] round ${round}/${opts.rounds} ${server.name}: ${fmt(sample.rps)} req/s, p99 ${fmt(sample.p99, 1)} ms, errors ${sample.errors}, non-2xx ${sample.non2xx}`)
+      }
+    }
+    const summaries = running.map((s) => {
+      const list = samples.get(s.name)
+      return {
+        name: s.name,
+        file: s.file,
+        rps: mean(list.map((x) => x.rps)),
+        p99: mean(list.map((x) => x.p99)),
+        errors: list.reduce((a, x) => a + x.errors, 0),
+        non2xx: list.reduce((a, x) => a + x.non2xx, 0),
+        rounds: list,
+      }
+    })
+    const byName = new Map(summaries.map((s) => [s.name, s]))
+    const baseline = byName.get(group.baseline)
+    for (const s of summaries) s.vsBaseline = baseline.rps === 0 ? null : s.rps / baseline.rps
+    const result = {
+      group: group.name,
+      description: group.description,
+      date: new Date().toISOString(),
+      node: process.versions.node,
+      options: opts,
+      paths,
+      baseline: group.baseline,
+      servers: summaries,
+      goals: (group.goals ?? []).map((g) => evaluateGoal(g, byName)),
+    }
+    await mkdir(RESULTS_DIR, { recursive: true })
+    await writeFile(join(RESULTS_DIR, `${group.name}.json`), JSON.stringify(result, null, 2) + '\n')
+    log('')
+    log(markdownReport(result))
+    log('')
+    return result
+  } finally {
+    await stopAll()
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+  }
+}

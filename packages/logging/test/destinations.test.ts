@@ -1,0 +1,124 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { closeLogger, createLogger, flushLogger, type CreateLoggerOptions } from '@opskit/logging'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'opskit-logging-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+function memory(): { stream: { write(line: string): void }; text(): string } {
+  const chunks: string[] = []
+  return { stream: { write: (line: string) => void chunks.push(line) }, text: () => chunks.join('') }
+}
+
+describe('destinations', () => {
+  test('file: every line goes to the stdout stream AND to the file', async () => {
+    const out = memory()
+    const logger = createLogger({ format: 'json', destination: out.stream, file: join(dir, 'app.log') })
+    logger.info({ n: 1 }, 'first')
+    logger.warn('second')
+    await closeLogger(logger)
+    const files = await readdir(dir)
+    expect(files).toEqual(['app.1.log'])
+    const fileLines = (await readFile(join(dir, 'app.1.log'), 'utf8')).trim().split('\n')
+    const outLines = out.text().trim().split('\n')
+    expect(fileLines).toEqual(outLines)
+    expect(fileLines.map((l) => JSON.parse(l).message)).toEqual(['first', 'second'])
+  })
+
+  test('file with stdout: false writes the file only', async () => {
+    const out = memory()
+    const logger = createLogger({ format: 'json', destination: out.stream, stdout: false, file: { path: join(dir, 'only.log') } })
+    logger.info('to the file')
+    await closeLogger(logger)
+    expect(out.text()).toBe('')
+    expect(await readFile(join(dir, 'only.1.log'), 'utf8')).toContain('"message":"to the file"')
+  })
+
+  test('rotation: a new file once maxSize is reached, at most maxFiles kept, no line lost from the kept files', async () => {
+    const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'rot.log'), maxSize: '2k', maxFiles: 3 } })
+    for (let batch = 0; batch < 8; batch++) {
+      for (let i = 0; i < 10; i++) logger.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
+      await flushLogger(logger)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await closeLogger(logger)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const files = (await readdir(dir)).filter((f) => /^rot\.\d+\.log$/.test(f))
+    const numbers = files.map((f) => Number(f.split('.')[1])).sort((a, b) => a - b)
+    expect(numbers.length).toBeGreaterThan(1)
+    expect(numbers.length).toBeLessThanOrEqual(3)
+    expect(numbers[numbers.length - 1]).toBeGreaterThan(3) // rotated several times, old files deleted
+    const last = (await readFile(join(dir, `rot.${numbers[numbers.length - 1]}.log`), 'utf8')) + (await readFile(join(dir, `rot.${numbers[numbers.length - 2]}.log`), 'utf8'))
+    for (const line of last.trim().split('\n')) expect(JSON.parse(line)).toMatchObject({ message: 'line' })
+    const newest = await Promise.all(numbers.map((n) => readFile(join(dir, `rot.${n}.log`), 'utf8')))
+    expect(newest.join('')).toContain('"batch":7,"i":9')
+  })
+
+  test('pretty format writes human-readable, non-JSON lines with level, logger and message', async () => {
+    const sink = new PassThrough()
+    let text = ''
+    sink.on('data', (d) => (text += d))
+    const logger = createLogger({ format: 'pretty', destination: sink, name: 'api' })
+    logger.info({ order: 7, password: 'hunter2' }, 'order placed')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(text).toContain('INFO')
+    expect(text).toContain('[api] order placed')
+    expect(text).toContain('order: 7')
+    expect(text).not.toContain('hunter2')
+    expect(() => JSON.parse(text.split('\n')[0]!)).toThrow()
+  })
+
+  test('LOG_LEVEL, LOG_FORMAT and LOG_FILE are the defaults', async () => {
+    const saved = { LOG_LEVEL: process.env.LOG_LEVEL, LOG_FORMAT: process.env.LOG_FORMAT, LOG_FILE: process.env.LOG_FILE }
+    try {
+      process.env.LOG_LEVEL = 'warn'
+      process.env.LOG_FORMAT = 'json'
+      process.env.LOG_FILE = join(dir, 'env.log')
+      const out = memory()
+      const logger = createLogger({ destination: out.stream })
+      logger.info('dropped')
+      logger.warn('kept')
+      await closeLogger(logger)
+      expect(out.text()).not.toContain('dropped')
+      expect(JSON.parse(out.text()).message).toBe('kept')
+      expect(await readFile(join(dir, 'env.1.log'), 'utf8')).toContain('"message":"kept"')
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+    }
+  })
+
+  test('invalid options throw FST_LOGGING_INVALID_OPTION naming the option', () => {
+    const cases: [CreateLoggerOptions, string][] = [
+      [{ level: 'verbose' as never }, 'level'],
+      [{ format: 'xml' as never }, 'format'],
+      [{ file: '' }, 'file'],
+      [{ file: { path: join(dir, 'a.log'), maxSize: 'huge' } }, 'file.maxSize'],
+      [{ file: { path: join(dir, 'a.log'), maxFiles: 0 } }, 'file.maxFiles'],
+      [{ file: 42 as never }, 'file'],
+      [{ redact: 'password' as never }, 'redact'],
+      [{ name: '' }, 'name'],
+      [{ destination: {} as never }, 'destination'],
+      [{ stdout: false }, 'stdout'],
+    ]
+    for (const [options, name] of cases) {
+      let error: unknown
+      try {
+        createLogger(options)
+      } catch (err) {
+        error = err
+      }
+      expect(error, name).toMatchObject({ code: 'FST_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+    }
+  })
+})

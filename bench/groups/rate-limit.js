@@ -2,8 +2,12 @@
 // opskit's keying done through @fastify/rate-limit's hook, and @opskit/rate-limit with its memory and
 // Redis stores. Nothing is rejected (max 1e9): this is the per-request cost of counting.
 //
-// Redis round trips per request: `node bench/servers/rate-limit-redis-roundtrips.js` loads the
-// opskit Redis server against a private redis-server and prints INFO commandstats before/after.
+// Companion scripts (the harness has no per-group hook to run them):
+// - `node bench/servers/rate-limit-redis-roundtrips.js`: Redis round trips per request, from
+//   INFO commandstats before/after loading the opskit Redis server on a private redis-server.
+// - `node bench/servers/rate-limit-cpu-cost.js`: server CPU µs per request of these same servers
+//   (steadier than req/s on a shared machine), each minus its base.
+// - `node bench/servers/rate-limit-hook-cost.js`: the limiter hooks alone, ns per call.
 export default {
   name: 'rate-limit',
   description: 'per-request cost of @fastify/rate-limit vs @opskit/rate-limit (memory and Redis stores), nothing rejected',

@@ -7,6 +7,7 @@ import {
 import type { AuditMetrics } from './audit-metrics.js'
 import { buildRecord, eventProblem, InvalidAuditEventError } from './build-record.js'
 import { AuditInsert } from './insert-sql.js'
+import { FieldRedactor } from './redact-fields.js'
 import type { ResolvedAuditOptions } from './options.js'
 import { auditTableSql } from './schema.js'
 import type { AuditApi, AuditCallOptions, AuditContext, AuditEvent, AuditPage, AuditQuery, AuditRecord } from './types.js'
@@ -33,6 +34,7 @@ export class AuditService implements AuditApi {
   readonly #options: ResolvedAuditOptions
   readonly #log: FastifyBaseLogger
   readonly #insert: AuditInsert
+  readonly #redactor: FieldRedactor
   readonly #queue: GroupCommitQueue<AuditRecord>
   #metrics: AuditMetrics | null = null
   #outageSince = 0
@@ -44,6 +46,7 @@ export class AuditService implements AuditApi {
     this.#options = options
     this.#log = log
     this.#insert = new AuditInsert(options.table)
+    this.#redactor = new FieldRedactor(options.redact)
     const { maxBatchSize, maxQueueSize, retryBaseMs, retryMaxMs } = options.queue
     this.#queue = new GroupCommitQueue<AuditRecord>({
       write: (batch) => this.#insert.write(db, batch),
@@ -94,7 +97,7 @@ export class AuditService implements AuditApi {
       rejected.catch(handled)
       return rejected
     }
-    const record = buildRecord(event, context, ctx as AuditContext | undefined, this.#options.redact)
+    const record = buildRecord(event, context, ctx as AuditContext | undefined, this.#redactor)
     const client = ctx?.client
     let promise: Promise<AuditRecord>
     if (client !== undefined) {
@@ -103,13 +106,16 @@ export class AuditService implements AuditApi {
         return record
       })
     } else {
-      promise = this.#queue.push(record).then(() => record, (err: Error & { code?: string }) => {
-        if (err.code === 'FST_OPSKIT_QUEUE_FULL') this.#logQueueFull(err)
-        throw err
-      })
+      promise = this.#queue.enqueue(record)
     }
-    promise.catch(handled)
+    promise.catch(this.#onRejected)
     return promise
+  }
+
+  // Marks every returned promise handled (no unhandledRejection when nobody awaits) and logs the
+  // one rejection the queue does not log itself: queue full. Callers who await still get the error.
+  readonly #onRejected = (err: Error & { code?: string }): void => {
+    if (err.code === 'FST_OPSKIT_QUEUE_FULL') this.#logQueueFull(err)
   }
 
   query(filters?: AuditQuery): Promise<AuditPage> {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { isIP } from 'node:net'
-import { redact, redactString, sanitizeHeader, type RequestContext } from '@opskit/core'
-import { eventSummary, updateSummary } from './changes-summary.js'
+import { sanitizeHeader, type RequestContext } from '@opskit/core'
 import { diffFields } from './diff.js'
+import { kSummary, kTime, type PendingSummary } from './insert-sql.js'
+import type { FieldRedactor } from './redact-fields.js'
 import type { AuditContext, AuditEvent, AuditRecord } from './types.js'
 
 const MAX_PATH_LENGTH = 2048
@@ -41,35 +42,35 @@ export function buildRecord(
   event: AuditEvent,
   request: RequestContext | undefined,
   ctx: AuditContext | undefined,
-  redactKeys: string[] | undefined,
+  redactor: FieldRedactor,
 ): AuditRecord {
   const actor = ctx?.actor !== undefined ? ctx.actor : (request?.actor ?? null)
   const entityId = event.entityId == null ? null : String(event.entityId)
   const entityName = event.entityName == null ? null : String(event.entityName)
   const before = event.before ?? null
   const after = event.after ?? null
-  const redactOpts = redactKeys === undefined ? undefined : { keys: redactKeys }
 
+  // Redacted copies are taken now (the caller may change its objects right after); the summary is
+  // made from those copies when the row is written, off the request path.
   let oldValues: Record<string, unknown> | null = null
   let newValues: Record<string, unknown> | null = null
-  let summary: string
+  let summary: PendingSummary
   if (before !== null && after !== null) {
     const changes = diffFields(before, after)
-    oldValues = redact(changes.oldValues, redactOpts)
-    newValues = redact(changes.newValues, redactOpts)
-    summary = updateSummary(changes.keys, oldValues, newValues)
+    oldValues = redactor.redact(changes.oldValues)
+    newValues = redactor.redact(changes.newValues)
+    summary = { keys: changes.keys }
   } else {
-    if (before !== null) oldValues = redact(before, redactOpts)
-    if (after !== null) newValues = redact(after, redactOpts)
-    const verb = CREATE_VERBS[event.action] ?? event.action
-    summary = eventSummary(verb, event.entityType, entityId, entityName === null ? null : redactString(entityName))
+    if (before !== null) oldValues = redactor.redact(before)
+    if (after !== null) newValues = redactor.redact(after)
+    summary = { verb: CREATE_VERBS[event.action] ?? event.action }
   }
 
   const ip = ctx?.ip !== undefined ? ctx.ip : (request?.ip ?? null)
   const userAgent = ctx?.userAgent !== undefined ? ctx.userAgent : (request?.userAgent ?? null)
   const path = ctx?.path !== undefined ? ctx.path : (request?.url ?? null)
   const requestId = ctx?.requestId !== undefined ? ctx.requestId : (request?.requestId ?? null)
-  return {
+  const row: AuditRecord & { [kTime]?: number; [kSummary]?: PendingSummary } = {
     id: randomUUID(),
     user_id: actor?.id ?? null,
     user_email: actor?.email ?? null,
@@ -79,12 +80,16 @@ export function buildRecord(
     entity_name: entityName,
     old_values: oldValues,
     new_values: newValues,
-    changes_summary: summary,
+    changes_summary: '',
     // An address PostgreSQL's inet would refuse becomes null rather than a failed INSERT.
     ip_address: ip != null && isIP(ip) !== 0 ? ip : null,
     user_agent: userAgent == null ? null : (sanitizeHeader(userAgent) ?? null),
     request_path: path == null ? null : (sanitizeHeader(path, MAX_PATH_LENGTH) ?? null),
     request_id: requestId == null ? null : (sanitizeHeader(requestId, 128) ?? null),
-    created_at: new Date().toISOString(),
+    // Formatted when the row is written (off the request path); the event time is taken now.
+    created_at: '',
   }
+  row[kTime] = Date.now()
+  row[kSummary] = summary
+  return row
 }

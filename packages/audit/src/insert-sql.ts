@@ -1,65 +1,79 @@
+import { redactString } from '@opskit/core'
 import { quoteIdent, type Queryable } from '@opskit/store'
+import { eventSummary, updateSummary } from './changes-summary.js'
 import { AUDIT_COLUMNS } from './schema.js'
 import type { AuditRecord } from './types.js'
 
 const COLUMN_COUNT = AUDIT_COLUMNS.length
-const CASTS: Record<string, string> = { id: '::uuid', old_values: '::jsonb', new_values: '::jsonb', ip_address: '::inet', created_at: '::timestamptz' }
+const TYPES = ['uuid', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'jsonb', 'text', 'inet', 'text', 'text', 'text', 'timestamptz']
+
+/** Set by buildRecord: the event time in ms; `created_at` is formatted from it off the request path. */
+export const kTime = Symbol('opskit.audit.time')
+/** Set by buildRecord: what `changes_summary` is made of, formatted off the request path. */
+export const kSummary = Symbol('opskit.audit.summary')
+/** Changed keys of an update, or the verb of an event without both sides. */
+export type PendingSummary = { keys: string[] } | { verb: string }
+type Row = AuditRecord & { [kTime]?: number; [kSummary]?: PendingSummary }
 
 function json(value: Record<string, unknown> | null): string | null {
   return value === null ? null : JSON.stringify(value)
 }
 
 /**
- * Multi-row INSERTs for one table. `ON CONFLICT (id) DO NOTHING`: a batch retried after an
- * ambiguous failure (connection lost during COMMIT) never lands twice, because ids are made
- * client-side. Statement text is cached per batch size.
+ * Completes a row before it is written: `created_at` (ISO) from the time recorded when it was
+ * built, and `changes_summary` from its (already redacted) values. Idempotent.
+ */
+export function finishRow(row: Row): void {
+  if (row.created_at === '') row.created_at = new Date(row[kTime] ?? Date.now()).toISOString()
+  const pending = row[kSummary]
+  if (pending === undefined) return
+  row[kSummary] = undefined
+  row.changes_summary = 'keys' in pending
+    ? updateSummary(pending.keys, row.old_values ?? {}, row.new_values ?? {})
+    : eventSummary(pending.verb, row.entity_type, row.entity_id, row.entity_name === null ? null : redactString(row.entity_name))
+}
+
+/**
+ * One INSERT per batch, whatever its size: `INSERT ... SELECT * FROM unnest($1::uuid[], ...)` with
+ * one array per column (15 parameters, one short statement for PostgreSQL to parse, the same SQL on
+ * PGlite). `ON CONFLICT (id) DO NOTHING`: a batch retried after an ambiguous failure (connection
+ * lost during COMMIT) never lands twice, because ids are made client-side.
  */
 export class AuditInsert {
-  readonly #head: string
-  readonly #texts = new Map<number, string>()
+  readonly text: string
 
   constructor(table: string) {
-    this.#head = `INSERT INTO ${quoteIdent(table)} (${AUDIT_COLUMNS.join(', ')}) VALUES `
+    const arrays = TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ')
+    this.text = `INSERT INTO ${quoteIdent(table)} (${AUDIT_COLUMNS.join(', ')}) SELECT * FROM unnest(${arrays}) ON CONFLICT (id) DO NOTHING`
   }
 
-  text(rows: number): string {
-    let text = this.#texts.get(rows)
-    if (text !== undefined) return text
-    const tuples: string[] = new Array(rows)
-    for (let r = 0; r < rows; r++) {
-      const cells: string[] = new Array(COLUMN_COUNT)
-      for (let c = 0; c < COLUMN_COUNT; c++) cells[c] = `$${r * COLUMN_COUNT + c + 1}${CASTS[AUDIT_COLUMNS[c]!] ?? ''}`
-      tuples[r] = `(${cells.join(', ')})`
+  params(batch: Row[]): unknown[][] {
+    const n = batch.length
+    const columns: unknown[][] = []
+    for (let c = 0; c < COLUMN_COUNT; c++) columns.push(new Array(n))
+    for (let i = 0; i < n; i++) {
+      const row = batch[i]!
+      finishRow(row)
+      columns[0]![i] = row.id
+      columns[1]![i] = row.user_id
+      columns[2]![i] = row.user_email
+      columns[3]![i] = row.action
+      columns[4]![i] = row.entity_type
+      columns[5]![i] = row.entity_id
+      columns[6]![i] = row.entity_name
+      columns[7]![i] = json(row.old_values)
+      columns[8]![i] = json(row.new_values)
+      columns[9]![i] = row.changes_summary
+      columns[10]![i] = row.ip_address
+      columns[11]![i] = row.user_agent
+      columns[12]![i] = row.request_path
+      columns[13]![i] = row.request_id
+      columns[14]![i] = row.created_at
     }
-    text = `${this.#head}${tuples.join(', ')} ON CONFLICT (id) DO NOTHING`
-    if (this.#texts.size < 64) this.#texts.set(rows, text)
-    return text
-  }
-
-  params(batch: AuditRecord[]): unknown[] {
-    const params: unknown[] = new Array(batch.length * COLUMN_COUNT)
-    let i = 0
-    for (const row of batch) {
-      params[i++] = row.id
-      params[i++] = row.user_id
-      params[i++] = row.user_email
-      params[i++] = row.action
-      params[i++] = row.entity_type
-      params[i++] = row.entity_id
-      params[i++] = row.entity_name
-      params[i++] = json(row.old_values)
-      params[i++] = json(row.new_values)
-      params[i++] = row.changes_summary
-      params[i++] = row.ip_address
-      params[i++] = row.user_agent
-      params[i++] = row.request_path
-      params[i++] = row.request_id
-      params[i++] = row.created_at
-    }
-    return params
+    return columns
   }
 
   async write(q: Queryable, batch: AuditRecord[]): Promise<void> {
-    await q.query(this.text(batch.length), this.params(batch))
+    await q.query(this.text, this.params(batch))
   }
 }

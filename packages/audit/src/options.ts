@@ -19,7 +19,7 @@ export interface AuditRoutesOptions {
 }
 
 export interface AuditQueueOptions {
-  /** Most rows per INSERT (at most 4000). Default `500`. */
+  /** Most rows per INSERT (at most 10000). Default `500`. */
   maxBatchSize?: number
   /** Most accepted-but-unwritten events before `record()` rejects `FST_OPSKIT_QUEUE_FULL`. Default `100000`. */
   maxQueueSize?: number
@@ -73,8 +73,8 @@ export const DEFAULTS = {
   closeTimeoutMs: 30_000,
 } as const
 
-// 15 parameters a row; PostgreSQL takes at most 65535 parameters in one statement.
-const MAX_BATCH_SIZE = 4000
+// One INSERT carries the whole batch; beyond this a statement gets too big to be worth it.
+const MAX_BATCH_SIZE = 10_000
 
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 

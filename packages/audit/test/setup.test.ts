@@ -16,7 +16,7 @@ describe('options', () => {
     ['routes.prefix', { routes: { prefix: 'audit', authorize: () => true } }],
     ['routes.authorize', { routes: { authorize: true } }],
     ['retentionDays', { retentionDays: 0 }],
-    ['queue.maxBatchSize', { queue: { maxBatchSize: 5000 } }],
+    ['queue.maxBatchSize', { queue: { maxBatchSize: 20000 } }],
     ['queue.maxQueueSize', { queue: { maxQueueSize: -1 } }],
   ]
   for (const [name, opts] of bad) {

@@ -12,7 +12,7 @@ export type {
 } from './plugin.js'
 export { loadConfig, OpskitConfigError } from './config.js'
 export type { OpskitConfig, ConfigProblem, Environment, LogLevel, LogFormat } from './config.js'
-export { serverOptions } from './server-options.js'
+export { serverOptions, SUITE_PLUGIN_TIMEOUT_MS } from './server-options.js'
 export type { OpskitServerOptions } from './server-options.js'
 export { openSharedServices } from './shared-services.js'
 export type { SharedServices, SharedServicesOptions } from './shared-services.js'

@@ -2,7 +2,14 @@ import { createLogger, fastifyLoggingOptions, type CreateLoggerOptions, type Ops
 import { loadConfig, type OpskitConfig } from './config.js'
 
 /** Fastify constructor options from `serverOptions()`. Spread them and add your own. */
-export type OpskitServerOptions = OpskitFastifyOptions
+export type OpskitServerOptions = OpskitFastifyOptions & { pluginTimeout: number }
+
+/**
+ * Fastify's default plugin timeout is 10 s; the suite's register includes opening embedded PGlite
+ * (a WebAssembly PostgreSQL) or connecting to PostgreSQL and migrating, which can take longer on a
+ * small or busy machine.
+ */
+export const SUITE_PLUGIN_TIMEOUT_MS = 30_000
 
 /**
  * Fastify constructor options for an opskit server: the opskit logger (level, format, file and
@@ -10,20 +17,20 @@ export type OpskitServerOptions = OpskitFastifyOptions
  * is reused), Fastify's own request logging off (the logging plugin writes one `request completed`
  * line instead) and the request-id log label `request_id`. On a Fastify that has `LogController`
  * (≥ 5.7) the last two go through `logController`, so no FSTDEP023/FSTDEP024 warning is printed
- * (built by `@opskit/logging`'s `fastifyLoggingOptions()`).
+ * (built by `@opskit/logging`'s `fastifyLoggingOptions()`). `pluginTimeout` is raised to 30 s
+ * (`SUITE_PLUGIN_TIMEOUT_MS`) so a slow embedded-database start is not reported as a hung plugin.
  *
  * @param config default `loadConfig()` (reads `process.env`).
  * @param logger `createLogger()` options merged over those from the config (`destination`,
  *   `stdout: false`, extra `redact` paths, a `file` with its own rotation...). Default `{}`.
  */
 export function serverOptions(config: OpskitConfig = loadConfig(), logger: CreateLoggerOptions = {}): OpskitServerOptions {
-  return fastifyLoggingOptions(
-    createLogger({
-      level: config.logLevel,
-      format: config.logFormat,
-      name: config.appName,
-      ...(config.logFile !== undefined ? { file: config.logFile } : {}),
-      ...logger,
-    }),
-  )
+  const loggerInstance = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    name: config.appName,
+    ...(config.logFile !== undefined ? { file: config.logFile } : {}),
+    ...logger,
+  })
+  return { ...fastifyLoggingOptions(loggerInstance), pluginTimeout: SUITE_PLUGIN_TIMEOUT_MS }
 }

@@ -84,7 +84,7 @@ export async function openSharedServices(config: OpskitConfig, opts: SharedServi
   let redis: Redis | undefined
 
   if (opts.database && config.databaseUrl !== undefined) {
-    pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, idleTimeoutMillis: 30_000 })
+    pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, idleTimeoutMillis: 30_000, application_name: config.appName })
     const where = describeUrl(config.databaseUrl)
     pool.on('error', (err) => {
       logger.error({ err: { message: err.message, code: (err as { code?: string }).code } }, `PostgreSQL idle client error (${where})`)

@@ -90,6 +90,10 @@ describe('serverOptions', () => {
     expect(fresh.json().id).not.toBe(replaced.json().id)
   })
 
+  it('gives plugins 30 s to start (embedded PGlite can be slow on a busy machine)', () => {
+    expect(serverOptions(loadConfig({}), { destination: memoryDestination().stream }).pluginTimeout).toBe(30_000)
+  })
+
   it('takes level and name from the config', async () => {
     const { stream, lines } = memoryDestination()
     app = Fastify(serverOptions(loadConfig({ LOG_LEVEL: 'warn', APP_NAME: 'quiet' }), { destination: stream }))

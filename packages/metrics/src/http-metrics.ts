@@ -15,6 +15,8 @@ interface Series {
   readonly method: string
   readonly statusCode: number
   readonly labels: { method: string; route: string; status_code: string }
+  /** `method="GET",route="/users/:id",status_code="200"`, escaped once for the text format. */
+  readonly labelText: string
   count: number
   /** Sum of observed durations, seconds. */
   sum: number
@@ -31,11 +33,19 @@ export interface RouteSeries {
 
 type MetricType = 'counter' | 'histogram'
 
+function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+}
+
+function escapeHelp(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+}
+
 /**
  * A metric view the prom-client `Registry` can scrape (same shape as prom-client's own metrics:
  * `name`, `help`, `type`, `aggregator`, `get()`, `reset()`), backed by the shared series table.
  */
-class SeriesView {
+export class SeriesView {
   readonly aggregator = 'sum' as const
   constructor(
     readonly name: string,
@@ -51,6 +61,14 @@ class SeriesView {
 
   reset(): void {
     this.table.reset()
+  }
+
+  /** This metric in the Prometheus text format, exactly as the registry would print it, built
+   * from label text escaped once per series: a scrape with many routes stays cheap. */
+  toText(): string {
+    const head = `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${this.type}`
+    const body = this.type === 'counter' ? this.table.counterText(this.name) : this.table.histogramText(this.name)
+    return body === '' ? head : `${head}\n${body}`
   }
 }
 
@@ -109,6 +127,7 @@ export class HttpSeriesTable {
         method,
         statusCode,
         labels: { method, route: state.route, status_code: String(statusCode) },
+        labelText: `method="${escapeLabelValue(method)}",route="${escapeLabelValue(state.route)}",status_code="${statusCode}"`,
         count: 0,
         sum: 0,
         buckets: new Float64Array(this.upperBounds.length + 1),
@@ -123,6 +142,31 @@ export class HttpSeriesTable {
       state.byKey.clear()
       state.last = null
     }
+  }
+
+  counterText(name: string): string {
+    let out = ''
+    for (const state of this.routes.values()) {
+      for (const series of state.byKey.values()) out += `${out === '' ? '' : '\n'}${name}{${series.labelText}} ${series.count}`
+    }
+    return out
+  }
+
+  histogramText(name: string): string {
+    const lines: string[] = []
+    const les = this.bucketLabels
+    for (const state of this.routes.values()) {
+      for (const series of state.byKey.values()) {
+        const labels = series.labelText
+        let cumulative = 0
+        for (let i = 0; i < les.length; i++) {
+          cumulative += series.buckets[i] as number
+          lines.push(`${name}_bucket{${labels},le="${les[i] as string}"} ${cumulative}`)
+        }
+        lines.push(`${name}_bucket{${labels},le="+Inf"} ${series.count}`, `${name}_sum{${labels}} ${series.sum}`, `${name}_count{${labels}} ${series.count}`)
+      }
+    }
+    return lines.join('\n')
   }
 
   counterValues(): Sample[] {

@@ -9,6 +9,7 @@ import { createMetricsApi } from './metrics-api.js'
 import type { MetricsApi } from './metrics-api.js'
 import { FST_METRICS_INVALID_OPTION, resolveOptions } from './options.js'
 import type { OpskitMetricsOptions } from './options.js'
+import { renderMetrics } from './scrape.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -113,7 +114,7 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
           reply.code(401).header('www-authenticate', 'Bearer realm="metrics"')
           return { statusCode: 401, error: 'Unauthorized', message: 'A valid bearer token is required to read metrics' }
         }
-        const body = await registry.metrics()
+        const body = await renderMetrics(registry)
         reply.header('content-type', registry.contentType)
         return body
       },

@@ -129,3 +129,29 @@ describe('HTTP RED metrics', () => {
     expect(valueOf(await scrape(app), 'http_requests_in_flight')).toBe(1)
   })
 })
+
+describe('scrape rendering', () => {
+  it("prints the HTTP series exactly as prom-client's registry would, escaping route labels", async () => {
+    app = await buildApp({ defaultMetrics: false })
+    app.get('/quote/:a', async () => 'q')
+    app.get('/odd/"quoted"\\path', async () => 'odd')
+    for (let i = 0; i < 20; i++) app.get(`/r${i}`, async () => i)
+    for (let i = 0; i < 20; i++) await app.inject(`/r${i}`)
+    await app.inject('/quote/x')
+    await app.inject('/odd/%22quoted%22%5Cpath')
+    await app.inject('/missing')
+    const served = (await app.inject('/metrics')).body
+    const reference = await app.metrics.registry.metrics()
+    // The registry's own rendering runs outside a request, so nothing is in flight there.
+    expect(served.replace('http_requests_in_flight 1', 'http_requests_in_flight 0')).toBe(reference)
+    expect(served).toContain('route="/odd/\\"quoted\\"\\\\path"')
+  })
+
+  it('falls back to the registry when it has default labels', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    app.metrics.registry.setDefaultLabels({ service: 'shop' })
+    app.get('/d', async () => 'd')
+    await app.inject('/d')
+    expect((await app.inject('/metrics')).body).toContain('http_requests_total{method="GET",route="/d",status_code="200",service="shop"} 1')
+  })
+})

@@ -178,3 +178,32 @@ describe(`abuse detection when Redis is down (${STORE})`, () => {
     }
   })
 })
+
+describe(`abuse detection callbacks (${STORE})`, () => {
+  it('an onSuspicious that throws or rejects is logged, and the suspicious_activity event is still stored', async () => {
+    const logs = captureLogs()
+    let calls = 0
+    const app = await buildApp({
+      table: table(),
+      abuse: { thresholds: { login_failure: 2, authz_denied: 2 }, keyBy: ['ip'], onSuspicious: async (e) => {
+        calls++
+        if (e.details?.trigger_action === 'login_failure') throw new Error('firewall API down')
+        return Promise.reject(new Error('lock service down'))
+      } },
+    }, { logs })
+    try {
+      loginRoute(app)
+      await fail(app, 2, '192.0.2.77')
+      await app.securityLog.record({ action: 'authz_denied' }, { ip: '192.0.2.78' })
+      await app.securityLog.record({ action: 'authz_denied' }, { ip: '192.0.2.78' })
+      await app.securityLog.flush()
+      await new Promise((r) => setTimeout(r, 20))
+      expect(calls).toBe(2)
+      expect((await app.securityLog.query({ action: 'suspicious_activity' })).total).toBe(2)
+      expect(logs.lines().filter((l) => l.msg === '@opskit/security-log: abuse.onSuspicious threw')).toHaveLength(2)
+    } finally {
+      await app.close()
+      await dropTables(tables)
+    }
+  })
+})

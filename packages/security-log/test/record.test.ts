@@ -64,6 +64,18 @@ describe(`recording security events (${STORE})`, () => {
     expect(explicit).toMatchObject({ severity: 'critical', user_id: 'someone', ip_address: null })
   })
 
+  it('fastify.securityLog.record() deep in a service picks the context up from the request', async () => {
+    app = await buildApp({ table: table(), autoCapture: false })
+    const instance = app
+    async function tenantGuard(tenant: string) {
+      await new Promise((r) => setImmediate(r))
+      return instance.securityLog.record({ action: 'tenant_violation', details: { tenant } })
+    }
+    app.post('/tenants/:id', async (request) => tenantGuard((request.params as { id: string }).id))
+    const res = await app.inject({ method: 'POST', url: '/tenants/t9', headers: { 'x-user': 'u5', 'x-request-id': 'svc-1' }, payload: { any: 'body' } })
+    expect(res.json()).toMatchObject({ action: 'tenant_violation', severity: 'critical', user_id: 'u5', request_id: 'svc-1', request_path: '/tenants/t9', ip_address: '127.0.0.1' })
+  })
+
   it('writes one log line per event: INFO / WARN / ERROR by severity, e-mail masked, details redacted', async () => {
     const logs = captureLogs()
     app = await buildApp({ table: table() }, { logs })

@@ -102,7 +102,7 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
   // again before validation: handlers, services and the data layer all see it.
   function preValidation(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const context = request.opskitContext
-    if (context === null) done()
+    if (context === null || requestContextStorage.getStore() === context) done()
     else requestContextStorage.run(context, done)
   }
 

@@ -77,3 +77,22 @@ describe('graceful shutdown', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(190)
   })
 })
+
+describe('resources', () => {
+  it('leaves no timer or server handle behind after close (check timeouts, shutdown delay, event-loop monitor)', async () => {
+    const { eventLoopCheck } = await import('@opskit/health')
+    const count = (type: string) => process.getActiveResourcesInfo().filter((t) => t === type).length
+    const timersBefore = count('Timeout')
+    const serversBefore = count('TCPServerWrap')
+    const instance = await buildApp({
+      shutdownDelayMs: 20,
+      checks: { loop: eventLoopCheck({ maxDelayMs: 1000 }), fast: async () => undefined, hung: { check: () => new Promise(() => undefined), timeoutMs: 30, critical: false } },
+    })
+    await instance.listen({ port: 0, host: '127.0.0.1' })
+    expect((await instance.inject('/health/ready')).json().services.hung.error).toBe('timeout')
+    await instance.close()
+    await sleep(20)
+    expect(count('Timeout')).toBeLessThanOrEqual(timersBefore)
+    expect(count('TCPServerWrap')).toBeLessThanOrEqual(serversBefore)
+  })
+})

@@ -148,3 +148,18 @@ describe('options', () => {
     })
   })
 })
+
+describe('resources', () => {
+  it('leaves no timer or server handle behind after close', async () => {
+    const count = (type: string) => process.getActiveResourcesInfo().filter((t) => t === type).length
+    const timersBefore = count('Timeout')
+    const serversBefore = count('TCPServerWrap')
+    const instance = await buildApp()
+    await instance.listen({ port: 0, host: '127.0.0.1' })
+    expect((await instance.inject('/metrics')).statusCode).toBe(200)
+    await instance.close()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(count('Timeout')).toBeLessThanOrEqual(timersBefore)
+    expect(count('TCPServerWrap')).toBeLessThanOrEqual(serversBefore)
+  })
+})

@@ -1,4 +1,4 @@
-// `node bench/audit.js [--records 50000] [--callers 100] [--calls 1000] [--rounds 20] [--burst 20000]`
+// `node bench/audit.js [--records 50000] [--callers 100] [--calls 1000] [--rounds 20] [--burst 20000] [--concurrency N]`
 // (build first: `pnpm build`)
 //
 // Two numbers for @opskit/audit, against DATABASE_URL when set, else embedded PGlite:
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     calls: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '20' },
     burst: { type: 'string', default: '20000' },
+    concurrency: { type: 'string' },
   },
 })
 const RECORDS = Number(values.records)
@@ -37,7 +38,8 @@ const store = DATABASE_URL === undefined ? 'embedded PGlite (DATABASE_URL unset)
 
 const app = Fastify({ logger: { level: 'warn' } })
 await app.register(opskitCore, { resolveActor: () => ({ id: 'bench-user', email: 'bench@example.com', role: 'admin' }) })
-await app.register(opskitAudit, { connection: DATABASE_URL ?? { embedded: {} }, table })
+const queue = values.concurrency === undefined ? {} : { maxConcurrentWrites: Number(values.concurrency) }
+await app.register(opskitAudit, { connection: DATABASE_URL ?? { embedded: {} }, table, queue })
 
 const simple = { action: 'login', entityType: 'user', entityId: 'u-1' }
 const update = {
@@ -84,7 +86,7 @@ async function medianCost(kind) {
 }
 
 const load = (await import('node:os')).loadavg()[0]
-console.log(`@opskit/audit bench on ${store}, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${load.toFixed(2)}, table ${table}`)
+console.log(`@opskit/audit bench on ${store}, maxConcurrentWrites ${values.concurrency ?? 'default (2)'}, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${load.toFixed(2)}, table ${table}`)
 // Warm-up (JIT, pool connections) before anything is timed.
 await requestPathCost('update', 2000)
 await requestPathCost('simple', 2000)

@@ -47,11 +47,12 @@ export class AuditService implements AuditApi {
     this.#log = log
     this.#insert = new AuditInsert(options.table)
     this.#redactor = new FieldRedactor(options.redact)
-    const { maxBatchSize, maxQueueSize, retryBaseMs, retryMaxMs } = options.queue
+    const { maxBatchSize, maxQueueSize, maxConcurrentWrites, retryBaseMs, retryMaxMs } = options.queue
     this.#queue = new GroupCommitQueue<AuditRecord>({
       write: (batch) => this.#insert.write(db, batch),
       maxBatchSize,
       maxQueueSize,
+      maxConcurrentWrites,
       retryBaseMs,
       retryMaxMs,
       onWriteFailure: (error, size, attempt) => this.#onWriteFailure(error, size, attempt),

@@ -23,6 +23,8 @@ export interface AuditQueueOptions {
   maxBatchSize?: number
   /** Most accepted-but-unwritten events before `record()` rejects `FST_OPSKIT_QUEUE_FULL`. Default `100000`. */
   maxQueueSize?: number
+  /** INSERTs in flight at once (each on its own pool connection; PGlite runs them one by one). Default `2`. */
+  maxConcurrentWrites?: number
   /** First retry delay after a failed INSERT, doubling with jitter. Default `100`. */
   retryBaseMs?: number
   /** Longest retry delay. Default `5000`. */
@@ -68,6 +70,7 @@ export const DEFAULTS = {
   prefix: '/audit',
   maxBatchSize: 500,
   maxQueueSize: 100_000,
+  maxConcurrentWrites: 2,
   retryBaseMs: 100,
   retryMaxMs: 5000,
   closeTimeoutMs: 30_000,
@@ -137,7 +140,7 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
   if (retentionDays !== undefined && (typeof retentionDays !== 'number' || !Number.isFinite(retentionDays) || retentionDays <= 0)) {
     throw new FST_AUDIT_INVALID_OPTION('retentionDays', 'expected a number of days > 0')
   }
-  if (!isPlainObject(queue)) throw new FST_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, retryBaseMs?, retryMaxMs?, closeTimeoutMs? }')
+  if (!isPlainObject(queue)) throw new FST_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, maxConcurrentWrites?, retryBaseMs?, retryMaxMs?, closeTimeoutMs? }')
   const q = queue as AuditQueueOptions
   return {
     connection,
@@ -150,6 +153,7 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
     queue: {
       maxBatchSize: positiveInt('queue.maxBatchSize', q.maxBatchSize, DEFAULTS.maxBatchSize, MAX_BATCH_SIZE),
       maxQueueSize: positiveInt('queue.maxQueueSize', q.maxQueueSize, DEFAULTS.maxQueueSize),
+      maxConcurrentWrites: positiveInt('queue.maxConcurrentWrites', q.maxConcurrentWrites, DEFAULTS.maxConcurrentWrites, 16),
       retryBaseMs: positiveInt('queue.retryBaseMs', q.retryBaseMs, DEFAULTS.retryBaseMs),
       retryMaxMs: positiveInt('queue.retryMaxMs', q.retryMaxMs, DEFAULTS.retryMaxMs),
       closeTimeoutMs: positiveInt('queue.closeTimeoutMs', q.closeTimeoutMs, DEFAULTS.closeTimeoutMs),

@@ -28,6 +28,8 @@ export interface GroupCommitOptions<T> {
   maxBatchSize?: number
   /** Most accepted-but-unwritten items; `push()` rejects `QueueFullError` beyond it. Default `100_000`. */
   maxQueueSize?: number
+  /** Batches written at once (each needs its own connection). Default `1`. */
+  maxConcurrentWrites?: number
   /** First retry delay in ms; doubles per attempt, with jitter. Default `100`. */
   retryBaseMs?: number
   /** Longest retry delay in ms. Default `5000`. */
@@ -46,17 +48,28 @@ export interface GroupCommitOptions<T> {
   name?: string
 }
 
+interface Batch<T> {
+  /** Sequence number of its first item (items are numbered in acceptance order). */
+  start: number
+  items: T[]
+  resolves: Array<(item: T) => void>
+  rejects: Array<(err: Error) => void>
+  settled: boolean
+}
+
 /**
- * Group commit: while one write is in flight new items queue; when it finishes the next write takes
+ * Group commit: while a write is in flight new items queue; when it finishes the next write takes
  * up to `maxBatchSize` of them, so batches grow with load and an idle queue writes its first item on
- * the next `setImmediate`. A failed batch is retried (same items, same order) with exponential
- * backoff and jitter until it succeeds or `close()`'s deadline passes: nothing accepted is dropped
- * silently. `push()` resolves once the item's batch is committed.
+ * the next `setImmediate`. With `maxConcurrentWrites` > 1, that many batches may be in flight at
+ * once (each on its own connection). A failed batch is retried (same items, same order) with
+ * exponential backoff and jitter until it succeeds or `close()`'s deadline passes: nothing accepted
+ * is dropped silently. `push()` resolves once the item's batch is committed.
  */
 export class GroupCommitQueue<T> {
   readonly #write: (batch: T[]) => Promise<void>
   readonly #maxBatchSize: number
   readonly #maxQueueSize: number
+  readonly #maxConcurrent: number
   readonly #retryBaseMs: number
   readonly #retryMaxMs: number
   readonly #opts: GroupCommitOptions<T>
@@ -64,20 +77,20 @@ export class GroupCommitQueue<T> {
   #items: T[] = []
   #resolves: Array<(item: T) => void> = []
   #rejects: Array<(err: Error) => void> = []
-  #inFlight: Array<(err: Error) => void> | null = null
-  #depth = 0
+  /** Items accepted so far; the next accepted item gets this sequence number. */
   #accepted = 0
-  #settled = 0
+  /** Items taken out of the queue (into a batch, or rejected by close()). */
+  #taken = 0
+  #depth = 0
+  readonly #inFlight = new Set<Batch<T>>()
   #flushWaiters: Array<{ target: number; resolve: () => void }> = []
   #scheduled = false
-  #running = false
   #closing = false
   #aborted: Error | null = null
-  #retryTimer: NodeJS.Timeout | null = null
-  #wakeRetry: (() => void) | null = null
+  readonly #sleepers = new Set<() => void>()
   readonly #kick = (): void => {
     this.#scheduled = false
-    void this.#run()
+    this.#pump()
   }
 
   constructor(opts: GroupCommitOptions<T>) {
@@ -86,6 +99,7 @@ export class GroupCommitQueue<T> {
     this.#write = opts.write
     this.#maxBatchSize = positiveInt(opts.maxBatchSize, 500, 'maxBatchSize')
     this.#maxQueueSize = positiveInt(opts.maxQueueSize, 100_000, 'maxQueueSize')
+    this.#maxConcurrent = positiveInt(opts.maxConcurrentWrites, 1, 'maxConcurrentWrites')
     this.#retryBaseMs = positiveInt(opts.retryBaseMs, 100, 'retryBaseMs')
     this.#retryMaxMs = positiveInt(opts.retryMaxMs, 5000, 'retryMaxMs')
   }
@@ -115,7 +129,7 @@ export class GroupCommitQueue<T> {
     this.#depth++
     this.#accepted++
     if (this.#opts.onDepthChange !== undefined) this.#opts.onDepthChange(this.#depth)
-    if (!this.#running && !this.#scheduled) {
+    if (!this.#scheduled && this.#inFlight.size < this.#maxConcurrent) {
       this.#scheduled = true
       setImmediate(this.#kick)
     }
@@ -124,8 +138,9 @@ export class GroupCommitQueue<T> {
 
   /** Resolves when everything accepted so far is written (or given up on by `close()`). */
   flush(): Promise<void> {
-    if (this.#settled >= this.#accepted) return Promise.resolve()
-    return new Promise((resolve) => this.#flushWaiters.push({ target: this.#accepted, resolve }))
+    const target = this.#accepted
+    if (this.#doneUpTo() >= target) return Promise.resolve()
+    return new Promise((resolve) => this.#flushWaiters.push({ target, resolve }))
   }
 
   /**
@@ -135,7 +150,7 @@ export class GroupCommitQueue<T> {
   async close(opts: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = opts.timeoutMs ?? 30_000
     this.#closing = true
-    if (this.#settled >= this.#accepted) return
+    if (this.#depth === 0) return
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(resolve, timeoutMs, 'timeout')
@@ -145,106 +160,108 @@ export class GroupCommitQueue<T> {
     clearTimeout(timer)
     if (result !== 'timeout') return
     const unwritten = this.#depth
-    this.#aborted = new QueueClosedError(
-      `queue closed after ${timeoutMs} ms with ${unwritten} items unwritten`,
-    )
+    const aborted = new QueueClosedError(`queue closed after ${timeoutMs} ms with ${unwritten} items unwritten`)
+    this.#aborted = aborted
     this.#opts.logger?.error(
       { unwritten, timeout_ms: timeoutMs },
       `${this.#opts.name ?? 'group-commit'}: closed with ${unwritten} accepted items NOT written (store unreachable until the close deadline)`,
     )
-    // Items in flight may still commit (their outcome is unknown): they are rejected too, the write
-    // carries client-side ids so a later retry of the same rows can never land twice.
-    if (this.#inFlight !== null) {
-      const rejects = this.#inFlight
-      this.#inFlight = null
-      this.#settle(rejects.length)
-      for (const reject of rejects) reject(this.#aborted)
-    }
-    this.#rejectQueued(this.#aborted)
-    this.#wakeRetry?.()
-  }
-
-  #rejectQueued(err: Error): void {
-    const rejects = this.#rejects
-    const count = rejects.length
+    // Batches in flight may still commit (their outcome is unknown): they are rejected too; rows
+    // carry client-side ids, so a later retry of the same rows can never land twice.
+    for (const batch of [...this.#inFlight]) this.#finish(batch, aborted)
+    const queued: Batch<T> = { start: this.#taken, items: this.#items, resolves: this.#resolves, rejects: this.#rejects, settled: false }
+    this.#taken += queued.items.length
     this.#items = []
     this.#resolves = []
     this.#rejects = []
-    this.#settle(count)
-    for (const reject of rejects) reject(err)
+    this.#finish(queued, aborted)
+    for (const wake of [...this.#sleepers]) wake()
   }
 
-  #settle(count: number): void {
-    if (count === 0) return
-    this.#depth -= count
-    this.#settled += count
-    if (this.#opts.onDepthChange !== undefined) this.#opts.onDepthChange(this.#depth)
-    if (this.#flushWaiters.length === 0) return
-    const still: Array<{ target: number; resolve: () => void }> = []
-    for (const waiter of this.#flushWaiters) {
-      if (this.#settled >= waiter.target) waiter.resolve()
-      else still.push(waiter)
+  /** Every item with a sequence number below this is settled (written or rejected). */
+  #doneUpTo(): number {
+    let lowest = this.#taken
+    for (const batch of this.#inFlight) if (batch.start < lowest) lowest = batch.start
+    return lowest
+  }
+
+  /** Starts writes while there are queued items and free write slots. */
+  #pump(): void {
+    while (this.#items.length > 0 && this.#inFlight.size < this.#maxConcurrent && this.#aborted === null) {
+      const batch = this.#take()
+      this.#inFlight.add(batch)
+      void this.#writeBatch(batch)
     }
-    this.#flushWaiters = still
   }
 
-  #take(): { batch: T[]; resolves: Array<(item: T) => void>; rejects: Array<(err: Error) => void> } {
+  #take(): Batch<T> {
+    const start = this.#taken
+    let batch: Batch<T>
     if (this.#items.length <= this.#maxBatchSize) {
-      const taken = { batch: this.#items, resolves: this.#resolves, rejects: this.#rejects }
+      batch = { start, items: this.#items, resolves: this.#resolves, rejects: this.#rejects, settled: false }
       this.#items = []
       this.#resolves = []
       this.#rejects = []
-      return taken
+    } else {
+      const n = this.#maxBatchSize
+      batch = { start, items: this.#items.splice(0, n), resolves: this.#resolves.splice(0, n), rejects: this.#rejects.splice(0, n), settled: false }
     }
-    const n = this.#maxBatchSize
-    return { batch: this.#items.splice(0, n), resolves: this.#resolves.splice(0, n), rejects: this.#rejects.splice(0, n) }
+    this.#taken += batch.items.length
+    return batch
   }
 
-  async #run(): Promise<void> {
-    if (this.#running) return
-    this.#running = true
-    try {
-      while (this.#items.length > 0 && this.#aborted === null) {
-        const { batch, resolves, rejects } = this.#take()
-        this.#inFlight = rejects
-        const attempts = await this.#writeWithRetry(batch)
-        if (this.#inFlight !== rejects) continue // given up on by close(): already rejected
-        this.#inFlight = null
-        if (attempts < 0) {
-          this.#settle(rejects.length)
-          for (const reject of rejects) reject(this.#aborted ?? new QueueClosedError('queue closed'))
-          continue
-        }
-        if (attempts > 0) this.#opts.onRecovered?.(attempts)
-        this.#opts.onCommitted?.(batch)
-        this.#settle(resolves.length)
-        for (let i = 0; i < resolves.length; i++) resolves[i]!(batch[i]!)
-      }
-    } finally {
-      this.#running = false
-    }
-  }
-
-  /** Failed attempts before success, or -1 when close() gave up. */
-  async #writeWithRetry(batch: T[]): Promise<number> {
+  async #writeBatch(batch: Batch<T>): Promise<void> {
     let attempt = 0
     for (;;) {
       try {
-        await this.#write(batch)
-        return attempt
+        await this.#write(batch.items)
+        break
       } catch (err) {
         attempt++
         const error = err instanceof Error ? err : new Error(String(err))
         try {
-          this.#opts.onWriteFailure?.(error, batch.length, attempt)
+          this.#opts.onWriteFailure?.(error, batch.items.length, attempt)
         } catch {
           // a failing callback must not stop the retries
         }
-        if (this.#aborted !== null) return -1
+        if (this.#aborted !== null || batch.settled) break
         await this.#sleep(this.#backoff(attempt))
-        if (this.#aborted !== null) return -1
+        if (this.#aborted !== null || batch.settled) break
       }
     }
+    if (!batch.settled) {
+      if (this.#aborted !== null) {
+        this.#finish(batch, this.#aborted)
+      } else {
+        if (attempt > 0) this.#opts.onRecovered?.(attempt)
+        this.#opts.onCommitted?.(batch.items)
+        this.#finish(batch, null)
+      }
+    }
+    this.#pump()
+  }
+
+  /** Settles a batch once: resolves its items (error null) or rejects them. */
+  #finish(batch: Batch<T>, error: Error | null): void {
+    if (batch.settled) return
+    batch.settled = true
+    this.#inFlight.delete(batch)
+    const count = batch.items.length
+    this.#depth -= count
+    if (count > 0 && this.#opts.onDepthChange !== undefined) this.#opts.onDepthChange(this.#depth)
+    if (error === null) {
+      for (let i = 0; i < count; i++) batch.resolves[i]!(batch.items[i]!)
+    } else {
+      for (const reject of batch.rejects) reject(error)
+    }
+    if (this.#flushWaiters.length === 0) return
+    const done = this.#doneUpTo()
+    const still: Array<{ target: number; resolve: () => void }> = []
+    for (const waiter of this.#flushWaiters) {
+      if (done >= waiter.target) waiter.resolve()
+      else still.push(waiter)
+    }
+    this.#flushWaiters = still
   }
 
   #backoff(attempt: number): number {
@@ -254,16 +271,16 @@ export class GroupCommitQueue<T> {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const wake = (): void => {
-        if (this.#retryTimer !== null) clearTimeout(this.#retryTimer)
-        this.#retryTimer = null
-        this.#wakeRetry = null
-        resolve()
-      }
-      this.#wakeRetry = wake
       // Deliberately NOT unref()'d: it only exists while accepted items are unwritten, and a process
       // must not exit quietly with them. close() clears it when its deadline passes.
-      this.#retryTimer = setTimeout(wake, ms)
+      const timer = setTimeout(wake, ms)
+      const sleepers = this.#sleepers
+      function wake(): void {
+        clearTimeout(timer)
+        sleepers.delete(wake)
+        resolve()
+      }
+      sleepers.add(wake)
     })
   }
 }

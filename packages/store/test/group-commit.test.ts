@@ -168,6 +168,44 @@ describe(`GroupCommitQueue against ${target}`, () => {
     expect(logged[0]!.msg).toContain('12 accepted items NOT written')
   })
 
+  it('with maxConcurrentWrites, writes several batches at once and flush() still waits for an earlier, slower batch', async () => {
+    const table = await freshTable()
+    let inFlight = 0
+    let maxInFlight = 0
+    let releaseFirst!: () => void
+    const firstGate = new Promise<void>((resolve) => { releaseFirst = resolve })
+    let writes = 0
+    const queue = new GroupCommitQueue<Item>({
+      maxBatchSize: 5,
+      maxConcurrentWrites: 3,
+      write: async (batch) => {
+        const n = ++writes
+        inFlight++
+        maxInFlight = Math.max(maxInFlight, inFlight)
+        try {
+          if (n === 1) await firstGate
+          await insertItems(db, table, batch)
+        } finally {
+          inFlight--
+        }
+      },
+    })
+    const first = Array.from({ length: 5 }, (_, seq) => queue.push({ id: randomUUID(), seq }))
+    const later = Array.from({ length: 10 }, (_, seq) => queue.push({ id: randomUUID(), seq: seq + 5 }))
+    let flushed = false
+    const flushing = queue.flush().then(() => { flushed = true })
+    await Promise.all(later)
+    expect(maxInFlight).toBe(3)
+    expect(flushed).toBe(false)
+    expect(queue.depth).toBe(5)
+    releaseFirst()
+    await Promise.all(first)
+    await flushing
+    expect(queue.depth).toBe(0)
+    expect((await countRows(table)).total).toBe(15)
+    await queue.close()
+  })
+
   it('rejects invalid options', () => {
     expect(() => new GroupCommitQueue<Item>({ write: async () => {}, maxBatchSize: 0 })).toThrow(/maxBatchSize/)
     expect(() => new GroupCommitQueue<Item>({} as any)).toThrow(/write/)

@@ -6,9 +6,10 @@ import fastifyMetrics from 'fastify-metrics'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import cors from '@fastify/cors'
-import { BENCH_CORS_ORIGINS, benchLogFile, registerSuiteRoutes } from './suite-routes.js'
+import { logFile, serve } from '../lib/serve.js'
+import { BENCH_CORS_ORIGINS, registerSuiteRoutes } from './suite-routes.js'
 
-const app = Fastify({ logger: { level: 'info', file: await benchLogFile('peer-stack') } })
+const app = Fastify({ logger: { level: 'info', file: await logFile('peer-stack') } })
 await app.register(fastifyMetrics, { endpoint: '/metrics' })
 await app.register(underPressure, {
   maxEventLoopDelay: 1000,
@@ -23,11 +24,4 @@ await app.register(cors, {
 await app.register(rateLimit, { max: 1_000_000_000, timeWindow: 60_000 })
 registerSuiteRoutes(app)
 
-await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' })
-console.log('ready')
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    app.close().then(() => process.exit(0), () => process.exit(1))
-  })
-}
+await serve(app)

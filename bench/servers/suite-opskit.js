@@ -3,26 +3,23 @@
 // rate limit (huge max, nothing rejected), security-log and audit (embedded PGlite), CORS.
 import Fastify from 'fastify'
 import { loadConfig, opskit, serverOptions } from '../../packages/suite/dist/index.js'
-import { BENCH_CORS_ORIGINS, benchLogFile, registerSuiteRoutes } from './suite-routes.js'
+import { logFile, serve } from '../lib/serve.js'
+import { BENCH_CORS_ORIGINS, registerSuiteRoutes } from './suite-routes.js'
 
 const config = loadConfig({
   APP_NAME: 'bench',
   LOG_LEVEL: 'info',
-  LOG_FILE: await benchLogFile('opskit-suite'),
+  LOG_FILE: await logFile('opskit-suite'),
   CORS_ORIGINS: BENCH_CORS_ORIGINS.join(','),
   RATE_LIMIT_REQUESTS: '1000000000',
   RATE_LIMIT_PERIOD: '60',
 })
 
+// SUITE_OFF=metrics,logging… turns parts off (used by suite-cpu-cost.js to attribute the cost).
+const off = Object.fromEntries((process.env.SUITE_OFF ?? '').split(',').filter(Boolean).map((part) => [part, false]))
+
 const app = Fastify(serverOptions(config, { stdout: false }))
-await app.register(opskit, { config })
+await app.register(opskit, { config, ...off })
 registerSuiteRoutes(app)
 
-await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' })
-console.log('ready')
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    app.close().then(() => process.exit(0), () => process.exit(1))
-  })
-}
+await serve(app)

@@ -20,13 +20,5 @@ export function registerSuiteRoutes(app) {
   })
 }
 
-/** The log file a server writes to: `LOG_FILE` from the harness, else a fresh file in the temp dir. */
-export async function benchLogFile(name) {
-  if (process.env.LOG_FILE) return process.env.LOG_FILE
-  const { tmpdir } = await import('node:os')
-  const { join } = await import('node:path')
-  return join(process.env.BENCH_LOG_DIR ?? tmpdir(), `opskit-bench-${name}-${process.pid}.log`)
-}
-
 /** The CORS origins both stacks allow. */
 export const BENCH_CORS_ORIGINS = ['https://app.example.com']

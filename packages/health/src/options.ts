@@ -35,7 +35,7 @@ function isDuration(value: unknown, allowZero: boolean): value is number {
 export function resolveOptions(opts: OpskitHealthOptions): ResolvedHealthOptions {
   const {
     prefix = '/health',
-    version = process.env.APP_VERSION ?? '0.0.0',
+    version = process.env.APP_VERSION || '0.0.0',
     checks = {},
     timeoutMs = 2000,
     cacheMs = 1000,

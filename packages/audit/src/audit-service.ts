@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { getRequestContext, type RequestContext } from '@opskit/core'
+import { getRequestContext, redactString, type RequestContext } from '@opskit/core'
 import {
   GroupCommitQueue, listRows, openDatabase, parseListQuery, quoteIdent, runMigration,
   type Database, type ListSpec, type ParsedList,
@@ -167,7 +167,8 @@ export class AuditService implements AuditApi {
     this.#lastFailureLog = now
     this.#log.error(
       {
-        err: { message: error.message, code: (error as { code?: string }).code },
+        // A database message can echo a value from a row: masked like every other log field.
+        err: { message: redactString(error.message), code: (error as { code?: string }).code },
         batch_size: size,
         attempt,
         queue_depth: this.#queue.depth,

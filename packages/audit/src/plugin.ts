@@ -42,7 +42,17 @@ const auditPlugin: FastifyPluginAsync<OpskitAuditOptions> = async (fastify, opts
     await service.close()
   })
 
-  fastify.decorate('audit', service as AuditApi)
+  // Only the public API: the service's internals (its database, close()) stay private.
+  const api: AuditApi = {
+    record: (event, ctx) => service.record(event, ctx),
+    query: (filters) => service.query(filters),
+    flush: () => service.flush(),
+    migrate: () => service.migrate(),
+    get queueDepth() {
+      return service.queueDepth
+    },
+  }
+  fastify.decorate('audit', api)
   fastify.decorateRequest(kAudited as unknown as string, false)
   fastify.decorateRequest('audit', function audit(this: FastifyRequest, event: AuditEvent, callOpts?: AuditCallOptions): Promise<AuditRecord> {
     ;(this as unknown as Record<symbol, boolean>)[kAudited] = true

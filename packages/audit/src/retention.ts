@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { redactString } from '@opskit/core'
 import type { AuditService } from './audit-service.js'
 
 const HOUR_MS = 60 * 60 * 1000
@@ -16,7 +17,7 @@ export function startRetention(service: AuditService, days: number, log: Fastify
         if (deleted > 0) log.info({ deleted, retention_days: days }, `@opskit/audit: purged ${deleted} audit rows older than ${days} days`)
       },
       (err: Error) => {
-        log.warn({ err: { message: err.message } }, '@opskit/audit: retention purge failed; retried at the next interval')
+        log.warn({ err: { message: redactString(err.message) } }, '@opskit/audit: retention purge failed; retried at the next interval')
       },
     ).finally(() => {
       running = null

@@ -168,10 +168,20 @@ describe('CORS from CORS_ORIGINS', () => {
 
     const res = await app.inject({ url: '/hello', headers: { origin: ORIGIN } })
     expect(res.headers['access-control-allow-origin']).toBe(ORIGIN)
+    expect(res.headers.vary).toBe('Origin')
     const exposed = String(res.headers['access-control-expose-headers']).split(/,\s*/)
     expect(exposed).toEqual(
       expect.arrayContaining(['x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after']),
     )
+  })
+
+  it('leaves requests without Origin alone (only Vary: Origin), so API clients get no CORS headers', async () => {
+    const { app } = await buildApp()
+    const res = await app.inject('/hello')
+    expect(res.statusCode).toBe(200)
+    expect(res.headers.vary).toBe('Origin')
+    expect(Object.keys(res.headers).filter((name) => name.startsWith('access-control-'))).toEqual([])
+    expect(app.hasPlugin('@fastify/cors')).toBe(true)
   })
 
   it('puts the CORS headers on a 429 too, so a browser can read it', async () => {

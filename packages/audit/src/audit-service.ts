@@ -37,6 +37,8 @@ export class AuditService implements AuditApi {
   readonly #redactor: FieldRedactor
   readonly #queue: GroupCommitQueue<AuditRecord>
   #metrics: AuditMetrics | null = null
+  /** With autoAudit on: the requests (by context) that recorded an event themselves. */
+  #audited: WeakSet<RequestContext> | null = null
   #outageSince = 0
   #lastFailureLog = 0
   #lastFullLog = 0
@@ -66,6 +68,16 @@ export class AuditService implements AuditApi {
   static async open(options: ResolvedAuditOptions, log: FastifyBaseLogger): Promise<AuditService> {
     const db = await openDatabase(options.connection, { logger: log, pkg: '@opskit/audit' })
     return new AuditService(db, options, log)
+  }
+
+  /** Starts remembering which requests recorded events (for autoAudit). */
+  trackAuditedRequests(): void {
+    this.#audited ??= new WeakSet()
+  }
+
+  /** True when code inside this request recorded an event (request.audit() or fastify.audit.record()). */
+  wasAudited(context: RequestContext | null | undefined): boolean {
+    return context != null && this.#audited !== null && this.#audited.has(context)
   }
 
   setMetrics(metrics: AuditMetrics | null): void {
@@ -99,6 +111,7 @@ export class AuditService implements AuditApi {
       return rejected
     }
     const record = buildRecord(event, context, ctx as AuditContext | undefined, this.#redactor)
+    if (this.#audited !== null && context !== undefined) this.#audited.add(context)
     const client = ctx?.client
     let promise: Promise<AuditRecord>
     if (client !== undefined) {

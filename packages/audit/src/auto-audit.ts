@@ -1,8 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { AuditService } from './audit-service.js'
-
-/** Set on a request once its handler called `request.audit()`: auto audit then stays quiet. */
-export const kAudited = Symbol('opskit.audit.audited')
+import type { AuditContext } from './types.js'
 
 const ACTIONS: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'update', DELETE: 'delete' }
 
@@ -30,6 +28,13 @@ export function entityOfRoute(url: string): { entityType: string; idParam: strin
   return { entityType, idParam }
 }
 
+/** The request's context as explicit fields (recorded without marking the request as audited). */
+function contextOf(request: FastifyRequest): AuditContext | undefined {
+  const context = request.opskitContext
+  if (context == null) return undefined
+  return { actor: context.actor, ip: context.ip, userAgent: context.userAgent ?? null, path: context.url, requestId: context.requestId }
+}
+
 function ignored(url: string, ignore: string[]): boolean {
   for (const entry of ignore) {
     if (url === entry || url.startsWith(entry.endsWith('/') ? entry : `${entry}/`)) return true
@@ -39,8 +44,9 @@ function ignored(url: string, ignore: string[]): boolean {
 
 /**
  * `onRoute`: adds an `onResponse` hook to the routes auto audit covers (methods, not ignored, no
- * `config.audit === false`), so other routes pay nothing. A 2xx the handler did not audit itself
- * gets a row: action from the method, entity from the route, id from its parameter.
+ * `config.audit === false`), so other routes pay nothing. A 2xx during which no event was recorded
+ * (neither `request.audit()` nor `fastify.audit.record()`) gets a row: action from the method,
+ * entity from the route, id from its parameter.
  */
 export function autoAuditRoute(service: AuditService, methods: Set<string>, ignore: string[]) {
   return (route: RouteOptions): void => {
@@ -54,16 +60,16 @@ export function autoAuditRoute(service: AuditService, methods: Set<string>, igno
       const action = ACTIONS[request.method]
       if (
         reply.statusCode >= 200 && reply.statusCode < 300 &&
-        (request as unknown as Record<symbol, boolean>)[kAudited] !== true &&
-        methods.has(request.method)
+        methods.has(request.method) &&
+        !service.wasAudited(request.opskitContext)
       ) {
         const params = request.params as Record<string, unknown> | undefined
         const id = idParam === null ? undefined : params?.[idParam]
-        service.recordIn(request.opskitContext ?? undefined, {
+        service.recordIn(undefined, {
           action: action ?? request.method.toLowerCase(),
           entityType,
           entityId: typeof id === 'string' || typeof id === 'number' ? id : null,
-        }, undefined)
+        }, contextOf(request))
       }
       done()
     }

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { registerListRoute } from '@opskit/store'
 import { createAuditMetrics } from './audit-metrics.js'
 import { AUDIT_LIST_SPEC, AuditService } from './audit-service.js'
-import { autoAuditRoute, kAudited } from './auto-audit.js'
+import { autoAuditRoute } from './auto-audit.js'
 import { resolveOptions, type OpskitAuditOptions } from './options.js'
 import { startRetention } from './retention.js'
 import type { AuditApi, AuditCallOptions, AuditEvent, AuditRecord } from './types.js'
@@ -53,13 +53,12 @@ const auditPlugin: FastifyPluginAsync<OpskitAuditOptions> = async (fastify, opts
     },
   }
   fastify.decorate('audit', api)
-  fastify.decorateRequest(kAudited as unknown as string, false)
   fastify.decorateRequest('audit', function audit(this: FastifyRequest, event: AuditEvent, callOpts?: AuditCallOptions): Promise<AuditRecord> {
-    ;(this as unknown as Record<symbol, boolean>)[kAudited] = true
     return service.recordIn(this.opskitContext ?? undefined, event, callOpts)
   })
 
   if (options.autoAudit !== null) {
+    service.trackAuditedRequests()
     fastify.addHook('onRoute', autoAuditRoute(service, options.autoAudit.methods, options.autoAudit.ignore))
   }
 

@@ -34,6 +34,10 @@ describe(`autoAudit against ${target}`, () => {
           await request.audit({ action: 'approve', entityType: 'booking', entityId: (request.params as any).id })
           return { ok: true }
         })
+        a.post('/service/:id', async (request) => {
+          await a.audit.record({ action: 'confirm', entityType: 'booking', entityId: (request.params as any).id })
+          return { ok: true }
+        })
         a.post('/quiet', { config: { audit: false } }, async () => ({ ok: true }))
         a.post('/auth/login', async () => ({ ok: true }))
       },
@@ -67,7 +71,11 @@ describe(`autoAudit against ${target}`, () => {
     await app!.inject({ method: 'GET', url: '/bookings/1' })
     await app!.inject({ method: 'POST', url: '/quiet' })
     await app!.inject({ method: 'POST', url: '/self/3' })
-    expect(await rows(table)).toEqual([{ action: 'approve', entity_type: 'booking', entity_id: '3', user_id: null }])
+    await app!.inject({ method: 'POST', url: '/service/4' })
+    expect(await rows(table)).toEqual([
+      { action: 'approve', entity_type: 'booking', entity_id: '3', user_id: null },
+      { action: 'confirm', entity_type: 'booking', entity_id: '4', user_id: null },
+    ])
     const ignoring = await start({ ignore: ['/auth'], methods: ['POST'] })
     await app!.inject({ method: 'POST', url: '/auth/login' })
     await app!.inject({ method: 'PUT', url: '/bookings/7' })

@@ -47,7 +47,7 @@ describe(`autoAudit against ${target}`, () => {
 
   async function rows(table: string) {
     await app!.audit.flush()
-    return db.query(`SELECT action, entity_type, entity_id, user_id FROM ${table} ORDER BY created_at, action`)
+    return db.query(`SELECT action, entity_type, entity_id, user_id FROM ${table} ORDER BY coalesce(entity_id, '')`)
   }
 
   it('records successful POST/PUT/PATCH/DELETE with action from the method and entity from the route', async () => {

@@ -21,6 +21,8 @@ describe(`GET /audit and fastify.audit.query() against ${target}`, () => {
         { actor: { id: i < 3 ? 'alice' : 'bob' } },
       )
     }
+    // Distinct timestamps, so "newest first" has one right answer.
+    await db.query(`UPDATE ${table} SET created_at = '2025-01-01T00:00:00Z'::timestamptz + entity_id::int * interval '1 minute'`)
     await db.query(`UPDATE ${table} SET created_at = '2024-01-01T00:00:00Z' WHERE entity_id = '0'`)
   })
   afterAll(async () => {

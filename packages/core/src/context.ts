@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { FastifyRequest } from 'fastify'
+import { sanitizeHeader } from './sanitize.js'
 import type { RequestContext } from './types.js'
 
 /**
@@ -17,4 +19,25 @@ export function requireRequestContext(): RequestContext {
   const context = requestContextStorage.getStore()
   if (context === undefined) throw new Error('@opskit/core: requireRequestContext() called outside a request')
   return context
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+/**
+ * The context of a request as core builds it in `onRequest` (actor not yet resolved). Plugins use
+ * it for a request core never saw, such as one rejected before `onRequest` ran.
+ */
+export function createRequestContext(request: FastifyRequest): RequestContext {
+  return {
+    requestId: request.id,
+    actor: null,
+    ip: request.ip,
+    userAgent: sanitizeHeader(request.headers['user-agent']),
+    method: request.method,
+    url: pathOf(request.url),
+    route: request.routeOptions.url,
+  }
 }

@@ -1,7 +1,7 @@
 export { opskitCore, default } from './plugin.js'
 export { requestIdGenerator, isValidRequestId } from './request-id.js'
 export type { RequestIdGeneratorOptions } from './request-id.js'
-export { getRequestContext, requireRequestContext, requestContextStorage } from './context.js'
+export { getRequestContext, requireRequestContext, requestContextStorage, createRequestContext } from './context.js'
 export { redact, redactString, maskEmail, isSecretKey, REDACTED } from './redact.js'
 export type { RedactOptions } from './redact.js'
 export { sanitizeHeader, DEFAULT_MAX_HEADER_LENGTH } from './sanitize.js'

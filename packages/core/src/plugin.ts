@@ -1,9 +1,8 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import { requestContextStorage } from './context.js'
+import { createRequestContext, requestContextStorage } from './context.js'
 import { addRequestIdToErrors } from './error-response.js'
 import { FST_OPSKIT_CORE_INVALID_OPTION } from './errors.js'
-import { sanitizeHeader } from './sanitize.js'
 import type { Actor, OpskitCoreOptions, RequestContext, ResolveActor } from './types.js'
 
 declare module 'fastify' {
@@ -40,11 +39,6 @@ function setActor(this: FastifyRequest, actor: Actor | null): void {
   if (this.opskitContext !== null) this.opskitContext.actor = this.actor
 }
 
-function pathOf(url: string): string {
-  const q = url.indexOf('?')
-  return q === -1 ? url : url.slice(0, q)
-}
-
 const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) => {
   let options: ResolvedCoreOptions
   try {
@@ -60,15 +54,7 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
   fastify.decorateRequest('setActor', setActor)
 
   function onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const context: RequestContext = {
-      requestId: request.id,
-      actor: null,
-      ip: request.ip,
-      userAgent: sanitizeHeader(request.headers['user-agent']),
-      method: request.method,
-      url: pathOf(request.url),
-      route: request.routeOptions.url,
-    }
+    const context = createRequestContext(request)
     request.opskitContext = context
     reply.header(requestIdHeader, request.id)
     if (resolveActor === undefined) {

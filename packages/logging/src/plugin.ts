@@ -1,6 +1,6 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import { sanitizeHeader, type RequestContext } from '@opskit/core'
+import { createRequestContext } from '@opskit/core'
 import type { Logger } from 'pino'
 import { flushLogger, isOpskitLogger } from './create-logger.js'
 import { FST_LOGGING_INVALID_OPTION } from './errors.js'
@@ -82,24 +82,6 @@ function resolveOptions(opts: OpskitLoggingOptions): ResolvedOptions {
   return { exact, prefixes, tracking, level }
 }
 
-function pathOf(url: string): string {
-  const q = url.indexOf('?')
-  return q === -1 ? url : url.slice(0, q)
-}
-
-/** For a request core never saw (rejected before `onRequest`): the same fields, read from the request. */
-function contextOf(request: FastifyRequest): RequestContext {
-  return {
-    requestId: request.id,
-    actor: null,
-    ip: request.ip,
-    userAgent: sanitizeHeader(request.headers['user-agent']),
-    method: request.method,
-    url: pathOf(request.url),
-    route: request.routeOptions.url,
-  }
-}
-
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000
 }
@@ -147,7 +129,7 @@ const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next
   function onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     // Everything comes from the context core built in onRequest (no `request.routeOptions`, a
     // getter that builds an object per access).
-    const context = request.opskitContext ?? contextOf(request)
+    const context = request.opskitContext ?? createRequestContext(request)
     const path = context.url
     if (ignored(path)) {
       done()

@@ -22,16 +22,19 @@ export function isSecretKey(key: string): boolean {
   return secret
 }
 
-const EMAIL = /([A-Za-z0-9._%+-]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g
+// `*` is part of the local part so that masking an already masked address changes nothing.
+const EMAIL = /([A-Za-z0-9._%+*-]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g
+const ALREADY_MASKED = /^[^*]?\*\*\*[^*]?$/
 const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g
 
-/** `user@example.com` → `u***r@example.com`. Masks every address inside a longer string too. */
+/** `user@example.com` → `u***r@example.com`. Masks every address inside a longer string too; idempotent. */
 export function maskEmail(value: string): string {
   if (value.indexOf('@') === -1) return value
   return value.replace(EMAIL, (_match, local: string, domain: string) => `${maskLocal(local)}@${domain}`)
 }
 
 function maskLocal(local: string): string {
+  if (ALREADY_MASKED.test(local)) return local
   if (local.length <= 1) return `${local}***`
   return `${local[0]}***${local[local.length - 1]}`
 }

@@ -46,6 +46,14 @@ describe('maskEmail', () => {
     expect(maskEmail('a@b.io')).toBe('a***@b.io')
     expect(maskEmail('no address here')).toBe('no address here')
   })
+
+  it('is idempotent, so a line masked by a plugin and again by the logger reads the same', () => {
+    for (const email of ['staff@example.com', 'a@b.io', 'john.doe+tag@mail.example.org']) {
+      const once = maskEmail(email)
+      expect(maskEmail(once)).toBe(once)
+      expect(maskEmail(`login by ${once}`)).toBe(`login by ${once}`)
+    }
+  })
 })
 
 describe('isSecretKey', () => {

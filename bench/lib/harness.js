@@ -1,17 +1,14 @@
 // The bench harness: starts every server of a group in its own process, loads them in turn with
 // autocannon in rounds (A B C A B C …, so drift in the machine hits every server alike), and
 // reports mean req/s, p99 latency, errors and ratios as a Markdown table plus a JSON file.
-import { spawn } from 'node:child_process'
-import { createWriteStream } from 'node:fs'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { startServer, stopServer } from './server-process.js'
 
 const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)))
-const SERVERS_DIR = join(BENCH_DIR, 'servers')
 export const RESULTS_DIR = join(BENCH_DIR, 'results')
 
 /** Defaults of every run; each can be overridden on the command line (`--duration 5`). */
@@ -42,77 +39,6 @@ export function parseArgs(argv) {
     options[key] = number
   }
   return { options, groups }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** Spawns `node bench/servers/<file>` and resolves once it prints `ready`. Its output goes to a file. */
-async function startServer(server, logDir, readyTimeoutS) {
-  const port = await freePort()
-  const outPath = join(logDir, `${server.name}.out`)
-  const out = createWriteStream(outPath)
-  const child = spawn(process.execPath, [join(SERVERS_DIR, server.file)], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      ...server.env,
-      PORT: String(port),
-      BENCH_LOG_DIR: logDir,
-      LOG_FILE: join(logDir, `${server.name}.log`),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  child.stderr.pipe(out)
-  await new Promise((resolve, reject) => {
-    let buffered = ''
-    const timer = setTimeout(() => fail(new Error(`${server.name}: no "ready" within ${readyTimeoutS}s (output in ${outPath})`)), readyTimeoutS * 1000)
-    function fail(err) {
-      clearTimeout(timer)
-      child.stdout.removeListener('data', onData)
-      reject(err)
-    }
-    function onData(chunk) {
-      buffered += chunk
-      if (/^ready$/m.test(buffered)) {
-        clearTimeout(timer)
-        child.stdout.removeListener('data', onData)
-        child.removeListener('exit', onExit)
-        out.write(buffered)
-        child.stdout.pipe(out)
-        resolve()
-      }
-    }
-    function onExit(code) {
-      fail(new Error(`${server.name}: exited with code ${code} before "ready" (output in ${outPath})`))
-    }
-    child.stdout.on('data', onData)
-    child.once('exit', onExit)
-  })
-  return { ...server, port, child, outPath }
-}
-
-function stopServer(running) {
-  const { child } = running
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
-    child.once('exit', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    child.kill('SIGTERM')
-  })
 }
 
 function load(running, paths, seconds, options) {

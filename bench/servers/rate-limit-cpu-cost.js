@@ -2,17 +2,14 @@
 // of each `rate-limit` bench server, from /proc/<pid>/stat around a fixed number of requests, rounds
 // interleaved (A B C … A B C). CPU time is far less disturbed than req/s by other load on the
 // machine, so the limiter's own cost stands out: each server minus its base (bare or core).
-import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import autocannon from 'autocannon'
+import { cpuTicks, startServer, stopServer, TICK_US } from '../lib/server-process.js'
 
-const HERE = dirname(fileURLToPath(import.meta.url))
 const ROUNDS = Number(process.argv[2] ?? 5)
 const REQUESTS = Number(process.argv[3] ?? 30_000)
-const TICK_US = 1e6 / 100 // USER_HZ is 100 on Linux
 
 const SERVERS = [
   { name: 'bare', file: 'rate-limit-bare.js' },
@@ -24,45 +21,16 @@ const SERVERS = [
   { name: 'opskit-rate-limit-redis', file: 'rate-limit-opskit-redis.js', base: 'core' },
 ]
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-async function start(server) {
-  const port = await freePort()
-  const child = spawn(process.execPath, [join(HERE, server.file)], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] })
-  let buffered = ''
-  for await (const chunk of child.stdout) {
-    buffered += chunk
-    if (/^ready$/m.test(buffered)) break
-  }
-  child.stdout.resume()
-  return { ...server, port, child, samples: [] }
-}
-
-function cpuTicks(pid) {
-  // fields after the ")" of the command name: state is field 3, utime 14, stime 15
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(fields[11]) + Number(fields[12])
-}
-
 function load(running, amount) {
   return autocannon({ url: `http://127.0.0.1:${running.port}/hello`, connections: 50, amount })
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 
+const logDir = await mkdtemp(join(tmpdir(), 'opskit-bench-rate-limit-cpu-'))
 const running = []
 try {
-  for (const server of SERVERS) running.push(await start(server))
+  for (const server of SERVERS) running.push({ ...(await startServer(server, logDir, 30)), samples: [] })
   for (const r of running) await load(r, 5000) // warm-up (JIT)
   for (let round = 1; round <= ROUNDS; round++) {
     for (const r of running) {
@@ -86,5 +54,5 @@ try {
   const theirsOnCore = byName.get('core+fastify-rate-limit') - byName.get('core')
   console.log(`\nopskit memory limiter ${ours.toFixed(1)} µs vs @fastify/rate-limit defaults ${theirs.toFixed(1)} µs (alone) / ${theirsOnCore.toFixed(1)} µs (over core): ${ours < Math.min(theirs, theirsOnCore) ? 'PASS' : 'FAIL'}`)
 } finally {
-  for (const r of running) r.child.kill('SIGTERM')
+  await Promise.all(running.map(stopServer))
 }

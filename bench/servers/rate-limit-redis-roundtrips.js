@@ -5,27 +5,16 @@
 // `INFO commandstats` before and after. Exits 1 when a request costs more than one round trip.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
+import { freePort } from '../lib/server-process.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SECONDS = Number(process.argv[2] ?? 5)
 // Commands Redis counts in commandstats when a Lua script calls them: not round trips of their own.
 const INSIDE_SCRIPT = new Set(['incr', 'pexpire', 'pttl'])
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 async function waitForLine(child, pattern, what) {
   let buffered = ''

@@ -3,19 +3,14 @@
 // /proc/<pid>/stat around a fixed number of requests (GET /hello and GET /items/42 alternated),
 // rounds interleaved. CPU time is far less disturbed than req/s by other load on the machine, so
 // it tells where the suite's time goes: "suite − (suite without X)" is the cost of X.
-import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import autocannon from 'autocannon'
+import { cpuTicks, startServer, stopServer, TICK_US } from '../lib/server-process.js'
 
-const HERE = dirname(fileURLToPath(import.meta.url))
 const ROUNDS = Number(process.argv[2] ?? 3)
 const REQUESTS = Number(process.argv[3] ?? 30_000)
-const TICK_US = 1e6 / 100 // USER_HZ is 100 on Linux
 const PARTS = ['logging', 'metrics', 'cors', 'health', 'securityLog', 'rateLimit', 'audit']
 
 const SERVERS = [
@@ -25,36 +20,6 @@ const SERVERS = [
   ...PARTS.map((part) => ({ name: `suite without ${part}`, file: 'suite-opskit.js', env: { SUITE_OFF: part }, part })),
   { name: 'core only', file: 'suite-opskit.js', env: { SUITE_OFF: PARTS.join(',') } },
 ]
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-async function start(server, logDir, index) {
-  const port = await freePort()
-  const env = { ...process.env, ...server.env, PORT: String(port), NODE_ENV: 'production', LOG_FILE: join(logDir, `server-${index}.log`) }
-  const child = spawn(process.execPath, [join(HERE, server.file)], { env, stdio: ['ignore', 'pipe', 'inherit'] })
-  let buffered = ''
-  for await (const chunk of child.stdout) {
-    buffered += chunk
-    if (/^ready$/m.test(buffered)) break
-  }
-  child.stdout.resume()
-  return { ...server, port, child, samples: [] }
-}
-
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(fields[11]) + Number(fields[12])
-}
 
 function load(running, amount) {
   return autocannon({
@@ -72,7 +37,7 @@ const logDir = await mkdtemp(join(tmpdir(), 'opskit-bench-suite-cpu-'))
 const running = []
 try {
   // one at a time: embedded PGlite start-ups compete for the CPU otherwise
-  for (const [i, server] of SERVERS.entries()) running.push(await start(server, logDir, i))
+  for (const server of SERVERS) running.push({ ...(await startServer(server, logDir, 60)), samples: [] })
   for (const r of running) await load(r, 5000) // warm-up (JIT)
   for (let round = 1; round <= ROUNDS; round++) {
     for (const r of running) {
@@ -98,5 +63,5 @@ try {
   for (const r of running) if (r.part) console.log(`| ${r.part} | ${fmt(suite - cost.get(r.name))} |`)
   console.log(`| core (core only − bare) | ${fmt(cost.get('core only') - bare)} |`)
 } finally {
-  for (const r of running) r.child.kill('SIGTERM')
+  await Promise.all(running.map(stopServer))
 }

@@ -1,0 +1,90 @@
+// Bench server processes: a free port, spawning `bench/servers/<file>` until it prints `ready`,
+// stopping it, and reading its CPU time. Shared by the harness and the CPU-cost scripts.
+import { spawn } from 'node:child_process'
+import { createWriteStream, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const SERVERS_DIR = join(dirname(dirname(fileURLToPath(import.meta.url))), 'servers')
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Spawns `node bench/servers/<file>` and resolves once it prints `ready`. Its output goes to a file. */
+export async function startServer(server, logDir, readyTimeoutS) {
+  const port = await freePort()
+  const outPath = join(logDir, `${server.name}.out`)
+  const out = createWriteStream(outPath)
+  const child = spawn(process.execPath, [join(SERVERS_DIR, server.file)], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      ...server.env,
+      PORT: String(port),
+      BENCH_LOG_DIR: logDir,
+      LOG_FILE: join(logDir, `${server.name}.log`),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stderr.pipe(out)
+  await new Promise((resolve, reject) => {
+    let buffered = ''
+    const timer = setTimeout(() => fail(new Error(`${server.name}: no "ready" within ${readyTimeoutS}s (output in ${outPath})`)), readyTimeoutS * 1000)
+    function fail(err) {
+      clearTimeout(timer)
+      child.stdout.removeListener('data', onData)
+      reject(err)
+    }
+    function onData(chunk) {
+      buffered += chunk
+      if (/^ready$/m.test(buffered)) {
+        clearTimeout(timer)
+        child.stdout.removeListener('data', onData)
+        child.removeListener('exit', onExit)
+        out.write(buffered)
+        child.stdout.pipe(out)
+        resolve()
+      }
+    }
+    function onExit(code) {
+      fail(new Error(`${server.name}: exited with code ${code} before "ready" (output in ${outPath})`))
+    }
+    child.stdout.on('data', onData)
+    child.once('exit', onExit)
+  })
+  return { ...server, port, child, outPath }
+}
+
+export function stopServer(running) {
+  const { child } = running
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
+/** User + system CPU time of a process so far, in clock ticks (USER_HZ, 100 per second on Linux). */
+export function cpuTicks(pid) {
+  // fields after the ")" of the command name: state is field 3, utime 14, stime 15
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12])
+}
+
+export const TICK_US = 1e6 / 100

@@ -31,11 +31,6 @@ type SecurityEventFn = (action: string, opts: { details: Record<string, unknown>
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
-function pathOf(url: string): string {
-  const q = url.indexOf('?')
-  return q === -1 ? url : url.slice(0, q)
-}
-
 /**
  * The `onRequest` hook of one route: key by actor (`user:<id>`, its role's tier) or client IP
  * (`anonymous` tier), count, set the `x-ratelimit-*` headers, answer 429 past the limit.
@@ -72,7 +67,7 @@ export function createRouteLimiter(state: LimiterState, limits: RouteLimits, nam
     const keyKind = user ? 'user' : 'ip'
     request.log.warn(
       { route, limit, key_kind: keyKind },
-      `Rate limit hit on ${request.method} ${sanitizeHeader(pathOf(request.url))} from ${sanitizeHeader(request.ip)}`,
+      `Rate limit hit on ${request.method} ${sanitizeHeader(request.opskitContext.url)} from ${sanitizeHeader(request.ip)}`,
     )
     state.rejections?.inc({ route })
     if (state.securityLog) recordSecurityEvent(request, { route, limit, key_kind: keyKind, window_ms: timeWindow })

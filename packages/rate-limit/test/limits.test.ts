@@ -3,7 +3,7 @@ import { opskitCore, type Actor } from '@opskit/core'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { opskitRateLimit, type OpskitRateLimitOptions } from '@opskit/rate-limit'
-import { logCapture, metricsStandIn, securityLogStandIn, WARN, type RecordedSecurityEvent } from './stand-ins.js'
+import { ERROR, logCapture, metricsStandIn, securityLogStandIn, WARN, type RecordedSecurityEvent } from './stand-ins.js'
 
 let app: FastifyInstance | undefined
 afterEach(async () => {
@@ -113,6 +113,18 @@ describe('429', () => {
     await hit(app, '/items/2')
     const metric = await registry.getSingleMetric('rate_limit_rejections_total')!.get()
     expect(metric.values).toEqual([{ value: 2, labels: { route: '/items/:id' } }])
+  })
+
+  it('logs an ERROR when the security event cannot be recorded, and still answers 429', async () => {
+    const { app, lines } = await build({ max: 0 }, (f) => {
+      f.decorate('securityLog', {} as never)
+      f.decorateRequest('securityEvent', (() => Promise.reject(new Error('queue full'))) as never)
+    })
+    const res = await hit(app)
+    expect(res.statusCode).toBe(429)
+    await new Promise((resolve) => setImmediate(resolve))
+    const error = lines.find((l) => l.level === ERROR)
+    expect(error).toMatchObject({ msg: 'Recording the rate_limit_hit security event failed', err: { message: 'queue full' } })
   })
 
   it('works without metrics or security-log registered', async () => {
@@ -232,6 +244,14 @@ describe('per route', () => {
     const items = await hit(app, '/items')
     expect(items.headers['x-ratelimit-limit']).toBe('50')
     expect(items.headers['x-ratelimit-remaining']).toBe('49')
+  })
+
+  it('GET and its HEAD route share one per-route budget', async () => {
+    const { app } = await build({ max: 100 })
+    app.get('/export', { config: { rateLimit: { max: 2 } } }, async () => 'csv')
+    expect((await app.inject({ method: 'HEAD', url: '/export' })).headers['x-ratelimit-remaining']).toBe('1')
+    expect((await app.inject({ method: 'GET', url: '/export' })).headers['x-ratelimit-remaining']).toBe('0')
+    expect((await app.inject({ method: 'HEAD', url: '/export' })).statusCode).toBe(429)
   })
 
   it('config.rateLimit false exempts the route', async () => {

@@ -59,6 +59,10 @@ describe.skipIf(!REDIS_URL)('Redis store (real Redis at REDIS_URL)', () => {
     expect(limitedA.statusCode).toBe(429)
     expect(limitedB.statusCode).toBe(429)
     expect(Number(limitedB.headers['retry-after'])).toBeGreaterThan(0)
+    expect(limitedB.headers['x-ratelimit-limit']).toBe('5')
+    expect(limitedB.headers['x-ratelimit-remaining']).toBe('0')
+    expect(limitedB.headers['x-ratelimit-reset']).toBe(limitedB.headers['retry-after'])
+    expect(limitedB.json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests', request_id: limitedB.headers['x-request-id'] })
     // the counter lives in Redis under the prefix, with the window as its expiry
     const ttl = await admin.pttl(`${prefix}10.2.0.1`)
     expect(ttl).toBeGreaterThan(0)
@@ -198,6 +202,13 @@ describe('Redis that accepts connections and never answers', () => {
       expect(a.statusCode).toBe(200)
       expect(b.statusCode).toBe(503)
       expect(errors(open.lines)[0]?.err).toMatchObject({ message: 'Redis did not answer within 100 ms' })
+      // a hang is one outage: the next timed-out calls pass (or 503) without another ERROR line
+      for (let i = 0; i < 3; i++) {
+        expect((await open.app.inject('/items')).statusCode).toBe(200)
+        expect((await closed.app.inject('/items')).statusCode).toBe(503)
+      }
+      expect(errors(open.lines)).toHaveLength(1)
+      expect(errors(closed.lines)).toHaveLength(1)
     } finally {
       client.disconnect()
     }

@@ -26,6 +26,15 @@ export function isSecretKey(key: string): boolean {
 const EMAIL = /([A-Za-z0-9._%+*-]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g
 const ALREADY_MASKED = /^[^*]?\*\*\*[^*]?$/
 const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g
+// Credentials written inline in a string: `Bearer <token>` / `Basic <base64>` under any key name
+// or in a message, and `name=value`, `name: value`, `"name":"value"` where name is a secret key
+// (query strings, formatted objects, upstream error messages). Checked only when the cheap hint matches.
+const INLINE_SECRET_HINT = /bearer|basic|passw|secret|token|authoriz|cookie|api[-_]?key|credit[-_]?card|cvv/i
+const SCHEME_CREDENTIAL = /\b(Bearer|bearer|BEARER)(\s+)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+/g
+// `Basic` followed by something that looks like base64 (a digit, an upper-case letter or +/=), not "Basic plan".
+const BASIC_CREDENTIAL = /\b(Basic|BASIC)(\s+)(?=[A-Za-z0-9+/]{1,}[0-9A-Z+/=])[A-Za-z0-9+/]{8,}={0,2}/g
+const SECRET_PAIR =
+  /(["']?)([A-Za-z0-9_-]*(?:passw(?:or)?d|secret|token|authorization|cookie|api[-_]?key|credit[-_]?card|cvv)[A-Za-z0-9_-]*)\1(\s*[=:]\s*)(?!\[REDACTED\])((?:Bearer|Basic)\s+\S+|"[^"]*"|'[^']*'|[^\s&,;"'}\]]+)/gi
 
 /** `user@example.com` → `u***r@example.com`. Masks every address inside a longer string too; idempotent. */
 export function maskEmail(value: string): string {
@@ -62,9 +71,23 @@ function maskCards(value: string): string {
   })
 }
 
-/** Masks e-mail addresses and Luhn-valid card numbers inside a string. Returns the input when clean. */
+function maskInlineSecrets(value: string): string {
+  return value
+    .replace(SCHEME_CREDENTIAL, (_match, scheme: string, space: string) => `${scheme}${space}${REDACTED}`)
+    .replace(BASIC_CREDENTIAL, (_match, scheme: string, space: string) => `${scheme}${space}${REDACTED}`)
+    .replace(SECRET_PAIR, (_match, q: string, name: string, sep: string, secret: string) => {
+      const c = secret[0]
+      return `${q}${name}${q}${sep}${c === '"' || c === "'" ? c + REDACTED + c : REDACTED}`
+    })
+}
+
+/**
+ * Masks inside a string: e-mail addresses, Luhn-valid card numbers, `Bearer`/`Basic` credentials
+ * and `secret=value` / `"secret":"value"` pairs (names as in `isSecretKey`). Returns the input when clean.
+ */
 export function redactString(value: string): string {
   let out = value
+  if (INLINE_SECRET_HINT.test(out)) out = maskInlineSecrets(out)
   if (out.indexOf('@') !== -1) out = maskEmail(out)
   if (hasDigitRun(out)) out = maskCards(out)
   return out

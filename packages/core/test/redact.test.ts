@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isSecretKey, maskEmail, redact, sanitizeHeader } from '@opskit/core'
+import { isSecretKey, maskEmail, redact, redactString, sanitizeHeader } from '@opskit/core'
 
 describe('redact', () => {
   it('replaces secret keys case-insensitively, ignoring - and _', () => {
@@ -62,6 +62,31 @@ describe('isSecretKey', () => {
       expect(isSecretKey(k)).toBe(true)
     }
     for (const k of ['id', 'email', 'status', 'amount', 'user_agent']) expect(isSecretKey(k)).toBe(false)
+  })
+})
+
+describe('redactString', () => {
+  it('masks credentials written inline under any key name: Bearer/Basic values and secret=value pairs', () => {
+    const cases: [string, string][] = [
+      ['Bearer eyJhbGciOi.eyJzdWIi.sig', 'Bearer [REDACTED]'],
+      ['upstream said Authorization: Bearer zzzsecret', 'upstream said Authorization: [REDACTED]'],
+      ['Basic dXNlcjpwYXNz', 'Basic [REDACTED]'],
+      ['/reset?token=abc123&page=2', '/reset?token=[REDACTED]&page=2'],
+      ['{"password":"hunter2","ok":1}', '{"password":"[REDACTED]","ok":1}'],
+      ["db_password='p w'", "db_password='[REDACTED]'"],
+      ['api_key=K1, next', 'api_key=[REDACTED], next'],
+    ]
+    for (const [input, expected] of cases) {
+      expect(redactString(input)).toBe(expected)
+      expect(redactString(expected)).toBe(expected)
+    }
+    expect(redact({ header: 'Bearer abc.def', nested: { note: 'token=t0k' } })).toEqual({ header: 'Bearer [REDACTED]', nested: { note: 'token=[REDACTED]' } })
+  })
+
+  it('leaves ordinary text alone', () => {
+    for (const text of ['GET /hello', 'my secret is safe', 'basic plan', 'Basic authentication failed', 'curl/8.4.0']) {
+      expect(redactString(text)).toBe(text)
+    }
   })
 })
 

@@ -28,9 +28,14 @@ export function parsePath(path: string): string[] {
   return segments
 }
 
-/** Masks e-mail addresses and card numbers; strings that cannot hold either are returned as is. */
+/**
+ * Masks e-mail addresses, card numbers and inline credentials (`Bearer …`, `token=…`); short strings
+ * that cannot hold any of them (no `@`, space, `=` or `:`) are returned as is.
+ */
 export function maskString(value: string): string {
-  if (value.length < 13 && value.indexOf('@') === -1) return value
+  if (value.length < 13 && value.indexOf('@') === -1 && value.indexOf(' ') === -1 && value.indexOf('=') === -1 && value.indexOf(':') === -1) {
+    return value
+  }
   return redactString(value)
 }
 
@@ -79,7 +84,7 @@ export class Redactor {
       if (rule.length === 1) secret = true
       else (paths ??= []).push(rule.slice(1))
     }
-    info = { json: JSON.stringify(key), secret, paths }
+    info = { json: JSON.stringify(key.indexOf('@') === -1 ? key : maskString(key)), secret, paths }
     if (this.cache.size < KEY_CACHE_LIMIT) this.cache.set(key, info)
     return info
   }
@@ -122,14 +127,15 @@ export class Redactor {
       const copy: Record<string, unknown> = {}
       for (const [k, v] of input) {
         const key = String(k)
-        copy[key] = this.isSecret(key) ? REDACTED : this.copy(v, depth + 1, seen)
+        copy[key.indexOf('@') === -1 ? key : maskString(key)] = this.isSecret(key) ? REDACTED : this.copy(v, depth + 1, seen)
       }
       out = copy
     } else {
       const copy: Record<string, unknown> = {}
       for (const key of Object.keys(input)) {
         const v = (input as Record<string, unknown>)[key]
-        copy[key] = v !== undefined && v !== null && this.isSecret(key) ? REDACTED : this.copy(v, depth + 1, seen)
+        // A key can hold personal data too (`{ [email]: count }`): masked like a string value.
+        copy[key.indexOf('@') === -1 ? key : maskString(key)] = v !== undefined && v !== null && this.isSecret(key) ? REDACTED : this.copy(v, depth + 1, seen)
       }
       out = copy
     }

@@ -49,6 +49,19 @@ describe('redaction', () => {
     expect(raw()).toContain('a***h@example.com')
   })
 
+  test('bearer values under other key names, secrets in query strings and formatted objects, e-mails as keys and in error messages', () => {
+    const { logger, raw } = captureLogger()
+    logger.info({ header: 'Bearer eyJhbGciOi.secret.sig', h: { auth: 'Bearer tok_live_123' } }, 'upstream said Authorization: Bearer acc_456')
+    logger.info({ url: '/reset?token=session=abc999&page=2', byEmail: { 'alice.smith@example.com': 1 } }, 'x')
+    logger.info('%s sent %o', 'alice.smith@example.com', { password: 'hunter2' })
+    logger.error(new Error('login failed for alice.smith@example.com with Bearer tok_live_123'))
+    logger.error({ err: new Error('outer', { cause: new Error('inner alice.smith@example.com') }) }, 'caused')
+    const output = raw()
+    for (const secret of SECRETS) expect(output).not.toContain(secret)
+    expect(output).toContain('Bearer [REDACTED]')
+    expect(output).toContain('a***h@example.com')
+  })
+
   test('extra redact paths: a bare name anywhere, dotted paths, wildcards and brackets', () => {
     const { logger, raw, lines } = captureLogger({ redact: ['ssn', 'user.address.street', 'meta.*.pin', 'req["x-internal"]'] })
     logger.info(

@@ -128,7 +128,7 @@ export class GroupCommitQueue<T> {
     this.#items.push(item)
     this.#depth++
     this.#accepted++
-    if (this.#opts.onDepthChange !== undefined) this.#opts.onDepthChange(this.#depth)
+    if (this.#opts.onDepthChange !== undefined) this.#depthChanged()
     if (!this.#scheduled && this.#inFlight.size < this.#maxConcurrent) {
       this.#scheduled = true
       setImmediate(this.#kick)
@@ -233,8 +233,14 @@ export class GroupCommitQueue<T> {
       if (this.#aborted !== null) {
         this.#finish(batch, this.#aborted)
       } else {
-        if (attempt > 0) this.#opts.onRecovered?.(attempt)
-        this.#opts.onCommitted?.(batch.items)
+        // The batch IS committed: a throwing callback must not leave its items pending (they would
+        // later be rejected, and logged as unwritten, by close()).
+        try {
+          if (attempt > 0) this.#opts.onRecovered?.(attempt)
+          this.#opts.onCommitted?.(batch.items)
+        } catch {
+          // ignored: the callbacks only log and count
+        }
         this.#finish(batch, null)
       }
     }
@@ -248,7 +254,7 @@ export class GroupCommitQueue<T> {
     this.#inFlight.delete(batch)
     const count = batch.items.length
     this.#depth -= count
-    if (count > 0 && this.#opts.onDepthChange !== undefined) this.#opts.onDepthChange(this.#depth)
+    if (count > 0 && this.#opts.onDepthChange !== undefined) this.#depthChanged()
     if (error === null) {
       for (let i = 0; i < count; i++) batch.resolves[i]!(batch.items[i]!)
     } else {
@@ -262,6 +268,15 @@ export class GroupCommitQueue<T> {
       else still.push(waiter)
     }
     this.#flushWaiters = still
+  }
+
+  /** A throwing onDepthChange must neither refuse an accepted item nor leave a batch unsettled. */
+  #depthChanged(): void {
+    try {
+      this.#opts.onDepthChange!(this.#depth)
+    } catch {
+      // ignored: it only reports
+    }
   }
 
   #backoff(attempt: number): number {

@@ -139,6 +139,20 @@ describe(`GroupCommitQueue against ${target}`, () => {
     await queue.close()
   })
 
+  it('a throwing callback neither refuses an item nor leaves a committed batch pending', async () => {
+    const table = await freshTable()
+    const queue = new GroupCommitQueue<Item>({
+      write: (batch) => insertItems(db, table, batch),
+      onDepthChange: () => { throw new Error('depth callback failed') },
+      onCommitted: () => { throw new Error('commit callback failed') },
+    })
+    const pushes = Array.from({ length: 10 }, (_, seq) => queue.push({ id: randomUUID(), seq }))
+    await Promise.all(pushes)
+    expect(queue.depth).toBe(0)
+    expect((await countRows(table)).total).toBe(10)
+    await queue.close({ timeoutMs: 1000 })
+  })
+
   it('close() flushes everything accepted, then refuses new items', async () => {
     const table = await freshTable()
     const queue = new GroupCommitQueue<Item>({ maxBatchSize: 10, write: (batch) => insertItems(db, table, batch) })

@@ -68,8 +68,6 @@ function mergeFields(target: ServiceResult, value: unknown): ServiceResult {
 export interface CheckRegistryOptions {
   timeoutMs: number
   cacheMs: number
-  /** Called after each run of a check (metrics). */
-  onResult?: (name: string, result: ServiceResult) => void
 }
 
 /**
@@ -86,10 +84,6 @@ export class CheckRegistry {
     const { check, critical, timeoutMs } = normalize(name, input, this.options.timeoutMs)
     if (this.checks.has(name)) throw new FST_HEALTH_INVALID_OPTION(`checks.${name}`, 'a check with this name is already registered')
     this.checks.set(name, { name, check, critical, timeoutMs, result: null, at: 0, inflight: null })
-  }
-
-  get names(): string[] {
-    return [...this.checks.keys()]
   }
 
   runCheck(name: string): Promise<ServiceResult> | undefined {
@@ -125,7 +119,6 @@ export class CheckRegistry {
       state.result = result
       state.at = performance.now()
       state.inflight = null
-      this.options.onResult?.(state.name, result)
       return result
     })
     state.inflight = inflight

@@ -197,6 +197,20 @@ describe('metrics', () => {
     expect(text).toMatch(/health_check_duration_seconds\{check="db"\} \d/)
   })
 
+  it('turns a scrape storm into one run per check per cacheMs, shared with the probes', async () => {
+    let calls = 0
+    app = Fastify()
+    await app.register(opskitCore)
+    await app.register(opskitHealth, { cacheMs: 60_000, checks: { db: async () => { calls++; await sleep(50) } } })
+    await app.register(opskitMetrics, { defaultMetrics: false })
+    const storm = await Promise.all(Array.from({ length: 100 }, () => app!.inject('/metrics')))
+    expect(storm.every((res) => res.body.includes('health_check_status{check="db"} 1'))).toBe(true)
+    expect(calls).toBe(1)
+    for (let i = 0; i < 20; i++) await app.inject('/metrics')
+    expect((await app.inject('/health/ready')).statusCode).toBe(200)
+    expect(calls).toBe(1)
+  })
+
   it('works without @opskit/metrics', async () => {
     app = await buildApp({ checks: { db: async () => undefined } })
     await app.ready()

@@ -20,7 +20,7 @@ export function createAuditMetrics(fastify: FastifyInstance, depth: () => number
   if (!fastify.hasDecorator('metrics')) return null
   const metrics = (fastify as unknown as { metrics: MetricsLike }).metrics
   const events = metrics.counter({ name: 'audit_events_total', help: 'Audit events committed, by action', labelNames: ['action'] })
-  const failures = metrics.counter({ name: 'audit_write_failures_total', help: 'Failed audit INSERT attempts (each is retried)' })
+  const failures = metrics.counter({ name: 'audit_write_failures_total', help: 'Failed audit INSERT attempts (queued events are retried)' })
   metrics.gauge({
     name: 'audit_queue_depth',
     help: 'Audit events accepted but not yet committed',

@@ -42,6 +42,7 @@ export class AuditService implements AuditApi {
   #outageSince = 0
   #lastFailureLog = 0
   #lastFullLog = 0
+  #closed = false
 
   private constructor(db: Database, options: ResolvedAuditOptions, log: FastifyBaseLogger) {
     this.db = db
@@ -118,8 +119,12 @@ export class AuditService implements AuditApi {
       promise = this.#insert.write(client, [record]).then(() => {
         this.#metrics?.committed(new Map([[record.action, 1]]))
         return record
+      }, (err: Error) => {
+        this.#onClientWriteFailure(err, record)
+        throw err
       })
     } else {
+      if (this.#closed) this.#logRefused(record, 'recorded after fastify.close()')
       promise = this.#queue.enqueue(record)
     }
     promise.catch(this.#onRejected)
@@ -161,6 +166,7 @@ export class AuditService implements AuditApi {
 
   /** Flushes (retrying until the close deadline), then closes what `openDatabase` opened. */
   async close(): Promise<void> {
+    this.#closed = true
     await this.#queue.close({ timeoutMs: this.#options.queue.closeTimeoutMs })
     await this.db.close()
   }
@@ -196,6 +202,28 @@ export class AuditService implements AuditApi {
     this.#outageSince = 0
     this.#lastFailureLog = 0
     this.#log.warn({ attempts, outage_ms: outageMs, queue_depth: this.#queue.depth }, '@opskit/audit: audit writes recovered')
+  }
+
+  // Transactional mode is not retried (the caller's transaction decides); a caller that does not
+  // await would otherwise never learn that the row, and on PostgreSQL its whole transaction, is gone.
+  #onClientWriteFailure(error: Error, record: AuditRecord): void {
+    this.#metrics?.writeFailed()
+    this.#log.error(
+      {
+        err: { message: redactString(error.message), code: (error as { code?: string }).code },
+        action: record.action,
+        entity_type: record.entity_type,
+        entity_id: record.entity_id,
+      },
+      '@opskit/audit: writing an audit event on the caller\'s client failed; the event is NOT stored',
+    )
+  }
+
+  #logRefused(record: AuditRecord, reason: string): void {
+    this.#log.error(
+      { action: record.action, entity_type: record.entity_type, entity_id: record.entity_id },
+      `@opskit/audit: audit event REJECTED: ${reason}`,
+    )
   }
 
   #logQueueFull(error: Error): void {

@@ -145,4 +145,22 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
     await expect(app.audit.record({ action: 'update' } as any)).rejects.toThrow(/entityType/)
     expect(lines.filter((l) => l.level === 50 && /invalid audit event/.test(l.msg))).toHaveLength(2)
   })
+  it('logs (ERROR) an event recorded after close and a failed write on the caller\'s client, and still rejects', async () => {
+    const table = uniqueTable()
+    tables.push(table)
+    const { lines, stream } = captureLogs()
+    app = await buildApp({ connection: db.connection, table }, { logs: stream })
+    const failed = await db.transaction(async (client) => {
+      // An aborted transaction: the audit INSERT on this client fails.
+      await client.query('SELECT 1/0').catch(() => undefined)
+      return app!.audit.record({ action: 'update', entityType: 'booking', entityId: 1 }, { client }).catch((e: unknown) => e)
+    }).catch((e: unknown) => e)
+    expect(failed).toBeInstanceOf(Error)
+    expect(lines.some((l) => l.level === 50 && /caller's client failed/.test(l.msg) && l.entity_id === '1')).toBe(true)
+    const closed = app
+    await closed.close()
+    app = undefined
+    await expect(closed.audit.record({ action: 'create', entityType: 'booking', entityId: 2 })).rejects.toMatchObject({ code: 'FST_OPSKIT_QUEUE_CLOSED' })
+    expect(lines.some((l) => l.level === 50 && /REJECTED: recorded after fastify.close/.test(l.msg) && l.entity_id === '2')).toBe(true)
+  })
 })

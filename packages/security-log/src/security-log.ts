@@ -164,6 +164,7 @@ export class SecurityLog {
     ]).then(
       () => record,
       (err: Error) => {
+        this.metric.notStored()
         logger.error(
           { event_id: record.id, action: record.action, err: { message: err.message, code: (err as { code?: string }).code } },
           `@opskit/security-log: security event ${record.action} NOT stored`,
@@ -213,6 +214,7 @@ export class SecurityLog {
   }
 
   #onWriteFailure(error: Error, batchSize: number, attempt: number): void {
+    this.metric.writeFailure()
     const now = Date.now()
     if (this.#failing && now - this.#lastFailureLog < FAILURE_LOG_INTERVAL_MS) return
     this.#failing = true

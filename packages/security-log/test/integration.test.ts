@@ -35,4 +35,24 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     const metrics = (await app.inject({ url: '/metrics' })).body
     expect(metrics).toContain('security_events_total{action="rate_limit_hit",severity="warning"} 3')
   })
+  it('an accepted event that cannot be stored is counted (security_events_not_stored_total), and so are failed writes', async () => {
+    app = await buildApp({
+      table: uniqueName('security_logs_lost'),
+      connection: 'postgres://postgres@127.0.0.1:1/none',
+      migrate: false,
+      queue: { maxQueueSize: 1, retryBaseMs: 10, retryMaxMs: 20, closeTimeoutMs: 0 },
+    }, {
+      setup: async (instance) => {
+        await instance.register(opskitMetrics, { defaultMetrics: false })
+      },
+    })
+    await app.ready()
+    const first = app.securityLog.record({ action: 'account_locked' })
+    first.catch(() => undefined)
+    await expect(app.securityLog.record({ action: 'login_failure' })).rejects.toThrow(/queue full/)
+    await new Promise((r) => setTimeout(r, 50))
+    const metrics = (await app.inject({ url: '/metrics' })).body
+    expect(metrics).toContain('security_events_not_stored_total 1')
+    expect(metrics).toMatch(/security_write_failures_total [1-9]/)
+  })
 })

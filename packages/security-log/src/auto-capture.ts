@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { AutoCaptureOptions } from './options.js'
 
 /** Request property holding the actions recorded during the request (a string, then an array). */
@@ -29,7 +29,7 @@ export function wasRecorded(request: FastifyRequest, action: string): boolean {
  */
 export function createAutoCapture(
   capture: Required<AutoCaptureOptions>,
-  record: (request: FastifyRequest, action: string, statusCode: number) => void,
+  record: (request: FastifyRequest, action: string, statusCode: number, route: string | null) => void,
 ): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   const on401 = capture.unauthorized ? 'token_invalid' : undefined
   const on403 = capture.forbidden ? 'authz_denied' : undefined
@@ -45,8 +45,10 @@ export function createAutoCapture(
       case 400: action = on400; break
       default: done(); return
     }
-    if (action !== undefined && !wasRecorded(request, action) && request.routeOptions.config.securityLog !== false) {
-      record(request, action, status)
+    if (action !== undefined && !wasRecorded(request, action)) {
+      // `request.routeOptions` builds a new object on every access: read it once.
+      const route = request.routeOptions as Pick<RouteOptions, 'url' | 'config'>
+      if (route.config?.securityLog !== false) record(request, action, status, route.url ?? null)
     }
     done()
   }

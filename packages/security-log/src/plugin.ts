@@ -98,10 +98,10 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
 
   const { autoCapture } = options
   if (autoCapture.unauthorized || autoCapture.forbidden || autoCapture.rateLimited || autoCapture.validation) {
-    fastify.addHook('onResponse', createAutoCapture(autoCapture, (request, action, statusCode) => {
+    fastify.addHook('onResponse', createAutoCapture(autoCapture, (request, action, statusCode, route) => {
       rememberAction(request, action)
       engine.record(
-        { action, details: { method: request.method, status_code: statusCode, route: request.routeOptions.url ?? null } },
+        { action, details: { method: request.method, status_code: statusCode, route } },
         contextOf(request),
         request.log,
       )

@@ -53,35 +53,36 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
   fastify.decorateRequest('opskitContext', null as unknown as RequestContext)
   fastify.decorateRequest('setActor', setActor)
 
+  // Runs inside the request's context; a named function and `run(store, fn, ...args)` so no
+  // closure is made per request.
+  function runResolveActor(resolve: ResolveActor, request: FastifyRequest, done: HookHandlerDoneFunction): void {
+    let result: ReturnType<ResolveActor>
+    try {
+      result = resolve(request)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      ;(result as Promise<Actor | null | undefined>).then(
+        (actor) => {
+          request.setActor(actor ?? null)
+          done()
+        },
+        (err: Error) => done(err),
+      )
+      return
+    }
+    request.setActor((result as Actor | null | undefined) ?? null)
+    done()
+  }
+
   function onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const context = createRequestContext(request)
     request.opskitContext = context
     reply.header(requestIdHeader, request.id)
-    if (resolveActor === undefined) {
-      requestContextStorage.run(context, done)
-      return
-    }
-    requestContextStorage.run(context, () => {
-      let result: ReturnType<ResolveActor>
-      try {
-        result = resolveActor(request)
-      } catch (err) {
-        done(err as Error)
-        return
-      }
-      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-        ;(result as Promise<Actor | null | undefined>).then(
-          (actor) => {
-            request.setActor(actor ?? null)
-            done()
-          },
-          (err: Error) => done(err),
-        )
-        return
-      }
-      request.setActor((result as Actor | null | undefined) ?? null)
-      done()
-    })
+    if (resolveActor === undefined) requestContextStorage.run(context, done)
+    else requestContextStorage.run(context, runResolveActor, resolveActor, request, done)
   }
 
   // Body parsing runs outside the async flow that onRequest started, so the context is entered

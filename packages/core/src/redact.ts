@@ -116,7 +116,7 @@ export interface RedactOptions {
 /**
  * Deep copy of `value` with secrets replaced by `"[REDACTED]"`: secret keys (case-insensitive,
  * ignoring `-`/`_`), Luhn-valid card numbers and e-mail addresses inside strings. Never mutates
- * its input; cycles become `"[Circular]"`.
+ * its input; cycles become `"[Circular]"`; an `Error` becomes `{ type, message, ...its own fields }`.
  */
 export function redact<T>(value: T, opts: RedactOptions = {}): T {
   const extra = (opts.keys ?? []).map((k) => k.toLowerCase().replace(/[-_]/g, ''))
@@ -141,7 +141,8 @@ export function redact<T>(value: T, opts: RedactOptions = {}): T {
       for (const [k, v] of input) copy[String(k)] = isSecret(String(k)) ? REDACTED : walk(v)
       out = copy
     } else {
-      const copy: Record<string, unknown> = {}
+      // An Error's name and message are not enumerable: copied explicitly (masked), never dropped.
+      const copy: Record<string, unknown> = input instanceof Error ? { type: input.name, message: walk(input.message) } : {}
       for (const key of Object.keys(input)) {
         const v = (input as Record<string, unknown>)[key]
         copy[key] = isSecret(key) && v !== undefined && v !== null ? REDACTED : walk(v)

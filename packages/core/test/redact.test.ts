@@ -83,6 +83,11 @@ describe('redactString', () => {
     expect(redact({ header: 'Bearer abc.def', nested: { note: 'token=t0k' } })).toEqual({ header: 'Bearer [REDACTED]', nested: { note: 'token=[REDACTED]' } })
   })
 
+  it('keeps an error\'s type and message, masked, with its own fields redacted', () => {
+    const err = Object.assign(new TypeError('no account for alice@example.com, Bearer abc.def'), { code: 'E_AUTH', password: 'p' })
+    expect(redact({ err })).toEqual({ err: { type: 'TypeError', message: 'no account for a***e@example.com, Bearer [REDACTED]', code: 'E_AUTH', password: '[REDACTED]' } })
+  })
+
   it('leaves ordinary text alone', () => {
     for (const text of ['GET /hello', 'my secret is safe', 'basic plan', 'Basic authentication failed', 'curl/8.4.0']) {
       expect(redactString(text)).toBe(text)

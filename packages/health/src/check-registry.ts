@@ -15,6 +15,9 @@ interface CheckState {
   /** performance.now() when `result` was produced. */
   at: number
   inflight: Promise<ServiceResult> | null
+  /** The check's own call while it has not settled, also after its run timed out (a query a hung
+   * database never answers): the next run waits on it instead of sending another. */
+  call: { promise: Promise<unknown>; controller: AbortController } | null
 }
 
 /** An error a check throws may carry `details` (an object) that stays in the failed service entry. */
@@ -83,7 +86,7 @@ export class CheckRegistry {
   register(name: string, input: HealthCheckInput): void {
     const { check, critical, timeoutMs } = normalize(name, input, this.options.timeoutMs)
     if (this.checks.has(name)) throw new FST_HEALTH_INVALID_OPTION(`checks.${name}`, 'a check with this name is already registered')
-    this.checks.set(name, { name, check, critical, timeoutMs, result: null, at: 0, inflight: null })
+    this.checks.set(name, { name, check, critical, timeoutMs, result: null, at: 0, inflight: null, call: null })
   }
 
   runCheck(name: string): Promise<ServiceResult> | undefined {
@@ -125,8 +128,22 @@ export class CheckRegistry {
     return inflight
   }
 
-  private async execute(state: CheckState): Promise<ServiceResult> {
+  /** Calls the check, or returns its previous call while that one is still pending, so a dependency
+   * that hangs past the timeout holds at most one call per check (a pool is never filled by probes). */
+  private callCheck(state: CheckState): { promise: Promise<unknown>; controller: AbortController } {
+    if (state.call !== null) return state.call
     const controller = new AbortController()
+    const call = { promise: Promise.resolve().then(() => state.check.check(controller.signal)), controller }
+    const settled = (): void => {
+      if (state.call === call) state.call = null
+    }
+    call.promise.then(settled, settled)
+    state.call = call
+    return call
+  }
+
+  private async execute(state: CheckState): Promise<ServiceResult> {
+    const { promise, controller } = this.callCheck(state)
     const started = performance.now()
     let timer: ReturnType<typeof setTimeout> | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
@@ -137,7 +154,7 @@ export class CheckRegistry {
       timer.unref()
     })
     try {
-      const value = await Promise.race([Promise.resolve().then(() => state.check.check(controller.signal)), timeout])
+      const value = await Promise.race([promise, timeout])
       return mergeFields({ status: 'ok', latency_ms: roundMs(performance.now() - started) }, value)
     } catch (err) {
       const latency = roundMs(performance.now() - started)

@@ -119,6 +119,27 @@ describe('readiness', () => {
     expect(calls).toBe(2)
   })
 
+  it('never sends a second call to a dependency that still has not answered the one that timed out', async () => {
+    let calls = 0
+    let answer!: () => void
+    // Like a query on a hung database: it ignores the abort signal and holds a pool client.
+    const hung = () => {
+      calls++
+      return new Promise<void>((resolve) => (answer = resolve))
+    }
+    app = await buildApp({ cacheMs: 0, timeoutMs: 50, checks: { db: hung } })
+    for (let i = 0; i < 5; i++) {
+      const res = await app.inject('/health/ready')
+      expect(res.statusCode).toBe(503)
+      expect(res.json().services.db.error).toBe('timeout')
+    }
+    expect(calls).toBe(1)
+    answer()
+    await sleep(10)
+    expect((await app.inject('/health/ready')).statusCode).toBe(503)
+    expect(calls).toBe(2)
+  })
+
   it('never shows a password from a connection string in an error', async () => {
     app = await buildApp({
       checks: {

@@ -127,7 +127,7 @@ export function redact<T>(value: T, opts: RedactOptions = {}): T {
   const seen = new WeakSet<object>()
 
   const walk = (input: unknown): unknown => {
-    if (typeof input === 'string') return emails ? redactString(input) : maskCards(input)
+    if (typeof input === 'string') return emails ? redactString(input) : maskCards(INLINE_SECRET_HINT.test(input) ? maskInlineSecrets(input) : input)
     if (input === null || typeof input !== 'object') return input
     if (input instanceof Date) return new Date(input.getTime())
     if (Buffer.isBuffer(input)) return input

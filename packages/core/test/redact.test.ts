@@ -81,6 +81,7 @@ describe('redactString', () => {
       expect(redactString(expected)).toBe(expected)
     }
     expect(redact({ header: 'Bearer abc.def', nested: { note: 'token=t0k' } })).toEqual({ header: 'Bearer [REDACTED]', nested: { note: 'token=[REDACTED]' } })
+    expect(redact({ note: 'token=t0k' }, { emails: false })).toEqual({ note: 'token=[REDACTED]' })
   })
 
   it('keeps an error\'s type and message, masked, with its own fields redacted', () => {

@@ -1,27 +1,19 @@
 import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { entityOfRoute } from '@opskit/audit'
-import { buildApp, openTestDb, target, uniqueTable, type TestDb } from './helpers.js'
+import { buildApp, target, useTestDb } from './helpers.js'
 
 describe(`autoAudit against ${target}`, () => {
-  let db: TestDb
+  const { db, newTable } = useTestDb()
   let app: FastifyInstance | undefined
-  const tables: string[] = []
-  beforeAll(async () => {
-    db = await openTestDb()
-  })
   afterEach(async () => {
     await app?.close()
     app = undefined
   })
-  afterAll(async () => {
-    for (const table of tables) await db.query(`DROP TABLE IF EXISTS ${table}`)
-    await db.close()
-  })
 
   async function start(autoAudit: unknown) {
-    const table = uniqueTable()
-    tables.push(table)
+    await app?.close() // a test that starts twice must not leak its first app
+    const table = newTable()
     app = await buildApp({ connection: db.connection, table, autoAudit: autoAudit as any }, {
       routes: (a) => {
         a.post('/bookings', async () => ({ id: 'new' }))

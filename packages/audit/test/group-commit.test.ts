@@ -1,30 +1,15 @@
 import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { QueueFullError } from '@opskit/audit'
-import { buildApp, captureLogs, DATABASE_URL, metricsText, openTestDb, target, uniqueTable, type TestDb } from './helpers.js'
+import { buildApp, captureLogs, DATABASE_URL, metricsText, target, useTestDb } from './helpers.js'
 
 describe(`group commit against ${target}`, () => {
-  let db: TestDb
+  const { db, newTable } = useTestDb()
   let app: FastifyInstance | undefined
-  const tables: string[] = []
-
-  beforeAll(async () => {
-    db = await openTestDb()
-  })
   afterEach(async () => {
     await app?.close()
     app = undefined
   })
-  afterAll(async () => {
-    for (const table of tables) await db.query(`DROP TABLE IF EXISTS ${table}`)
-    await db.close()
-  })
-
-  function newTable(): string {
-    const table = uniqueTable()
-    tables.push(table)
-    return table
-  }
 
   /** Counts INSERTs into `table` sent through the test's connection (instrumentation, not a mock). */
   function countInserts(table: string): { count: number; restore(): void } {

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import pg from 'pg'
 import { Counter, Gauge, Registry } from 'prom-client'
+import { afterAll, beforeAll } from 'vitest'
 import { opskitCore, requestIdGenerator } from '@opskit/core'
 import { opskitAudit, type OpskitAuditOptions } from '@opskit/audit'
 
@@ -55,6 +56,40 @@ export async function openTestDb(): Promise<TestDb> {
 
 export function uniqueTable(): string {
   return `audit_logs_${randomBytes(5).toString('hex')}`
+}
+
+/**
+ * A test file's database: opened before all tests, its tables (from `newTable()`) dropped and the
+ * connection closed after all. `db` can be captured at once; it forwards to the opened database.
+ */
+export function useTestDb(): { db: TestDb; newTable(): string } {
+  let opened: TestDb | undefined
+  const tables: string[] = []
+  const current = (): TestDb => {
+    if (opened === undefined) throw new Error('useTestDb(): the database is opened in beforeAll')
+    return opened
+  }
+  beforeAll(async () => {
+    opened = await openTestDb()
+  })
+  afterAll(async () => {
+    for (const table of tables) await current().query(`DROP TABLE IF EXISTS ${table}`)
+    await current().close()
+  })
+  const db: TestDb = {
+    get connection() { return current().connection },
+    query: (text, params) => current().query(text, params),
+    transaction: (fn) => current().transaction(fn),
+    close: () => current().close(),
+  }
+  return {
+    db,
+    newTable() {
+      const table = uniqueTable()
+      tables.push(table)
+      return table
+    },
+  }
 }
 
 export interface LogLine { level: number; msg: string; [key: string]: unknown }

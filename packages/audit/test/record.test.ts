@@ -1,28 +1,18 @@
 import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { getRequestContext } from '@opskit/core'
-import { buildApp, captureLogs, openTestDb, target, uniqueTable, type TestDb } from './helpers.js'
+import { buildApp, captureLogs, target, useTestDb } from './helpers.js'
 
 describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
-  let db: TestDb
+  const { db, newTable } = useTestDb()
   let app: FastifyInstance | undefined
-  const tables: string[] = []
-
-  beforeAll(async () => {
-    db = await openTestDb()
-  })
   afterEach(async () => {
     await app?.close()
     app = undefined
   })
-  afterAll(async () => {
-    for (const table of tables) await db.query(`DROP TABLE IF EXISTS ${table}`)
-    await db.close()
-  })
 
   async function start(extra: Record<string, unknown> = {}, routes?: (app: FastifyInstance) => void) {
-    const table = uniqueTable()
-    tables.push(table)
+    const table = newTable()
     app = await buildApp({ connection: db.connection, table, ...extra }, { routes })
     return { app, table }
   }
@@ -137,8 +127,7 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
   })
 
   it('rejects an event without action or entityType with FST_AUDIT_INVALID_EVENT and logs it', async () => {
-    const table = uniqueTable()
-    tables.push(table)
+    const table = newTable()
     const { lines, stream } = captureLogs()
     app = await buildApp({ connection: db.connection, table }, { logs: stream })
     await expect(app.audit.record({ action: '', entityType: 'x' })).rejects.toMatchObject({ code: 'FST_AUDIT_INVALID_EVENT' })
@@ -146,8 +135,7 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
     expect(lines.filter((l) => l.level === 50 && /invalid audit event/.test(l.msg))).toHaveLength(2)
   })
   it('logs (ERROR) an event recorded after close and a failed write on the caller\'s client, and still rejects', async () => {
-    const table = uniqueTable()
-    tables.push(table)
+    const table = newTable()
     const { lines, stream } = captureLogs()
     app = await buildApp({ connection: db.connection, table }, { logs: stream })
     const failed = await db.transaction(async (client) => {

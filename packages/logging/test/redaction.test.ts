@@ -53,6 +53,7 @@ describe('redaction', () => {
     const { logger, raw } = captureLogger()
     logger.info({ header: 'Bearer eyJhbGciOi.secret.sig', h: { auth: 'Bearer tok_live_123' } }, 'upstream said Authorization: Bearer acc_456')
     logger.info({ url: '/reset?token=session=abc999&page=2', byEmail: { 'alice.smith@example.com': 1 } }, 'x')
+    logger.info({ 'alice.smith@example.com': 'top-level key' }, 'y')
     logger.info('%s sent %o', 'alice.smith@example.com', { password: 'hunter2' })
     logger.error(new Error('login failed for alice.smith@example.com with Bearer tok_live_123'))
     logger.error({ err: new Error('outer', { cause: new Error('inner alice.smith@example.com') }) }, 'caused')

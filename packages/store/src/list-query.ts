@@ -47,6 +47,14 @@ const INTEGER = /^\d{1,9}$/
 // 2024-05-01, 2024-05-01T10:00, 2024-05-01T10:00:00.123Z, 2024-05-01T10:00:00+02:00
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
 
+/** `Date.parse` rolls 2024-02-30 over to March 1st: the day must exist in its month. */
+function isRealDay(text: string): boolean {
+  const year = Number(text.slice(0, 4))
+  const month = Number(text.slice(5, 7))
+  const day = Number(text.slice(8, 10))
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate()
+}
+
 function single(param: string, value: unknown): string {
   if (Array.isArray(value)) throw new InvalidQueryError(param, 'given more than once')
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
@@ -96,7 +104,7 @@ export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
         break
       case 'date-from':
       case 'date-to': {
-        const time = ISO_DATE.test(text) ? Date.parse(text) : Number.NaN
+        const time = ISO_DATE.test(text) && isRealDay(text) ? Date.parse(text) : Number.NaN
         if (Number.isNaN(time)) throw new InvalidQueryError(param, 'expected an ISO-8601 date such as 2024-05-01 or 2024-05-01T10:00:00Z')
         value = new Date(time).toISOString()
         break

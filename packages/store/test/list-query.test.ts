@@ -41,6 +41,8 @@ describe('parseListQuery', () => {
     [{ skip: 'x' }, 'skip'],
     [{ from: 'yesterday' }, 'from'],
     [{ to: '2024-13-45' }, 'to'],
+    [{ from: '2024-02-30' }, 'from'],
+    [{ to: '2023-02-29T10:00:00Z' }, 'to'],
     [{ ip: '999.1.1.1' }, 'ip'],
     [{ colour: 'red' }, 'colour'],
     [{ action: ['a', 'b'] }, 'action'],

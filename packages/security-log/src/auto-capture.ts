@@ -30,6 +30,7 @@ export function wasRecorded(request: FastifyRequest, action: string): boolean {
 export function createAutoCapture(
   capture: Required<AutoCaptureOptions>,
   record: (request: FastifyRequest, action: string, statusCode: number, route: string | null) => void,
+  isRecorded: (request: FastifyRequest, action: string) => boolean = wasRecorded,
 ): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   const on401 = capture.unauthorized ? 'token_invalid' : undefined
   const on403 = capture.forbidden ? 'authz_denied' : undefined
@@ -45,7 +46,7 @@ export function createAutoCapture(
       case 400: action = on400; break
       default: done(); return
     }
-    if (action !== undefined && !wasRecorded(request, action)) {
+    if (action !== undefined && !isRecorded(request, action)) {
       // `request.routeOptions` builds a new object on every access: read it once.
       const route = request.routeOptions as Pick<RouteOptions, 'url' | 'config'>
       if (route.config?.securityLog !== false) record(request, action, status, route.url ?? null)

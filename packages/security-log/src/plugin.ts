@@ -1,9 +1,10 @@
 import { getRequestContext } from '@opskit/core'
+import type { RequestContext } from '@opskit/core'
 import { openDatabase, registerListRoute } from '@opskit/store'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import { createAutoCapture, kRecordedActions, rememberAction } from './auto-capture.js'
+import { createAutoCapture, kRecordedActions, rememberAction, wasRecorded } from './auto-capture.js'
 import { FST_SECURITY_LOG_INVALID_OPTION, resolveOptions } from './options.js'
 import type { SecurityLogOptions } from './options.js'
 import { contextFromRequest } from './record.js'
@@ -81,9 +82,25 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
     throw err
   }
 
+  // Actions that `fastify.securityLog.record()` recorded inside a request (found by its context).
+  const recordedInContext = new WeakMap<RequestContext, string[]>()
+  const rememberInContext = (context: RequestContext, action: string): void => {
+    const seen = recordedInContext.get(context)
+    if (seen === undefined) recordedInContext.set(context, [action])
+    else if (!seen.includes(action)) seen.push(action)
+  }
+  const isRecorded = (request: FastifyRequest, action: string): boolean =>
+    wasRecorded(request, action) || (recordedInContext.get(request.opskitContext)?.includes(action) ?? false)
+
   const api: SecurityLogApi = {
     table: options.table,
-    record: (event, context) => engine.record(event, context ?? contextFromRequest(getRequestContext())),
+    record: (event, context) => {
+      if (context !== undefined) return engine.record(event, context)
+      const current = getRequestContext()
+      // Inside a request, auto capture must not record the same action again for its response.
+      if (current !== undefined && typeof event?.action === 'string') rememberInContext(current, event.action)
+      return engine.record(event, contextFromRequest(current))
+    },
     query: (filters) => engine.query(filters),
     flush: () => engine.flush(),
     migrate: () => engine.migrate(),
@@ -105,7 +122,7 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
         contextOf(request),
         request.log,
       )
-    }))
+    }, isRecorded))
   }
   fastify.addHook('onRoute', checkRouteConfig)
 

@@ -61,6 +61,20 @@ describe(`auto capture (${STORE})`, () => {
     expect(items[0]!.details).toEqual({ limit: 10, window_ms: 60000 })
   })
 
+  it('a 401 whose handler recorded token_invalid through fastify.securityLog.record() gives exactly one event', async () => {
+    app = await buildApp({ table: table() })
+    app.get('/login', async function (_request, reply) {
+      void this.securityLog.record({ action: 'token_invalid', details: { reason: 'expired' } })
+      return reply.code(401).send({ error: 'expired' })
+    })
+    expect((await app.inject({ url: '/login' })).statusCode).toBe(401)
+    expect((await app.inject({ url: '/login' })).statusCode).toBe(401)
+    await app.securityLog.flush()
+    const { items, total } = await app.securityLog.query({})
+    expect(total).toBe(2)
+    expect(items.map((i) => i.details)).toEqual([{ reason: 'expired' }, { reason: 'expired' }])
+  })
+
   it('a route with config.securityLog false is not auto-captured', async () => {
     app = await buildApp({ table: table() })
     routes(app)

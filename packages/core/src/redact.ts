@@ -33,8 +33,11 @@ const INLINE_SECRET_HINT = /bearer|basic|passw|secret|token|authoriz|cookie|api[
 const SCHEME_CREDENTIAL = /\b(Bearer|bearer|BEARER)(\s+)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+/g
 // `Basic` followed by something that looks like base64 (a digit, an upper-case letter or +/=), not "Basic plan".
 const BASIC_CREDENTIAL = /\b(Basic|BASIC)(\s+)(?=[A-Za-z0-9+/]{1,}[0-9A-Z+/=])[A-Za-z0-9+/]{8,}={0,2}/g
-const SECRET_PAIR =
-  /(["']?)([A-Za-z0-9_-]*(?:passw(?:or)?d|secret|token|authorization|cookie|api[-_]?key|credit[-_]?card|cvv)[A-Za-z0-9_-]*)\1(\s*[=:]\s*)(?!\[REDACTED\])((?:Bearer|Basic)\s+\S+|"[^"]*"|'[^']*'|[^\s&,;"'}\]]+)/gi
+// Linear on hostile input (a 16 KB URL path): a name starts only at a token boundary and is at
+// most 128 characters; the value is matched separately, sticky, and only after a secret name.
+const SECRET_NAME = /passw(?:or)?d|secret|token|authorization|cookie|api[-_]?key|credit[-_]?card|cvv/i
+const NAME_AND_SEPARATOR = /(["']?)(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{1,128})\1\s{0,8}[=:]\s{0,8}/g
+const SECRET_VALUE = /(?:Bearer|Basic)\s{1,8}\S{1,4096}|"(?!\[REDACTED\]")[^"]{0,1024}"|'(?!\[REDACTED\]')[^']{0,1024}'|(?!\[REDACTED\])[^\s&,;"'}\]]+/iy
 
 /** `user@example.com` → `u***r@example.com`. Masks every address inside a longer string too; idempotent. */
 export function maskEmail(value: string): string {
@@ -71,14 +74,28 @@ function maskCards(value: string): string {
   })
 }
 
+function maskSecretPairs(value: string): string {
+  let out = ''
+  let copied = 0
+  NAME_AND_SEPARATOR.lastIndex = 0
+  for (let m = NAME_AND_SEPARATOR.exec(value); m !== null; m = NAME_AND_SEPARATOR.exec(value)) {
+    if (!SECRET_NAME.test(m[2] as string)) continue
+    const at = NAME_AND_SEPARATOR.lastIndex
+    SECRET_VALUE.lastIndex = at
+    const secret = SECRET_VALUE.exec(value)
+    if (secret === null) continue
+    const c = secret[0][0]
+    out += value.slice(copied, at) + (c === '"' || c === "'" ? c + REDACTED + c : REDACTED)
+    copied = at + secret[0].length
+    NAME_AND_SEPARATOR.lastIndex = copied
+  }
+  return copied === 0 ? value : out + value.slice(copied)
+}
+
 function maskInlineSecrets(value: string): string {
-  return value
+  return maskSecretPairs(value
     .replace(SCHEME_CREDENTIAL, (_match, scheme: string, space: string) => `${scheme}${space}${REDACTED}`)
-    .replace(BASIC_CREDENTIAL, (_match, scheme: string, space: string) => `${scheme}${space}${REDACTED}`)
-    .replace(SECRET_PAIR, (_match, q: string, name: string, sep: string, secret: string) => {
-      const c = secret[0]
-      return `${q}${name}${q}${sep}${c === '"' || c === "'" ? c + REDACTED + c : REDACTED}`
-    })
+    .replace(BASIC_CREDENTIAL, (_match, scheme: string, space: string) => `${scheme}${space}${REDACTED}`))
 }
 
 /**

@@ -89,6 +89,13 @@ describe('redactString', () => {
     expect(redact({ err })).toEqual({ err: { type: 'TypeError', message: 'no account for a***e@example.com, Bearer [REDACTED]', code: 'E_AUTH', password: '[REDACTED]' } })
   })
 
+  it('stays linear on hostile input (a long URL path naming a secret): regression for quadratic matching', () => {
+    // Quadratic matching takes minutes on these (past the test timeout); linear takes milliseconds.
+    const hostile = ['/token' + 'a'.repeat(200_000), 'a="'.repeat(60_000), 'token'.repeat(40_000) + '=x', 'Basic ' + 'a'.repeat(200_000)]
+    for (const text of hostile) expect(redactString(text).length).toBeGreaterThan(0)
+    expect(redactString('a=token=xyz')).toBe('a=token=[REDACTED]')
+  })
+
   it('leaves ordinary text alone', () => {
     for (const text of ['GET /hello', 'my secret is safe', 'basic plan', 'Basic authentication failed', 'curl/8.4.0']) {
       expect(redactString(text)).toBe(text)

@@ -42,6 +42,34 @@ describe('destinations', () => {
     expect(await readFile(join(dir, 'only.1.log'), 'utf8')).toContain('"message":"to the file"')
   })
 
+  test('file batching: a full batch is written without a flush, a short one within about a second', async () => {
+    const logger = createLogger({ format: 'json', stdout: false, file: join(dir, 'batch.log') })
+    const path = join(dir, 'batch.1.log')
+    const read = (): Promise<string> => readFile(path, 'utf8').catch(() => '')
+    const until = async (check: (text: string) => boolean, ms: number): Promise<string> => {
+      const end = Date.now() + ms
+      let text = await read()
+      while (!check(text) && Date.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 25))
+        text = await read()
+      }
+      return text
+    }
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50)) // the file is open
+      for (let i = 0; i < 40; i++) logger.info({ i, pad: 'x'.repeat(100) }, 'bulk') // ~7 KiB
+      const bulk = await until((text) => text.includes('"i":20'), 500)
+      expect(bulk).toContain('"i":20') // the first 4 KiB, written well before the 1 s timer
+      logger.info('alone')
+      expect(await read()).not.toContain('"message":"alone"') // batched, not one write per line
+      const later = await until((text) => text.includes('"message":"alone"'), 2500)
+      expect(later).toContain('"message":"alone"')
+      expect(later.trim().split('\n').map((line) => JSON.parse(line).message)).toEqual([...Array(40).fill('bulk'), 'alone'])
+    } finally {
+      await closeLogger(logger)
+    }
+  })
+
   test('rotation: a new file once maxSize is reached, at most maxFiles kept, no line lost from the kept files', async () => {
     const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'rot.log'), maxSize: '2k', maxFiles: 3 } })
     for (let batch = 0; batch < 8; batch++) {

@@ -50,12 +50,40 @@ function stringify(value: unknown): string {
   }
 }
 
+/**
+ * The fields of the plugin's `request completed` line, in their order on the line. A class (one
+ * shape) so that an opskit logger writes them with fixed keys instead of the per-key path; any
+ * other logger sees a plain object with these own properties.
+ */
+export class RequestCompletedFields {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly route: string | undefined,
+    readonly status_code: number,
+    readonly duration_ms: number,
+    readonly ip: string,
+    readonly user_agent: string | undefined,
+  ) {}
+}
+
+const REQUEST_FIELD_KEYS = ['method', 'path', 'route', 'status_code', 'duration_ms', 'ip', 'user_agent'] as const
+
+// Short strings seen again and again (messages, route templates, methods) are masked and quoted
+// once: a bounded cache, emptied when full.
+const JSON_CACHE_MAX_LENGTH = 100
+const JSON_CACHE_SIZE = 2000
+
 /** Per-root state of the line format: level labels, a millisecond-cached clock, the redactor. */
 export class LineFormat {
   readonly redactor: Redactor
   private readonly levelParts: Record<number, string> = Object.create(null) as Record<number, string>
   private lastMs = -1
   private lastIso = ''
+  private readonly jsonCache = new Map<string, string>()
+  // Whether the request fields can be written with fixed keys, for the last serializers object seen.
+  private fixedFieldsFor: unknown = null
+  private fixedFields = false
 
   constructor(redactor: Redactor) {
     this.redactor = redactor
@@ -69,6 +97,44 @@ export class LineFormat {
       this.lastIso = new Date(now).toISOString()
     }
     return this.lastIso
+  }
+
+  /** `quote(maskString(value))`, cached for short strings. */
+  maskedJson(value: string): string {
+    if (value.length > JSON_CACHE_MAX_LENGTH) return quote(maskString(value))
+    let json = this.jsonCache.get(value)
+    if (json === undefined) {
+      json = quote(maskString(value))
+      if (this.jsonCache.size >= JSON_CACHE_SIZE) this.jsonCache.clear()
+      this.jsonCache.set(value, json)
+    }
+    return json
+  }
+
+  /** True when no redaction rule or serializer applies to a request field, so they are written as they are. */
+  fixedRequestFields(serializers: Record<string, Serializer | undefined> | undefined): boolean {
+    if (this.fixedFieldsFor !== serializers) {
+      this.fixedFieldsFor = serializers
+      this.fixedFields = REQUEST_FIELD_KEYS.every((key) => {
+        const info = this.redactor.key(key)
+        return !info.secret && info.paths === undefined && serializers?.[key] === undefined
+      })
+    }
+    return this.fixedFields
+  }
+
+  /** `,"method":…,"path":…` of a `request completed` line (fixed keys, same masking as any field). */
+  requestFields(f: RequestCompletedFields): string {
+    const route = f.route
+    const duration = f.duration_ms
+    const userAgent = f.user_agent
+    return ',"method":' + this.maskedJson(f.method) +
+      ',"path":' + quote(maskString(f.path)) +
+      (route === undefined ? '' : route === null ? ',"route":null' : ',"route":' + this.maskedJson(route)) +
+      ',"status_code":' + f.status_code +
+      ',"duration_ms":' + (Number.isFinite(duration) ? '' + duration : 'null') +
+      ',"ip":' + quote(maskString(f.ip)) +
+      (userAgent === undefined ? '' : ',"user_agent":' + this.maskedJson(userAgent))
   }
 
   /** `","level":"INFO","logger":` for a level number. */
@@ -145,7 +211,7 @@ export function formatLine(this: LoggerInternals, obj: Record<string, unknown>, 
 
   let message = msg
   if (message === undefined || message === null) message = obj.message
-  line += ',"message":' + (typeof message === 'string' ? quote(maskString(message)) : message === undefined || message === null ? '""' : quote(maskString(String(message))))
+  line += ',"message":' + (typeof message === 'string' ? format.maskedJson(message) : message === undefined || message === null ? '""' : quote(maskString(String(message))))
 
   const bound = this[bindingKeysSym]
   const ctx = this[contextSym] ?? getRequestContext()
@@ -162,7 +228,9 @@ export function formatLine(this: LoggerInternals, obj: Record<string, unknown>, 
   }
 
   const serializers = this[serializersSym] as Record<string, Serializer | undefined> | undefined
-  if (bound !== undefined && collides(obj, bound)) {
+  if (obj instanceof RequestCompletedFields && bound === undefined && format.fixedRequestFields(serializers)) {
+    line += (this[chindingsSym] as string) + format.requestFields(obj)
+  } else if (bound !== undefined && collides(obj, bound)) {
     // A field named like a binding: the call site wins, the binding is left out.
     line += serializeFields(Object.assign({}, this[bindingsSym], obj), redactor, serializers)
   } else {

@@ -12,6 +12,7 @@ declare module 'pino-roll' {
     mkdir?: boolean
     sync?: boolean
     minLength?: number
+    maxWrite?: number
     [key: string]: unknown
   }
 

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { createRequestContext } from '@opskit/core'
 import type { Logger } from 'pino'
 import { flushLogger, isOpskitLogger } from './create-logger.js'
+import { RequestCompletedFields } from './line-format.js'
 import { FST_LOGGING_INVALID_OPTION } from './errors.js'
 import type { LogLevel } from './options.js'
 import { releaseRootLogger, setRootLogger } from './root-logger.js'
@@ -136,26 +137,33 @@ const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next
       return
     }
     const status = reply.statusCode
-    const line: Record<string, unknown> = {
-      method: context.method,
-      path,
-      route: context.route,
-      status_code: status,
-      duration_ms: round3(reply.elapsedTime),
-      ip: context.ip,
-      user_agent: context.userAgent,
-    }
-    if (!opskitLogger) {
-      // A logger that is not ours does not read the request context: name the request explicitly.
-      line.request_id = request.id
-      line.user_id = request.actor?.id
-    }
     const start = request.opskitResourceStart
-    if (start !== null) {
-      const cpu = process.cpuUsage(start.cpu)
-      line.cpu_user_ms = round3(cpu.user / 1000)
-      line.cpu_system_ms = round3(cpu.system / 1000)
-      line.rss_delta_bytes = process.memoryUsage.rss() - start.rss
+    let line: RequestCompletedFields | Record<string, unknown>
+    if (opskitLogger && start === null) {
+      // The common line: one shape, which an opskit logger writes with fixed keys.
+      line = new RequestCompletedFields(context.method, path, context.route, status, round3(reply.elapsedTime), context.ip, context.userAgent)
+    } else {
+      const fields: Record<string, unknown> = {
+        method: context.method,
+        path,
+        route: context.route,
+        status_code: status,
+        duration_ms: round3(reply.elapsedTime),
+        ip: context.ip,
+        user_agent: context.userAgent,
+      }
+      if (!opskitLogger) {
+        // A logger that is not ours does not read the request context: name the request explicitly.
+        fields.request_id = request.id
+        fields.user_id = request.actor?.id
+      }
+      if (start !== null) {
+        const cpu = process.cpuUsage(start.cpu)
+        fields.cpu_user_ms = round3(cpu.user / 1000)
+        fields.cpu_system_ms = round3(cpu.system / 1000)
+        fields.rss_delta_bytes = process.memoryUsage.rss() - start.rss
+      }
+      line = fields
     }
     if (status >= 500) request.log.error(line, 'request completed')
     else request.log[level](line, 'request completed')

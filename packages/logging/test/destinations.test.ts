@@ -57,14 +57,14 @@ describe('destinations', () => {
     }
     try {
       await new Promise((resolve) => setTimeout(resolve, 50)) // the file is open
-      for (let i = 0; i < 40; i++) logger.info({ i, pad: 'x'.repeat(100) }, 'bulk') // ~7 KiB
-      const bulk = await until((text) => text.includes('"i":20'), 500)
-      expect(bulk).toContain('"i":20') // the first 4 KiB, written well before the 1 s timer
+      for (let i = 0; i < 160; i++) logger.info({ i, pad: 'x'.repeat(100) }, 'bulk') // ~28 KiB
+      const bulk = await until((text) => text.includes('"i":80'), 500)
+      expect(bulk).toContain('"i":80') // the first 16 KiB, written well before the 1 s timer
       logger.info('alone')
       expect(await read()).not.toContain('"message":"alone"') // batched, not one write per line
       const later = await until((text) => text.includes('"message":"alone"'), 2500)
       expect(later).toContain('"message":"alone"')
-      expect(later.trim().split('\n').map((line) => JSON.parse(line).message)).toEqual([...Array(40).fill('bulk'), 'alone'])
+      expect(later.trim().split('\n').map((line) => JSON.parse(line).message)).toEqual([...Array(160).fill('bulk'), 'alone'])
     } finally {
       await closeLogger(logger)
     }

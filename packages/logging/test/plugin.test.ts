@@ -55,6 +55,21 @@ describe('opskitLogging plugin', () => {
     expect(lines().some((l) => l.message === 'incoming request')).toBe(false)
   })
 
+  test('redaction rules and serializers naming a request-line field apply to that field', async () => {
+    const capture = captureLogger({ level: 'info', redact: ['ip', 'user_agent'] })
+    app = Fastify(fastifyLoggingOptions(capture.logger))
+    await app.register(opskitCore)
+    await app.register(opskitLogging)
+    app.get('/items/:id', async () => ({ ok: true }))
+    app.get('/mail/:to', { logSerializers: { path: (value: unknown) => `<${String(value).length} chars>` } }, async () => ({ ok: true }))
+    await app.inject({ url: '/items/1', headers: { 'user-agent': 'agent/1' } })
+    await app.inject({ url: '/mail/ann@example.com' })
+    const [items, mail] = completed(capture.lines())
+    expect(items).toMatchObject({ path: '/items/1', route: '/items/:id', ip: '[REDACTED]', user_agent: '[REDACTED]' })
+    expect(mail).toMatchObject({ path: '<21 chars>', route: '/mail/:to', ip: '[REDACTED]' })
+    expect(capture.raw()).not.toContain('ann@example.com')
+  })
+
   test('a 404 has no route; a 5xx logs the completed line at ERROR', async () => {
     const { lines } = await build()
     await app!.inject({ url: '/nope' })

@@ -4,9 +4,14 @@ import type { OpskitRateLimitOptions } from './options.js'
 const TRUE = new Set(['1', 'true', 'yes', 'on'])
 const FALSE = new Set(['0', 'false', 'no', 'off'])
 
+function isPositiveInteger(raw: string): boolean {
+  return /^[1-9][0-9]*$/.test(raw) && Number.isSafeInteger(Number(raw))
+}
+
 /**
  * Plugin options from the environment: `RATE_LIMIT_ENABLED` (true/false, 1/0, yes/no, on/off),
- * `RATE_LIMIT_REQUESTS` (integer ≥ 0 → `max`), `RATE_LIMIT_PERIOD` (seconds > 0 → `timeWindow`).
+ * `RATE_LIMIT_REQUESTS` (integer > 0 → `max`), `RATE_LIMIT_PERIOD` (seconds > 0 → `timeWindow`),
+ * the same rules as `@opskit/suite`'s `loadConfig()` (turn limiting off with RATE_LIMIT_ENABLED=false).
  * Unset or empty variables are left out so the plugin defaults apply. Throws
  * `FST_RATE_LIMIT_INVALID_OPTION` naming every bad variable at once.
  */
@@ -23,13 +28,13 @@ export function rateLimitOptionsFromEnv(env: Record<string, string | undefined> 
 
   const requests = env.RATE_LIMIT_REQUESTS?.trim()
   if (requests !== undefined && requests !== '') {
-    if (/^\d+$/.test(requests)) options.max = Number(requests)
-    else bad.push('RATE_LIMIT_REQUESTS (expected an integer >= 0)')
+    if (isPositiveInteger(requests)) options.max = Number(requests)
+    else bad.push('RATE_LIMIT_REQUESTS (expected an integer > 0)')
   }
 
   const period = env.RATE_LIMIT_PERIOD?.trim()
   if (period !== undefined && period !== '') {
-    if (/^\d+$/.test(period) && Number(period) > 0) options.timeWindow = Number(period) * 1000
+    if (isPositiveInteger(period)) options.timeWindow = Number(period) * 1000
     else bad.push('RATE_LIMIT_PERIOD (expected seconds, an integer > 0)')
   }
 

@@ -39,6 +39,25 @@ export class RedisStoreUnavailableError extends Error {
   }
 }
 
+/** Thrown while the store skips Redis after a timeout (see `RedisStore`), without sending anything. */
+export class RedisStoreNotAnsweringError extends Error {
+  readonly code = 'FST_RATE_LIMIT_REDIS_NOT_ANSWERING'
+  constructor(ms: number) {
+    super(`Redis did not answer in time; calls are skipped, one is tried every ${ms} ms until it answers`)
+    this.name = 'RedisStoreNotAnsweringError'
+  }
+}
+
+/** How long calls skip a Redis that timed out before one is tried again: at least 1 s. */
+export function retryIntervalMs(timeoutMs: number): number {
+  return Math.max(1000, timeoutMs * 5)
+}
+
+function isTimeout(err: Error): boolean {
+  // ours (a timer), or ioredis's own `commandTimeout`
+  return err instanceof RedisStoreTimeoutError || err.message === 'Command timed out'
+}
+
 export interface RedisStoreOptions {
   /** Prepended to every key. */
   keyPrefix: string
@@ -63,12 +82,25 @@ export function createRedisClient(url: string, timeoutMs: number): Redis {
   })
 }
 
-/** Counters shared by every instance of the service through one Redis. */
+/**
+ * Counters shared by every instance of the service through one Redis.
+ *
+ * A connected Redis that stops answering (hung, overloaded, a network path that drops packets)
+ * keeps every command sent to it queued inside the client until the connection closes: at a
+ * thousand requests a second that is a thousand more each second. So after a call times out, the
+ * store stops sending: calls fail at once (the limiter then fails open or answers 503, as for any
+ * outage) and one call every `retryIntervalMs(timeoutMs)` is let through to see whether Redis
+ * answers again; the first answer closes the gap.
+ */
 export class RedisStore implements CounterStore {
   readonly kind = 'redis'
   readonly client: Redis
   private readonly keyPrefix: string
   private readonly timeoutMs: number
+  private readonly retryMs: number
+  /** 0 while Redis answers; after a timeout, when the next probe may be sent. */
+  private skipUntil = 0
+  private probing = false
   private readonly owned: boolean
   private readonly call: ScriptCall
   // A client without its own commandTimeout (a user's) is bounded by a timer per call.
@@ -78,6 +110,7 @@ export class RedisStore implements CounterStore {
     this.client = client
     this.keyPrefix = keyPrefix
     this.timeoutMs = timeoutMs
+    this.retryMs = retryIntervalMs(timeoutMs)
     this.owned = owned
     const withCommand = client as Redis & Record<string, ScriptCall | undefined>
     if (typeof withCommand[COMMAND] !== 'function') client.defineCommand(COMMAND, { numberOfKeys: 1, lua: INCR_SCRIPT })
@@ -93,11 +126,19 @@ export class RedisStore implements CounterStore {
       cb(new RedisStoreUnavailableError(status), null)
       return
     }
+    if (this.skipUntil !== 0) {
+      if (this.probing || Date.now() < this.skipUntil) {
+        cb(new RedisStoreNotAnsweringError(this.retryMs), null)
+        return
+      }
+      this.probing = true // this call finds out whether Redis answers again
+    }
     let timer: NodeJS.Timeout | undefined
     let settled = false
     if (this.needsTimer) {
       timer = setTimeout(() => {
         settled = true
+        this.answered(new RedisStoreTimeoutError(this.timeoutMs))
         cb(new RedisStoreTimeoutError(this.timeoutMs), null)
       }, this.timeoutMs)
       timer.unref()
@@ -106,12 +147,21 @@ export class RedisStore implements CounterStore {
       if (settled) return
       if (timer !== undefined) clearTimeout(timer)
       if (err || res === undefined) {
-        cb(err ?? new Error('Redis returned no result'), null)
+        const error = err ?? new Error('Redis returned no result')
+        this.answered(error)
+        cb(error, null)
         return
       }
+      if (this.skipUntil !== 0) this.answered(null)
       const state: CounterState = { current: Number(res[0]), ttl: Number(res[1]) }
       cb(null, state)
     })
+  }
+
+  /** Keeps skipping Redis after a timeout; anything else (an answer, even an error reply) ends it. */
+  private answered(err: Error | null): void {
+    this.probing = false
+    this.skipUntil = err !== null && isTimeout(err) ? Date.now() + this.retryMs : 0
   }
 
   /**

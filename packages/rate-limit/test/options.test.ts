@@ -78,6 +78,9 @@ describe('rateLimitOptionsFromEnv', () => {
   it('leaves unset variables out so the defaults apply', () => {
     expect(rateLimitOptionsFromEnv({})).toEqual({})
     expect(rateLimitOptionsFromEnv({ RATE_LIMIT_REQUESTS: '' })).toEqual({})
+    // the suite's loadConfig() rejects 0 too: both read the same variables the same way
+    expect(() => rateLimitOptionsFromEnv({ RATE_LIMIT_REQUESTS: '0' })).toThrow(/RATE_LIMIT_REQUESTS \(expected an integer > 0\)/)
+    expect(() => rateLimitOptionsFromEnv({ RATE_LIMIT_PERIOD: '99999999999999999999' })).toThrow(/RATE_LIMIT_PERIOD/)
   })
 
   it('throws one error naming every bad variable', () => {

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { opskitRateLimit, type OpskitRateLimitOptions } from '@opskit/rate-limit'
 import { ERROR, logCapture, metricsStandIn, type LogLine } from './stand-ins.js'
+import { retryIntervalMs } from '../src/redis-store.js'
 
 const REDIS_URL = process.env.REDIS_URL
 if (!REDIS_URL) console.warn('[@opskit/rate-limit] REDIS_URL is not set: skipping the shared-Redis tests (two instances sharing one budget, outage logging after recovery)')
@@ -163,10 +164,14 @@ describe('Redis that accepts connections and never answers', () => {
   let server: Server
   let url: string
   const sockets = new Set<Socket>()
+  let received = ''
 
   beforeAll(async () => {
     server = createServer((socket) => {
       sockets.add(socket)
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1')
+      })
       socket.on('close', () => sockets.delete(socket))
     })
     server.listen(0, '127.0.0.1')
@@ -186,6 +191,33 @@ describe('Redis that accepts connections and never answers', () => {
     const results = await Promise.all([open.app.inject('/items'), closed.app.inject('/items')])
     expect(Date.now() - started).toBeLessThan(2000)
     expect(results.map((r) => r.statusCode)).toEqual([200, 503])
+  })
+
+  it('stops sending to a Redis that does not answer: one call per retry interval, not one per request', async () => {
+    // no ready check: the client counts as ready once connected, so every script call would queue
+    const client = new Redis(url, { enableReadyCheck: false, disableClientInfo: true, maxRetriesPerRequest: 1 })
+    client.on('error', () => {})
+    await once(client, 'ready')
+    // the limiter's script call, sent as EVAL or EVALSHA
+    const scriptCalls = (): number => received.match(/\r\n(?:eval|evalsha)\r\n/gi)?.length ?? 0
+    try {
+      const { app, lines } = await build({ redis: client, failOpen: true, redisTimeoutMs: 100 })
+      const before = scriptCalls()
+      const started = Date.now()
+      for (let i = 0; i < 40; i++) expect((await app.inject('/items')).statusCode).toBe(200)
+      expect(Date.now() - started).toBeLessThan(retryIntervalMs(100)) // only the first call waited
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(scriptCalls() - before).toBe(1)
+      // after the interval one call tries again (and times out), the others still skip Redis
+      await new Promise((resolve) => setTimeout(resolve, retryIntervalMs(100)))
+      for (let i = 0; i < 20; i++) expect((await app.inject('/items')).statusCode).toBe(200)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(scriptCalls() - before).toBe(2)
+      expect(errors(lines)).toHaveLength(1) // still one outage
+      expect(client.commandQueue.length).toBeLessThanOrEqual(2)
+    } finally {
+      client.disconnect()
+    }
   })
 
   it('bounds a command on a caller client without commandTimeout by redisTimeoutMs', async () => {

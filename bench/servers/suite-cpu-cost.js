@@ -3,9 +3,12 @@
 // /proc/<pid>/stat around a fixed number of requests (GET /hello and GET /items/42 alternated),
 // rounds interleaved. CPU time is far less disturbed than req/s by other load on the machine, so
 // it tells where the suite's time goes: "suite − (suite without X)" is the cost of X.
+// With `taskset` (util-linux) the servers run on CPU 1 and the load generator on CPU 0, so a
+// server never shares its core with the client (unpinned, migrations make the numbers wander).
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
 import autocannon from 'autocannon'
 import { cpuTicks, startServer, stopServer, TICK_US } from '../lib/server-process.js'
 
@@ -30,6 +33,15 @@ function load(running, amount) {
   })
 }
 
+function pin(pid, cpu) {
+  try {
+    execFileSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const fmt = (n) => n.toLocaleString('en-US', { maximumFractionDigits: 1 })
 
@@ -38,6 +50,8 @@ const running = []
 try {
   // one at a time: embedded PGlite start-ups compete for the CPU otherwise
   for (const server of SERVERS) running.push({ ...(await startServer(server, logDir, 60)), samples: [] })
+  const pinned = pin(process.pid, 0) && running.every((r) => pin(r.child.pid, 1))
+  console.log(pinned ? 'servers pinned to CPU 1, load generator to CPU 0' : 'taskset not available: processes not pinned')
   for (const r of running) await load(r, 5000) // warm-up (JIT)
   for (let round = 1; round <= ROUNDS; round++) {
     for (const r of running) {

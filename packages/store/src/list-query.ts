@@ -15,6 +15,8 @@ export interface ParsedFilter {
   column: string
   kind: FilterKind
   value: string
+  /** `date-to` given as a plain day: `value` is the next midnight, compared with `<`. */
+  exclusive?: true
 }
 
 export interface ParsedList {
@@ -47,6 +49,8 @@ const INTEGER = /^\d{1,9}$/
 // 2024-05-01, 2024-05-01T10:00, 2024-05-01T10:00:00.123Z, 2024-05-01T10:00:00+02:00
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
 
+const PLAIN_DAY = /^\d{4}-\d{2}-\d{2}$/
+const DAY_MS = 86_400_000
 /** `Date.parse` rolls 2024-02-30 over to March 1st: the day must exist in its month. */
 function isRealDay(text: string): boolean {
   const year = Number(text.slice(0, 4))
@@ -106,6 +110,11 @@ export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
       case 'date-to': {
         const time = ISO_DATE.test(text) && isRealDay(text) ? Date.parse(text) : Number.NaN
         if (Number.isNaN(time)) throw new InvalidQueryError(param, 'expected an ISO-8601 date such as 2024-05-01 or 2024-05-01T10:00:00Z')
+        if (filter.kind === 'date-to' && PLAIN_DAY.test(text)) {
+          // `to=2024-05-01` is the whole of that day (UTC): up to, not including, the next midnight.
+          parsed.filters.push({ param, column: filter.column, kind: filter.kind, value: new Date(time + DAY_MS).toISOString(), exclusive: true })
+          continue
+        }
         value = new Date(time).toISOString()
         break
       }
@@ -142,7 +151,7 @@ export async function listRows(db: Database, table: string, parsed: ParsedList):
     switch (filter.kind) {
       case 'text': where.push(`${column} = ${p}`); break
       case 'date-from': where.push(`${column} >= ${p}::timestamptz`); break
-      case 'date-to': where.push(`${column} <= ${p}::timestamptz`); break
+      case 'date-to': where.push(`${column} ${filter.exclusive === true ? '<' : '<='} ${p}::timestamptz`); break
       case 'ip': where.push(`${column} = ${p}::inet`); break
     }
   }

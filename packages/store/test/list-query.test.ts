@@ -32,6 +32,15 @@ describe('parseListQuery', () => {
     ])
   })
 
+  it('a plain day in "to" covers that whole day (UTC); a time is an inclusive instant', () => {
+    expect(parseListQuery({ to: '2024-05-01' }, spec).filters).toEqual([
+      { param: 'to', column: 'created_at', kind: 'date-to', value: '2024-05-02T00:00:00.000Z', exclusive: true },
+    ])
+    expect(parseListQuery({ to: '2024-05-01T10:00:00Z' }, spec).filters).toEqual([
+      { param: 'to', column: 'created_at', kind: 'date-to', value: '2024-05-01T10:00:00.000Z' },
+    ])
+  })
+
   const bad: Array<[Record<string, unknown>, string]> = [
     [{ limit: '0' }, 'limit'],
     [{ limit: '101' }, 'limit'],
@@ -102,6 +111,20 @@ describe(`listRows and registerListRoute against ${target}`, () => {
     expect(byIp.items.map((row) => row.details.n)).toEqual([3])
     const range = await listRows(db, table, parseListQuery({ from: '2024-05-03', to: '2024-05-05T00:00:00Z' }, spec))
     expect(range.items.map((row) => row.details.n)).toEqual([4, 3, 2])
+    // midday rows: a plain-day "to" includes the whole of that day
+    const midday = uniqueTable('store_midday')
+    await db.query(`CREATE TABLE ${midday} (id uuid PRIMARY KEY, details jsonb, created_at timestamptz NOT NULL)`)
+    try {
+      for (const [n, at] of [[1, '2024-05-01T12:00:00Z'], [2, '2024-05-02T12:00:00Z'], [3, '2024-05-02T23:59:59.999Z'], [4, '2024-05-03T00:00:00Z']] as const) {
+        await db.query(`INSERT INTO ${midday} VALUES ($1, $2::jsonb, $3)`, [randomUUID(), JSON.stringify({ n }), at])
+      }
+      const day = await listRows(db, midday, parseListQuery({ from: '2024-05-02', to: '2024-05-02' }, spec))
+      expect(day.items.map((row) => row.details.n)).toEqual([3, 2])
+      const instant = await listRows(db, midday, parseListQuery({ to: '2024-05-02T12:00:00Z' }, spec))
+      expect(instant.items.map((row) => row.details.n)).toEqual([2, 1])
+    } finally {
+      await db.query(`DROP TABLE IF EXISTS ${midday}`)
+    }
     const past = await listRows(db, table, parseListQuery({ skip: '500' }, spec))
     expect(past).toEqual({ items: [], limit: 50, skip: 500, total: 12 })
   })

@@ -61,7 +61,11 @@ export class RollingFile extends EventEmitter implements LogDestination {
         if (this.closed) stream.end()
       },
       (err: Error) => {
+        // The file cannot be opened: report it once and stop keeping lines for it.
         this.buffer = ''
+        this.closed = true
+        clearInterval(this.timer)
+        openFiles.delete(this.ref)
         this.fail(err)
       },
     )

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -68,6 +68,28 @@ describe('destinations', () => {
     } finally {
       await closeLogger(logger)
     }
+  })
+
+  test('a file that cannot be opened is reported once, and logging to stdout carries on', async () => {
+    const blocker = join(dir, 'not-a-dir')
+    await writeFile(blocker, 'x')
+    const out = memory()
+    const errors: string[] = []
+    const stderrWrite = process.stderr.write.bind(process.stderr)
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      errors.push(String(chunk))
+      return true
+    }) as typeof process.stderr.write
+    try {
+      const logger = createLogger({ format: 'json', destination: out.stream, file: join(blocker, 'app.log') })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      for (let i = 0; i < 1000; i++) logger.info({ i }, 'still logging')
+      await closeLogger(logger)
+    } finally {
+      process.stderr.write = stderrWrite
+    }
+    expect(errors.filter((e) => e.includes('@opskit/logging: log file error'))).toHaveLength(1)
+    expect(out.text().trim().split('\n')).toHaveLength(1000)
   })
 
   test('rotation: a new file once maxSize is reached, at most maxFiles kept, no line lost from the kept files', async () => {

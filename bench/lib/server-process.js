@@ -1,6 +1,7 @@
 // Bench server processes: a free port, spawning `bench/servers/<file>` until it prints `ready`,
-// stopping it, and reading its CPU time. Shared by the harness and the CPU-cost scripts.
+// stopping it, and measuring its CPU time per request. Shared by the harness and the CPU-cost scripts.
 import { spawn } from 'node:child_process'
+import autocannon from 'autocannon'
 import { createWriteStream, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -87,4 +88,36 @@ export function cpuTicks(pid) {
   return Number(fields[11]) + Number(fields[12])
 }
 
-export const TICK_US = 1e6 / 100
+const TICK_US = 1e6 / 100
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+
+/**
+ * Server CPU µs per request of each running server (what `startServer()` resolved with): `warmup`
+ * requests each first (JIT), then `rounds` rounds interleaved (A B C … A B C), each sending
+ * `requests` requests to every server with autocannon (`connections` connections, `paths`
+ * alternated) and reading the server's CPU time from /proc around them. CPU time is far less
+ * disturbed than req/s by other load on a shared machine. Resolves with a Map: server name →
+ * median µs per request over the rounds.
+ */
+export async function cpuPerRequest(running, { paths, rounds, requests, connections = 50, warmup = 5000 }) {
+  const load = (server, amount) =>
+    autocannon({
+      url: `http://127.0.0.1:${server.port}`,
+      connections,
+      amount,
+      requests: paths.map((path) => ({ method: 'GET', path })),
+    })
+  for (const server of running) await load(server, warmup)
+  const samples = new Map(running.map((server) => [server.name, []]))
+  for (let round = 1; round <= rounds; round++) {
+    for (const server of running) {
+      const before = cpuTicks(server.child.pid)
+      const result = await load(server, requests)
+      const ticks = cpuTicks(server.child.pid) - before
+      samples.get(server.name).push((ticks * TICK_US) / result.requests.sent)
+    }
+    process.stdout.write(`round ${round}/${rounds} done\n`)
+  }
+  return new Map([...samples].map(([name, values]) => [name, median(values)]))
+}

@@ -5,8 +5,7 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import autocannon from 'autocannon'
-import { cpuTicks, startServer, stopServer, TICK_US } from '../lib/server-process.js'
+import { cpuPerRequest, startServer, stopServer } from '../lib/server-process.js'
 
 const ROUNDS = Number(process.argv[2] ?? 5)
 const REQUESTS = Number(process.argv[3] ?? 30_000)
@@ -21,27 +20,11 @@ const SERVERS = [
   { name: 'opskit-rate-limit-redis', file: 'rate-limit-opskit-redis.js', base: 'core' },
 ]
 
-function load(running, amount) {
-  return autocannon({ url: `http://127.0.0.1:${running.port}/hello`, connections: 50, amount })
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-
 const logDir = await mkdtemp(join(tmpdir(), 'opskit-bench-rate-limit-cpu-'))
 const running = []
 try {
-  for (const server of SERVERS) running.push({ ...(await startServer(server, logDir, 30)), samples: [] })
-  for (const r of running) await load(r, 5000) // warm-up (JIT)
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const r of running) {
-      const before = cpuTicks(r.child.pid)
-      const result = await load(r, REQUESTS)
-      const ticks = cpuTicks(r.child.pid) - before
-      r.samples.push((ticks * TICK_US) / result.requests.sent)
-    }
-    process.stdout.write(`round ${round}/${ROUNDS} done\n`)
-  }
-  const byName = new Map(running.map((r) => [r.name, median(r.samples)]))
+  for (const server of SERVERS) running.push(await startServer(server, logDir, 30))
+  const byName = await cpuPerRequest(running, { paths: ['/hello'], rounds: ROUNDS, requests: REQUESTS })
   console.log(`\nServer CPU µs per request (median of ${ROUNDS} rounds × ${REQUESTS} requests, 50 connections, Node ${process.versions.node})\n`)
   console.log('| server | CPU µs/request | limiter cost over its base |')
   console.log('|---|---:|---:|')

@@ -9,8 +9,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
-import autocannon from 'autocannon'
-import { cpuTicks, startServer, stopServer, TICK_US } from '../lib/server-process.js'
+import { cpuPerRequest, startServer, stopServer } from '../lib/server-process.js'
 
 const ROUNDS = Number(process.argv[2] ?? 3)
 const REQUESTS = Number(process.argv[3] ?? 30_000)
@@ -24,15 +23,6 @@ const SERVERS = [
   { name: 'core only', file: 'suite-opskit.js', env: { SUITE_OFF: PARTS.join(',') } },
 ]
 
-function load(running, amount) {
-  return autocannon({
-    url: `http://127.0.0.1:${running.port}`,
-    connections: 50,
-    amount,
-    requests: [{ method: 'GET', path: '/hello' }, { method: 'GET', path: '/items/42' }],
-  })
-}
-
 function pin(pid, cpu) {
   try {
     execFileSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { stdio: 'ignore' })
@@ -42,27 +32,16 @@ function pin(pid, cpu) {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const fmt = (n) => n.toLocaleString('en-US', { maximumFractionDigits: 1 })
 
 const logDir = await mkdtemp(join(tmpdir(), 'opskit-bench-suite-cpu-'))
 const running = []
 try {
   // one at a time: embedded PGlite start-ups compete for the CPU otherwise
-  for (const server of SERVERS) running.push({ ...(await startServer(server, logDir, 60)), samples: [] })
+  for (const server of SERVERS) running.push(await startServer(server, logDir, 60))
   const pinned = pin(process.pid, 0) && running.every((r) => pin(r.child.pid, 1))
   console.log(pinned ? 'servers pinned to CPU 1, load generator to CPU 0' : 'taskset not available: processes not pinned')
-  for (const r of running) await load(r, 5000) // warm-up (JIT)
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const r of running) {
-      const before = cpuTicks(r.child.pid)
-      const result = await load(r, REQUESTS)
-      const ticks = cpuTicks(r.child.pid) - before
-      r.samples.push((ticks * TICK_US) / result.requests.sent)
-    }
-    process.stdout.write(`round ${round}/${ROUNDS} done\n`)
-  }
-  const cost = new Map(running.map((r) => [r.name, median(r.samples)]))
+  const cost = await cpuPerRequest(running, { paths: ['/hello', '/items/42'], rounds: ROUNDS, requests: REQUESTS })
   const bare = cost.get('bare')
   const suite = cost.get('opskit-suite')
   console.log(`\nServer CPU µs per request (median of ${ROUNDS} rounds × ${REQUESTS} requests, 50 connections, Node ${process.versions.node})\n`)

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import perfHooks from 'node:perf_hooks'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import Fastify from 'fastify'
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import { opskitCore } from '@opskit/core'
@@ -161,5 +162,20 @@ describe('resources', () => {
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(count('Timeout')).toBeLessThanOrEqual(timersBefore)
     expect(count('TCPServerWrap')).toBeLessThanOrEqual(serversBefore)
+  })
+
+  it('starts no new event-loop monitor per instance: building and closing apps leaves no sampler behind', async () => {
+    // prom-client's default metrics start an event-loop-delay monitor and a GC observer they never stop.
+    const monitors = vi.spyOn(perfHooks, 'monitorEventLoopDelay')
+    try {
+      for (let i = 0; i < 5; i++) {
+        const instance = await buildApp({ prefix: 'leak_check_' })
+        expect((await instance.inject('/metrics')).body).toContain('leak_check_nodejs_eventloop_lag_p99_seconds')
+        await instance.close()
+      }
+      expect(monitors).toHaveBeenCalledTimes(1)
+    } finally {
+      monitors.mockRestore()
+    }
   })
 })

@@ -62,7 +62,9 @@ export class RequestCompletedFields {
     readonly route: string | undefined,
     readonly status_code: number,
     readonly duration_ms: number,
-    readonly ip: string,
+    // Fastify's `request.ip` is undefined once the client's socket is gone (or with trustProxy and
+    // no address): the field is then left out, as on the generic path.
+    readonly ip: string | undefined,
     readonly user_agent: string | undefined,
   ) {}
 }
@@ -127,14 +129,15 @@ export class LineFormat {
   requestFields(f: RequestCompletedFields): string {
     const route = f.route
     const duration = f.duration_ms
+    const ip = f.ip
     const userAgent = f.user_agent
     return ',"method":' + this.maskedJson(f.method) +
       ',"path":' + quote(maskString(f.path)) +
       (route === undefined ? '' : route === null ? ',"route":null' : ',"route":' + this.maskedJson(route)) +
       ',"status_code":' + f.status_code +
       ',"duration_ms":' + (Number.isFinite(duration) ? '' + duration : 'null') +
-      ',"ip":' + quote(maskString(f.ip)) +
-      (userAgent === undefined ? '' : ',"user_agent":' + this.maskedJson(userAgent))
+      (ip === undefined ? '' : ip === null ? ',"ip":null' : ',"ip":' + quote(maskString(ip))) +
+      (userAgent === undefined ? '' : userAgent === null ? ',"user_agent":null' : ',"user_agent":' + this.maskedJson(userAgent))
   }
 
   /** `","level":"INFO","logger":` for a level number. */

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+import { RequestCompletedFields } from '../src/line-format.js'
 import { captureLogger, rawKeys } from './capture.js'
 
 describe('line format', () => {
@@ -85,5 +86,28 @@ describe('line format', () => {
     const { logger, lines } = captureLogger()
     const here = Number(new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]); logger.warn('same line')
     expect(lines()[0]!.source).toMatchObject({ line: here })
+  })
+
+  test('the request completed fast path writes exactly what the generic path writes, odd values included', () => {
+    const { logger, raw } = captureLogger()
+    type Row = ConstructorParameters<typeof RequestCompletedFields>
+    const rows: Row[] = [
+      ['GET', '/items/1', '/items/:id', 200, 1.5, '127.0.0.1', 'curl/8'],
+      ['POST', '/a"b\\c', undefined, 404, 0, '::1', undefined],
+      ['GET', '/mail/ann@example.com', '/mail/:to', 201, Number.NaN, '10.0.0.1', 'Mozilla "x" \u2028 \ud800'],
+      ['GET', '/reset', null as unknown as string, 500, Number.POSITIVE_INFINITY, '10.0.0.1', 'Bearer abcdefgh123'],
+      // request.ip is undefined once the client's socket is gone: regression, the fast path threw
+      ['GET', '/gone', '/gone', 200, 3, undefined, 'ua'],
+    ]
+    const body = (line: string) => line.replace(/^\{"timestamp":"[^"]*"/, '')
+    for (const row of rows) {
+      const [method, path, route, status_code, duration_ms, ip, user_agent] = row
+      logger.info(new RequestCompletedFields(...row), 'request completed')
+      logger.info({ method, path, route, status_code, duration_ms, ip, user_agent }, 'request completed')
+      const [fast, generic] = raw().trim().split('\n').slice(-2) as [string, string]
+      expect(body(fast)).toBe(body(generic))
+    }
+    expect(raw()).not.toContain('ann@example.com')
+    expect(raw()).not.toContain('abcdefgh123')
   })
 })

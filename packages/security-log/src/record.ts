@@ -82,6 +82,17 @@ function cleanJson(_key: string, value: unknown): unknown {
   return typeof value === 'string' ? cleanText(value) : value
 }
 
+// cleanJson cleans values, never keys: a NUL or a lone surrogate left in the JSON text can only come
+// from a key (or from a value that spells such an escape out, which is harmless to clean again).
+const ESCAPE_POSTGRES_REFUSES = /\\u0000|\\ud[89a-f]/i
+
+/** A copy of parsed JSON with every key cleaned (`Object.fromEntries` keeps a `__proto__` key as data). */
+function cleanKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(cleanKeys)
+  if (typeof value !== 'object' || value === null) return value
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [cleanText(k), cleanKeys(v)]))
+}
+
 export class SecurityEventError extends TypeError {
   code = 'FST_SECURITY_LOG_INVALID_EVENT'
 }
@@ -122,6 +133,7 @@ export function buildRecord(event: SecurityEvent, context: SecurityEventContext,
     // E-mails stay in stored details (investigators need them); log lines and alerts mask them.
     details = redact(event.details, { keys: redactKeys, emails: false })
     detailsJson = JSON.stringify(details, cleanJson)
+    if (ESCAPE_POSTGRES_REFUSES.test(detailsJson)) detailsJson = JSON.stringify(cleanKeys(JSON.parse(detailsJson)))
     if (detailsJson.length > MAX_DETAILS_LENGTH) {
       details = { truncated: true, size: detailsJson.length }
       detailsJson = JSON.stringify(details)

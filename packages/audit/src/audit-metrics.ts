@@ -10,17 +10,23 @@ interface MetricsLike {
 export interface AuditMetrics {
   committed(counts: Map<string, number>): void
   writeFailed(): void
+  notStored(): void
 }
 
 /**
- * Creates `audit_events_total{action}`, `audit_write_failures_total` and `audit_queue_depth`
- * (read from the queue at scrape time) through `fastify.metrics`, or returns null without it.
+ * Creates `audit_events_total{action}`, `audit_write_failures_total`, `audit_queue_depth` (read
+ * from the queue at scrape time) and `audit_events_not_stored_total` through `fastify.metrics`, or
+ * returns null without it.
  */
 export function createAuditMetrics(fastify: FastifyInstance, depth: () => number): AuditMetrics | null {
   if (!fastify.hasDecorator('metrics')) return null
   const metrics = (fastify as unknown as { metrics: MetricsLike }).metrics
   const events = metrics.counter({ name: 'audit_events_total', help: 'Audit events committed, by action', labelNames: ['action'] })
   const failures = metrics.counter({ name: 'audit_write_failures_total', help: 'Failed audit INSERT attempts (queued events are retried)' })
+  const notStored = metrics.counter({
+    name: 'audit_events_not_stored_total',
+    help: 'Audit events that will never be stored: refused (queue full, recorded after close), failed on the caller\'s client, or unwritten when close() gave up',
+  })
   metrics.gauge({
     name: 'audit_queue_depth',
     help: 'Audit events accepted but not yet committed',
@@ -34,6 +40,9 @@ export function createAuditMetrics(fastify: FastifyInstance, depth: () => number
     },
     writeFailed() {
       failures.inc()
+    },
+    notStored() {
+      notStored.inc()
     },
   }
 }

@@ -28,6 +28,9 @@ const FAILURE_LOG_INTERVAL_MS = 30_000
 
 const handled = (): void => undefined
 
+/** One audit row's identifying fields, for log lines. */
+const eventFields = (record: AuditRecord) => ({ action: record.action, entity_type: record.entity_type, entity_id: record.entity_id })
+
 /** One audit trail: the database, the group-commit queue, the log lines and metrics around them. */
 export class AuditService implements AuditApi {
   readonly db: Database
@@ -42,6 +45,8 @@ export class AuditService implements AuditApi {
   #outageSince = 0
   #lastFailureLog = 0
   #lastFullLog = 0
+  /** Events refused as queue full and not yet reported in a log line (the line is throttled). */
+  #unreportedFull = 0
   #closed = false
 
   private constructor(db: Database, options: ResolvedAuditOptions, log: FastifyBaseLogger) {
@@ -127,14 +132,19 @@ export class AuditService implements AuditApi {
       if (this.#closed) this.#logRefused(record, 'recorded after fastify.close()')
       promise = this.#queue.enqueue(record)
     }
-    promise.catch(this.#onRejected)
+    // Marks the promise handled (no unhandledRejection when nobody awaits); callers who await
+    // still get the error.
+    promise.then(undefined, (err: Error) => this.#onNotStored(err, record))
     return promise
   }
 
-  // Marks every returned promise handled (no unhandledRejection when nobody awaits) and logs the
-  // one rejection the queue does not log itself: queue full. Callers who await still get the error.
-  readonly #onRejected = (err: Error & { code?: string }): void => {
-    if (err.code === 'FST_OPSKIT_QUEUE_FULL') this.#logQueueFull(err)
+  // Every rejection of an accepted-looking event means it will never be stored: counted here, and
+  // logged here when nobody else logs it (queue full). The others are logged where they happen:
+  // after close (#logRefused), on the caller's client (#onClientWriteFailure), at the close
+  // deadline (by the queue, with the count).
+  #onNotStored(err: Error & { code?: string }, record: AuditRecord): void {
+    this.#metrics?.notStored()
+    if (err.code === 'FST_OPSKIT_QUEUE_FULL') this.#logQueueFull(err, record)
   }
 
   query(filters?: AuditQuery): Promise<AuditPage> {
@@ -167,11 +177,13 @@ export class AuditService implements AuditApi {
   /** Flushes (retrying until the close deadline), then closes what `openDatabase` opened. */
   async close(): Promise<void> {
     this.#closed = true
+    this.#reportUnreportedFull()
     await this.#queue.close({ timeoutMs: this.#options.queue.closeTimeoutMs })
     await this.db.close()
   }
 
   #onCommitted(batch: AuditRecord[]): void {
+    if (this.#unreportedFull > 0) this.#reportUnreportedFull()
     if (this.#metrics === null) return
     const counts = new Map<string, number>()
     for (const row of batch) counts.set(row.action, (counts.get(row.action) ?? 0) + 1)
@@ -211,25 +223,39 @@ export class AuditService implements AuditApi {
     this.#log.error(
       {
         err: { message: redactString(error.message), code: (error as { code?: string }).code },
-        action: record.action,
-        entity_type: record.entity_type,
-        entity_id: record.entity_id,
+        ...eventFields(record),
       },
       '@opskit/audit: writing an audit event on the caller\'s client failed; the event is NOT stored',
     )
   }
 
   #logRefused(record: AuditRecord, reason: string): void {
-    this.#log.error(
-      { action: record.action, entity_type: record.entity_type, entity_id: record.entity_id },
-      `@opskit/audit: audit event REJECTED: ${reason}`,
-    )
+    this.#log.error(eventFields(record), `@opskit/audit: audit event REJECTED: ${reason}`)
   }
 
-  #logQueueFull(error: Error): void {
+  // Throttled (a full queue can refuse thousands of events a second), but no refusal goes
+  // unreported: each line carries how many were refused since the previous one, and the rest are
+  // reported once writes make progress again, or at close.
+  #logQueueFull(error: Error, record: AuditRecord): void {
+    this.#unreportedFull++
     const now = Date.now()
     if (now - this.#lastFullLog < FAILURE_LOG_INTERVAL_MS) return
     this.#lastFullLog = now
-    this.#log.error({ queue_depth: this.#queue.depth }, `@opskit/audit: audit event REJECTED: ${error.message}`)
+    const refused = this.#unreportedFull
+    this.#unreportedFull = 0
+    this.#log.error(
+      { ...eventFields(record), refused, queue_depth: this.#queue.depth },
+      `@opskit/audit: audit event REJECTED: ${error.message}`,
+    )
+  }
+
+  #reportUnreportedFull(): void {
+    if (this.#unreportedFull === 0) return
+    const refused = this.#unreportedFull
+    this.#unreportedFull = 0
+    this.#log.error(
+      { refused, queue_depth: this.#queue.depth },
+      `@opskit/audit: ${refused} more audit events were REJECTED because the queue was full; they are NOT stored`,
+    )
   }
 }

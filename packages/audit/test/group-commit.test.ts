@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { QueueFullError } from '@opskit/audit'
 import { buildApp, captureLogs, DATABASE_URL, metricsText, target, useTestDb } from './helpers.js'
 
@@ -65,19 +65,27 @@ describe(`group commit against ${target}`, () => {
     }
   })
 
-  it('rejects with FST_OPSKIT_QUEUE_FULL when the queue is full (logged), and writes every accepted event once writes resume', async () => {
+  it('rejects with FST_OPSKIT_QUEUE_FULL when the queue is full (logged and counted, none silently), and writes every accepted event once writes resume', async () => {
     const table = newTable()
     const { lines, stream } = captureLogs()
-    app = await buildApp({ connection: db.connection, table, queue: { maxQueueSize: 5 } }, { logs: stream })
+    app = await buildApp({ connection: db.connection, table, queue: { maxQueueSize: 5 } }, { logs: stream, metrics: true })
     const release = await blockWrites(table)
     const accepted = Array.from({ length: 5 }, (_, i) => app!.audit.record({ action: 'update', entityType: 'item', entityId: i }))
     const refused = await app.audit.record({ action: 'update', entityType: 'item', entityId: 99 }).catch((e: unknown) => e)
     expect(refused).toBeInstanceOf(QueueFullError)
     expect((refused as QueueFullError).code).toBe('FST_OPSKIT_QUEUE_FULL')
-    expect(lines.some((l) => l.level === 50 && l.msg.includes('audit event REJECTED'))).toBe(true)
+    // Three more, not awaited: the ERROR line is throttled, so they are reported with a count.
+    for (let i = 100; i < 103; i++) void app.audit.record({ action: 'update', entityType: 'item', entityId: i })
+    const rejected = () => lines.filter((l) => l.level === 50 && l.msg.includes('REJECTED'))
+    await vi.waitFor(() => expect(rejected()).toHaveLength(1))
+    expect(rejected()[0]).toMatchObject({ action: 'update', entity_type: 'item', entity_id: '99', refused: 1 })
     expect(app.audit.queueDepth).toBe(5)
     await release()
     await Promise.all(accepted)
+    expect(rejected()).toHaveLength(2)
+    expect(rejected()[1]).toMatchObject({ refused: 3 })
+    expect(rejected()[1]!.msg).toContain('3 more audit events were REJECTED')
+    expect(await metricsText(app)).toContain('audit_events_not_stored_total 4')
     const rows = await db.query(`SELECT entity_id FROM ${table} ORDER BY entity_id`)
     expect(rows.map((r) => r.entity_id)).toEqual(['0', '1', '2', '3', '4'])
   })
@@ -116,5 +124,6 @@ describe(`group commit against ${target}`, () => {
     expect(text).toContain('audit_events_total{action="refund"} 1')
     expect(text).toContain('audit_queue_depth 0')
     expect(text).toContain('audit_write_failures_total 0')
+    expect(text).toContain('audit_events_not_stored_total 0')
   })
 })

@@ -19,6 +19,7 @@ describe('with the real @opskit/metrics', () => {
       expect(res.body).toContain('shop_audit_events_total{action="refund"} 2')
       expect(res.body).toContain('shop_audit_write_failures_total 0')
       expect(res.body).toContain('shop_audit_queue_depth 0')
+      expect(res.body).toContain('shop_audit_events_not_stored_total 0')
     } finally {
       await app.close()
     }

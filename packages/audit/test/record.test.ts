@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { getRequestContext } from '@opskit/core'
-import { buildApp, captureLogs, target, useTestDb } from './helpers.js'
+import { buildApp, captureLogs, metricsText, target, useTestDb } from './helpers.js'
 
 describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
   const { db, newTable } = useTestDb()
@@ -134,10 +134,10 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
     await expect(app.audit.record({ action: 'update' } as any)).rejects.toThrow(/entityType/)
     expect(lines.filter((l) => l.level === 50 && /invalid audit event/.test(l.msg))).toHaveLength(2)
   })
-  it('logs (ERROR) an event recorded after close and a failed write on the caller\'s client, and still rejects', async () => {
+  it('logs (ERROR) and counts an event recorded after close and a failed write on the caller\'s client, and still rejects', async () => {
     const table = newTable()
     const { lines, stream } = captureLogs()
-    app = await buildApp({ connection: db.connection, table }, { logs: stream })
+    app = await buildApp({ connection: db.connection, table }, { logs: stream, metrics: true })
     const failed = await db.transaction(async (client) => {
       // An aborted transaction: the audit INSERT on this client fails.
       await client.query('SELECT 1/0').catch(() => undefined)
@@ -150,5 +150,8 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
     app = undefined
     await expect(closed.audit.record({ action: 'create', entityType: 'booking', entityId: 2 })).rejects.toMatchObject({ code: 'FST_OPSKIT_QUEUE_CLOSED' })
     expect(lines.some((l) => l.level === 50 && /REJECTED: recorded after fastify.close/.test(l.msg) && l.entity_id === '2')).toBe(true)
+    const text = await metricsText(closed)
+    expect(text).toContain('audit_write_failures_total 1\n')
+    expect(text).toContain('audit_events_not_stored_total 2\n')
   })
 })

@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { QueueClosedError } from '@opskit/audit'
-import { buildApp, captureLogs } from './helpers.js'
+import { buildApp, captureLogs, metricsText } from './helpers.js'
 
 // A pool pointed at a port nobody listens on: every INSERT fails at once. No server needed.
 function deadPool(): pg.Pool {
@@ -11,13 +11,14 @@ function deadPool(): pg.Pool {
 }
 
 describe('database unreachable until close', () => {
-  it('non-awaited request.audit() never crashes the process: retried until the close deadline, then logged with the count', async () => {
+  it('non-awaited request.audit() never crashes the process: retried until the close deadline, then logged with the count and counted in audit_events_not_stored_total', async () => {
     const pool = deadPool()
     const { lines, stream } = captureLogs()
     const app = await buildApp(
       { connection: pool, migrate: false, queue: { retryBaseMs: 5, retryMaxMs: 20, closeTimeoutMs: 300 } },
       {
         logs: stream,
+        metrics: true,
         routes: (a) => {
           a.post('/fire-and-forget', async (request) => {
             for (let i = 0; i < 3; i++) void request.audit({ action: 'update', entityType: 'thing', entityId: i })
@@ -35,6 +36,7 @@ describe('database unreachable until close', () => {
     expect(failure).toHaveLength(1)
     const dropped = lines.find((l) => l.level === 50 && l.msg.includes('NOT written'))
     expect(dropped?.unwritten).toBe(4)
+    expect(await metricsText(app)).toContain('audit_events_not_stored_total 4')
     expect(JSON.stringify(lines)).not.toContain('unhandled')
     await pool.end()
   })

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { createServer, type Server, type Socket } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
@@ -105,6 +105,85 @@ describe.skipIf(!REDIS_URL)('Redis store (real Redis at REDIS_URL)', () => {
       client.disconnect()
     }
   })
+})
+
+/** A TCP proxy to a real Redis that can stop forwarding (a hung Redis) and resume (it answers again). */
+async function pausableProxy(target: string) {
+  const { hostname, port } = new URL(target)
+  let paused = false
+  const held: Array<() => void> = []
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(Number(port || 6379), hostname)
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => sockets.delete(s))
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (paused) held.push(() => upstream.write(chunk))
+      else upstream.write(chunk)
+    })
+    upstream.pipe(client)
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    url: `redis://127.0.0.1:${(server.address() as { port: number }).port}`,
+    pause: () => {
+      paused = true
+    },
+    resume: () => {
+      for (const send of held.splice(0)) send()
+      paused = false
+    },
+    close: () => {
+      for (const s of sockets) s.destroy()
+      server.close()
+    },
+  }
+}
+
+describe.skipIf(!REDIS_URL)('Redis that hangs, then answers again (real Redis behind a pausable proxy)', () => {
+  for (const kind of ['URL client (commandTimeout)', 'caller client (timer per call)'] as const) {
+    it(`${kind}: a late answer to a timed-out call does not end the skipping; the first probe that answers does`, async () => {
+      const proxy = await pausableProxy(REDIS_URL!)
+      const client = kind === 'URL client (commandTimeout)' ? undefined : new Redis(proxy.url, { maxRetriesPerRequest: 1 })
+      client?.on('error', () => {})
+      try {
+        const { app, lines } = await build({
+          redis: client ?? proxy.url,
+          failOpen: true,
+          max: 100,
+          redisTimeoutMs: 100,
+          keyPrefix: `opskit:rl:test:${randomUUID()}:`,
+        })
+        expect((await app.inject('/items')).headers['x-ratelimit-remaining']).toBe('99')
+        proxy.pause()
+        const hung = await app.inject('/items')
+        expect(hung.statusCode).toBe(200)
+        expect(hung.headers['x-ratelimit-limit']).toBeUndefined() // timed out: let through, not counted
+        expect(errors(lines)).toHaveLength(1)
+        // Redis answers again, first the call that timed out: its late answer is dropped and
+        // requests keep skipping Redis until the retry interval is over
+        proxy.resume()
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        expect((await app.inject('/items')).headers['x-ratelimit-limit']).toBeUndefined()
+        expect(lines.some((l) => l.msg === 'Rate limit store recovered')).toBe(false)
+        await new Promise((resolve) => setTimeout(resolve, retryIntervalMs(100)))
+        // the probe is counted (the held INCR ran in Redis too), and every request after it again
+        expect((await app.inject('/items')).headers['x-ratelimit-remaining']).toBe('97')
+        expect(lines.some((l) => l.msg === 'Rate limit store recovered')).toBe(true)
+        expect((await app.inject('/items')).headers['x-ratelimit-remaining']).toBe('96')
+        expect(errors(lines)).toHaveLength(1)
+      } finally {
+        client?.disconnect()
+        proxy.close()
+      }
+    })
+  }
 })
 
 describe('Redis down (closed port)', () => {

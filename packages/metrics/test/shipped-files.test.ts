@@ -26,6 +26,7 @@ describe('dashboards/opskit-overview.json', () => {
     ['rate-limit rejections', /rate_limit_rejections_total/],
     ['health status', /health_check_status/],
     ['audit queue', /audit_queue_depth/],
+    ['lost security events', /security_events_not_stored_total/],
   ])('has a %s panel', (_name, pattern) => {
     expect(exprs.some((expr) => pattern.test(expr))).toBe(true)
   })

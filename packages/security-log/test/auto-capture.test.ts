@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { STORE, buildApp, dropTables, uniqueName } from './helpers.js'
 
 const tables: string[] = []
@@ -73,6 +73,22 @@ describe(`auto capture (${STORE})`, () => {
     const { items, total } = await app.securityLog.query({})
     expect(total).toBe(2)
     expect(items.map((i) => i.details)).toEqual([{ reason: 'expired' }, { reason: 'expired' }])
+  })
+
+  it('a 401 whose handler recorded another action also gets token_invalid, unless the route says securityLog: false (README usage)', async () => {
+    app = await buildApp({ table: table() })
+    const login = async (request: FastifyRequest, reply: FastifyReply) => {
+      await request.securityEvent('login_failure', { details: { reason: 'bad password' } })
+      return reply.code(401).send({ error: 'invalid credentials' })
+    }
+    app.post('/login', login)
+    app.post('/login-quiet', { config: { securityLog: false } }, login)
+    expect((await app.inject({ method: 'POST', url: '/login' })).statusCode).toBe(401)
+    await app.securityLog.flush()
+    expect((await app.securityLog.query({})).items.map((i) => i.action).sort()).toEqual(['login_failure', 'token_invalid'])
+    expect((await app.inject({ method: 'POST', url: '/login-quiet' })).statusCode).toBe(401)
+    await app.securityLog.flush()
+    expect((await app.securityLog.query({})).items.map((i) => i.action).sort()).toEqual(['login_failure', 'login_failure', 'token_invalid'])
   })
 
   it('a route with config.securityLog false is not auto-captured', async () => {

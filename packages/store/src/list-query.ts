@@ -50,7 +50,21 @@ const INTEGER = /^\d{1,9}$/
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
 
 const PLAIN_DAY = /^\d{4}-\d{2}-\d{2}$/
+const HAS_ZONE = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i
+const HOUR_ONLY_ZONE = /[+-]\d{2}$/
 const DAY_MS = 86_400_000
+/**
+ * The instant an ISO_DATE-shaped text names, in ms. A time without an offset is UTC, like a plain
+ * day (`Date.parse` would read it in the server's time zone); `+02` is read as `+02:00`.
+ */
+function parseInstant(text: string): number {
+  if (PLAIN_DAY.test(text)) return Date.parse(text)
+  let iso = text.replace(' ', 'T')
+  if (!HAS_ZONE.test(iso)) iso += 'Z'
+  else if (HOUR_ONLY_ZONE.test(iso)) iso += ':00'
+  return Date.parse(iso)
+}
+
 /** `Date.parse` rolls 2024-02-30 over to March 1st: the day must exist in its month. */
 function isRealDay(text: string): boolean {
   const year = Number(text.slice(0, 4))
@@ -108,7 +122,7 @@ export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
         break
       case 'date-from':
       case 'date-to': {
-        const time = ISO_DATE.test(text) && isRealDay(text) ? Date.parse(text) : Number.NaN
+        const time = ISO_DATE.test(text) && isRealDay(text) ? parseInstant(text) : Number.NaN
         if (Number.isNaN(time)) throw new InvalidQueryError(param, 'expected an ISO-8601 date such as 2024-05-01 or 2024-05-01T10:00:00Z')
         if (filter.kind === 'date-to' && PLAIN_DAY.test(text)) {
           // `to=2024-05-01` is the whole of that day (UTC): up to, not including, the next midnight.

@@ -41,6 +41,19 @@ describe('parseListQuery', () => {
     ])
   })
 
+  it('a time without an offset is UTC whatever the server time zone; +02 is +02:00', () => {
+    const tz = process.env.TZ
+    process.env.TZ = 'America/New_York'
+    try {
+      const values = (query: Record<string, string>) => parseListQuery(query, spec).filters.map((f) => f.value)
+      expect(values({ from: '2024-05-01T10:00', to: '2024-05-01 10:00:30' })).toEqual(['2024-05-01T10:00:00.000Z', '2024-05-01T10:00:30.000Z'])
+      expect(values({ from: '2024-05-01T10:00+02', to: '2024-05-01T10:00-0530' })).toEqual(['2024-05-01T08:00:00.000Z', '2024-05-01T15:30:00.000Z'])
+    } finally {
+      if (tz === undefined) delete process.env.TZ
+      else process.env.TZ = tz
+    }
+  })
+
   const bad: Array<[Record<string, unknown>, string]> = [
     [{ limit: '0' }, 'limit'],
     [{ limit: '101' }, 'limit'],

@@ -90,7 +90,10 @@ describe('opskit with every part on embedded defaults', () => {
       expect(last.headers['x-ratelimit-limit']).toBe('3')
     }
     expect(statuses).toEqual([200, 200, 200, 429])
+    // RATE_LIMIT_PERIOD=60 is seconds: the client is told to come back in about a minute
     expect(last!.headers['retry-after']).toMatch(/^\d+$/)
+    expect(Number(last!.headers['retry-after'])).toBeGreaterThan(50)
+    expect(Number(last!.headers['retry-after'])).toBeLessThanOrEqual(60)
     expect(last!.headers['x-ratelimit-remaining']).toBe('0')
     expect(last!.json()).toMatchObject({ statusCode: 429, request_id: 'rl-3' })
 

@@ -1,6 +1,10 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
+import { closeLogger } from '@opskit/logging'
 import { loadConfig, serverOptions } from '@opskit/suite'
 
 /** A destination that keeps every JSON line written to it. */
@@ -92,6 +96,21 @@ describe('serverOptions', () => {
 
   it('gives plugins 30 s to start (embedded PGlite can be slow on a busy machine)', () => {
     expect(serverOptions(loadConfig({}), { destination: memoryDestination().stream }).pluginTimeout).toBe(30_000)
+  })
+
+  it('also writes every line to the rotating LOG_FILE from the config', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'opskit-suite-log-file-'))
+    try {
+      const { stream, lines } = memoryDestination()
+      const { loggerInstance } = serverOptions(loadConfig({ LOG_FILE: join(dir, 'app.log') }), { destination: stream })
+      loggerInstance.info('to both')
+      await closeLogger(loggerInstance as Parameters<typeof closeLogger>[0])
+      const fileLines = (await readFile(join(dir, 'app.1.log'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+      expect(fileLines).toEqual([expect.objectContaining({ message: 'to both', level: 'INFO' })])
+      expect(lines()).toEqual([expect.objectContaining({ message: 'to both' })])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('takes level and name from the config', async () => {

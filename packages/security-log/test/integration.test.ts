@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { opskitMetrics } from '@opskit/metrics'
 import { opskitRateLimit } from '@opskit/rate-limit'
-import { STORE, buildApp, dropTables, uniqueName } from './helpers.js'
+import { STORE, buildApp, captureLogs, dropTables, uniqueName, waitFor } from './helpers.js'
 
 const tables: string[] = []
 
@@ -35,6 +35,34 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     const metrics = (await app.inject({ url: '/metrics' })).body
     expect(metrics).toContain('security_events_total{action="rate_limit_hit",severity="warning"} 3')
   })
+  it('a store outage that ends loses nothing: failed INSERTs are retried, logged once, counted, and every event lands', async () => {
+    const table = uniqueName('security_logs_outage')
+    tables.push(table)
+    const logs = captureLogs()
+    // migrate: false on a fresh name: the table is missing, so every INSERT fails until migrate() runs.
+    app = await buildApp({ table, migrate: false, queue: { retryBaseMs: 10, retryMaxMs: 40 } }, {
+      logs,
+      setup: async (instance) => {
+        await instance.register(opskitMetrics, { defaultMetrics: false })
+      },
+    })
+    await app.ready()
+    const pending = Array.from({ length: 20 }, (_, i) => app!.securityLog.record({ action: 'login_failure', details: { i } }))
+    const failed = (l: Record<string, any>) => l.msg === '@opskit/security-log: writing security events failed; retrying (nothing is dropped)'
+    await waitFor(() => logs.lines().some(failed))
+    await new Promise((r) => setTimeout(r, 150)) // several more failed attempts
+    await app.securityLog.migrate() // the store is back
+    const records = await Promise.all(pending)
+    expect(new Set(records.map((r) => r.id)).size).toBe(20)
+    expect((await app.securityLog.query({ action: 'login_failure' })).total).toBe(20)
+    const lines = logs.lines()
+    expect(lines.filter(failed).map((l) => l.level)).toEqual([50]) // one ERROR for the outage, not one per attempt
+    expect(lines.filter((l) => l.msg === '@opskit/security-log: security events are being written again').map((l) => l.level)).toEqual([40])
+    const metrics = (await app.inject({ url: '/metrics' })).body
+    expect(Number(/^security_write_failures_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2)
+    expect(metrics).toMatch(/^security_events_not_stored_total 0$/m)
+  })
+
   it('an accepted event that cannot be stored is counted (security_events_not_stored_total), and so are failed writes', async () => {
     app = await buildApp({
       table: uniqueName('security_logs_lost'),

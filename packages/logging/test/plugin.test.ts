@@ -70,6 +70,17 @@ describe('opskitLogging plugin', () => {
     expect(capture.raw()).not.toContain('ann@example.com')
   })
 
+  test('a URL the router cannot decode (answered before any hook) still carries x-request-id, request_id and a completed line', async () => {
+    const { lines } = await build()
+    const res = await app!.inject({ url: '/items/%E0%A4%A?q=1', headers: { 'x-request-id': 'bad-url-1' } })
+    expect(res.statusCode).toBe(400)
+    expect(res.headers['x-request-id']).toBe('bad-url-1')
+    expect(res.json()).toMatchObject({ statusCode: 400, code: 'FST_ERR_BAD_URL', error: 'Bad Request', request_id: 'bad-url-1' })
+    expect(completed(lines())).toEqual([
+      expect.objectContaining({ level: 'INFO', request_id: 'bad-url-1', method: 'GET', path: '/items/%E0%A4%A', status_code: 400, ip: '127.0.0.1' }),
+    ])
+  })
+
   test('a 404 has no route; a 5xx logs the completed line at ERROR', async () => {
     const { lines } = await build()
     await app!.inject({ url: '/nope' })

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import { requestIdGenerator, sanitizeHeader } from '@opskit/core'
+import { createRequestContext, requestIdGenerator } from '@opskit/core'
 import fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
 
@@ -29,14 +29,14 @@ function requestIdFrameworkErrors(header: string): OpskitFastifyOptions['framewo
       .code(statusCode)
       .header(header, request.id)
       .send({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message, request_id: request.id })
-    const q = request.url.indexOf('?')
+    const context = createRequestContext(request)
     const fields = {
-      method: request.method,
-      path: q === -1 ? request.url : request.url.slice(0, q),
+      method: context.method,
+      path: context.url,
       status_code: statusCode,
       duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-      ip: request.ip,
-      user_agent: sanitizeHeader(request.headers['user-agent']),
+      ip: context.ip,
+      user_agent: context.userAgent,
     }
     if (statusCode >= 500) request.log.error(fields, 'request completed')
     else request.log.info(fields, 'request completed')

@@ -13,6 +13,9 @@ export interface AuditMetrics {
   notStored(): void
 }
 
+/** Distinct `action` label values; further actions are counted as `action="other"`. */
+export const MAX_ACTION_LABELS = 200
+
 /**
  * Creates `audit_events_total{action}`, `audit_write_failures_total`, `audit_queue_depth` (read
  * from the queue at scrape time) and `audit_events_not_stored_total` through `fastify.metrics`, or
@@ -34,9 +37,17 @@ export function createAuditMetrics(fastify: FastifyInstance, depth: () => number
       this.set(depth())
     },
   })
+  // `action` is free text: a caller putting ids in it must not create a time series per event.
+  const actions = new Set<string>()
+  const label = (action: string): string => {
+    if (actions.has(action)) return action
+    if (actions.size >= MAX_ACTION_LABELS) return 'other'
+    actions.add(action)
+    return action
+  }
   return {
     committed(counts) {
-      for (const [action, n] of counts) events.inc({ action }, n)
+      for (const [action, n] of counts) events.inc({ action: label(action) }, n)
     },
     writeFailed() {
       failures.inc()

@@ -126,4 +126,15 @@ describe(`group commit against ${target}`, () => {
     expect(text).toContain('audit_write_failures_total 0')
     expect(text).toContain('audit_events_not_stored_total 0')
   })
+
+  it('counts at most 200 distinct action labels; further actions as action="other"', async () => {
+    const table = newTable()
+    app = await buildApp({ connection: db.connection, table }, { metrics: true })
+    await Promise.all(Array.from({ length: 205 }, (_, i) => app!.audit.record({ action: `action-${i}`, entityType: 'a' })))
+    await app.audit.record({ action: 'action-0', entityType: 'a' })
+    const text = await metricsText(app)
+    expect(text.match(/^audit_events_total\{/gm)).toHaveLength(201)
+    expect(text).toContain('audit_events_total{action="other"} 5')
+    expect(text).toContain('audit_events_total{action="action-0"} 2')
+  })
 })

@@ -58,6 +58,42 @@ describe(`alert sinks (${STORE})`, () => {
     expect(JSON.stringify(req!.body)).not.toContain('pw-123')
   })
 
+  it('webhookSink: a non-2xx answer, a timeout and a refused connection are retried and logged, never with the URL', async () => {
+    // 1st request: 503; 2nd: answers after the sink's timeout; 3rd: 200.
+    receiver = await startReceiver((_req, index) => (index === 0 ? { status: 503 } : index === 1 ? { status: 200, delayMs: 2000 } : { status: 200 }))
+    const closed = await startReceiver()
+    const closedHost = new URL(closed.url).host
+    await closed.close() // nothing listens there any more: connections are refused
+    const logs = captureLogs()
+    const secretPath = '/services/T000/B000/XyZsecretHookPath'
+    app = await buildApp({
+      table: table(),
+      alerts: {
+        sinks: [webhookSink(`${receiver.url}${secretPath}`, { timeoutMs: 500 }), webhookSink(`http://${closedHost}${secretPath}`)],
+        retries: 2,
+        retryBaseMs: 5,
+      },
+    }, { logs })
+    await app.securityLog.record({ action: 'account_locked' })
+    const host = new URL(receiver.url).host
+    await waitFor(() => logs.lines().some((l) => l.sink === `webhook(${host})` && l.level === 30)
+      && logs.lines().some((l) => l.sink === `webhook(${closedHost})` && l.level === 50))
+    expect(receiver.requests.map((r) => r.url)).toEqual([secretPath, secretPath, secretPath])
+    const local = logs.lines().filter((l) => l.sink === `webhook(${host})`)
+    expect(local.map((l) => [l.level, l.err?.message])).toEqual([
+      [40, 'webhook answered HTTP 503'],
+      [40, 'webhook delivery failed: timeout'],
+      [30, undefined], // delivered after retrying
+    ])
+    const refused = logs.lines().filter((l) => l.sink === `webhook(${closedHost})`)
+    expect(refused.map((l) => [l.level, l.err?.message])).toEqual([
+      [40, 'webhook delivery failed: ECONNREFUSED'],
+      [40, 'webhook delivery failed: ECONNREFUSED'],
+      [50, 'webhook delivery failed: ECONNREFUSED'],
+    ])
+    expect(logs.text()).not.toContain('XyZsecretHookPath')
+  })
+
   it('telegramSink calls sendMessage on the API base URL, and never logs the bot token when it fails', async () => {
     let answer = { status: 200, body: { ok: true, result: {} } as unknown }
     receiver = await startReceiver(() => answer)

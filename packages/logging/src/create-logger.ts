@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { buildDestination } from './destination.js'
 import { formatLine, LineFormat, serializeFields, type LoggerInternals } from './line-format.js'
@@ -85,12 +86,12 @@ export function isOpskitLogger(logger: unknown): boolean {
   return logger !== null && typeof logger === 'object' && (logger as LoggerInternals)[formatSym] instanceof LineFormat
 }
 
-function destinationOf(logger: Logger): LogDestination | undefined {
+function destinationOf(logger: Logger | FastifyBaseLogger): LogDestination | undefined {
   return (logger as unknown as Record<symbol, LogDestination | undefined>)[streamSym]
 }
 
-/** Resolves once every line logged so far has been handed to its destinations (file included). */
-export function flushLogger(logger: Logger): Promise<void> {
+/** Resolves once every line logged so far has been handed to its destinations (file included). Takes `fastify.log` too. */
+export function flushLogger(logger: Logger | FastifyBaseLogger): Promise<void> {
   const destination = destinationOf(logger)
   if (destination === undefined || typeof destination.flush !== 'function') return Promise.resolve()
   return new Promise((resolve) => {
@@ -99,7 +100,7 @@ export function flushLogger(logger: Logger): Promise<void> {
 }
 
 /** Flushes, then closes the logger's rotating file. stdout and a caller's `destination` stay open. */
-export async function closeLogger(logger: Logger): Promise<void> {
+export async function closeLogger(logger: Logger | FastifyBaseLogger): Promise<void> {
   await flushLogger(logger)
   const destination = destinationOf(logger)
   if (destination instanceof RollingFile) destination.end()

@@ -22,6 +22,7 @@ declare module 'pino-roll' {
     write(data: string): boolean
     flush(cb?: (err?: Error | null) => void): void
     flushSync(): void
+    reopen(file?: string): void
     end(): void
   }
 

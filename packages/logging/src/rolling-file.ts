@@ -24,6 +24,28 @@ function flushOpenFilesOnExit(): void {
 }
 
 /**
+ * pino-roll rotates by `reopen(nextFile)`, which in sync mode throws when the next file cannot be
+ * opened (EACCES, EMFILE, a directory in the way), from a `drain` listener: an uncaught exception
+ * that would take the server down. Caught here: SonicBoom reports the error through the stream's
+ * `error` event (reported once per failure) and keeps writing to the current file; the next
+ * rotation tries again. The `ready` listener the failed reopen left behind (it would close the
+ * current descriptor a second time at the next rotation) is removed.
+ */
+function keepWritingWhenRotationFails(stream: RollStream): void {
+  const reopen = stream.reopen
+  stream.reopen = function reopenOrKeepWriting(this: RollStream, file?: string): void {
+    const before = this.listeners('ready')
+    try {
+      reopen.call(this, file)
+    } catch {
+      for (const listener of this.listeners('ready')) {
+        if (!before.includes(listener)) this.removeListener('ready', listener as (...args: unknown[]) => void)
+      }
+    }
+  }
+}
+
+/**
  * A rotating JSON log file in the main thread, over pino-roll (a SonicBoom that reopens a new
  * numbered file once the active one reaches `maxSize`, keeping `maxFiles`). pino-roll opens the
  * file asynchronously; lines written before it is ready are kept and written in order. Writes are
@@ -57,6 +79,7 @@ export class RollingFile extends EventEmitter implements LogDestination {
       (stream) => {
         this.stream = stream
         stream.on('error', (err: Error) => this.fail(err))
+        keepWritingWhenRotationFails(stream)
         this.handOver()
         if (this.closed) stream.end()
       },

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -110,6 +110,39 @@ describe('destinations', () => {
     for (const line of last.trim().split('\n')) expect(JSON.parse(line)).toMatchObject({ message: 'line' })
     const newest = await Promise.all(numbers.map((n) => readFile(join(dir, `rot.${n}.log`), 'utf8')))
     expect(newest.join('')).toContain('"batch":7,"i":9')
+  })
+
+  test('a rotation whose next file cannot be opened is reported, does not throw, and loses no line: regression for an uncaught EISDIR', async () => {
+    await mkdir(join(dir, 'rot.2.log')) // the next file's name is taken by a directory
+    const uncaught: unknown[] = []
+    const onUncaught = (err: unknown): void => void uncaught.push(err)
+    process.prependListener('uncaughtException', onUncaught)
+    const errors: string[] = []
+    const stderrWrite = process.stderr.write.bind(process.stderr)
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      errors.push(String(chunk))
+      return true
+    }) as typeof process.stderr.write
+    try {
+      const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'rot.log'), maxSize: '1k', maxFiles: 10 } })
+      for (let batch = 0; batch < 5; batch++) {
+        for (let i = 0; i < 20; i++) logger.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
+        await flushLogger(logger)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      await closeLogger(logger)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    } finally {
+      process.stderr.write = stderrWrite
+      process.removeListener('uncaughtException', onUncaught)
+    }
+    expect(uncaught).toEqual([])
+    expect(errors.filter((e) => e.includes('EISDIR'))).toHaveLength(1)
+    expect(errors.filter((e) => e.includes('EBADF'))).toEqual([]) // the current file is not closed twice
+    const files = (await readdir(dir)).filter((f) => f !== 'rot.2.log')
+    const lines = (await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')))).join('').split('\n').filter((l) => l !== '')
+    expect(lines).toHaveLength(100)
+    expect(files.length).toBeGreaterThan(2) // rotation carried on after the failure
   })
 
   test('pretty format writes human-readable, non-JSON lines with level, logger and message', async () => {

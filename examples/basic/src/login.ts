@@ -24,8 +24,8 @@ const loginBody = {
 /**
  * `POST /login`: records `login_success` or `login_failure` (repeated failures from one IP become
  * one `suspicious_activity`), audits the successful login, and is rate-limited to 5 tries a minute
- * per client. `securityLog: false` turns auto capture off
- * for this route: a failed login is one `login_failure`, not also a `token_invalid` for its 401.
+ * per client (one budget across instances when `REDIS_URL` is set). `securityLog: false` turns auto
+ * capture off for this route: a failed login is one `login_failure`, not also a `token_invalid` for its 401.
  */
 export const loginRoute: FastifyPluginAsync = async (app) => {
   app.post<{ Body: { email: string; password: string } }>(

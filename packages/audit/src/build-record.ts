@@ -81,8 +81,9 @@ export function buildRecord(
     old_values: oldValues,
     new_values: newValues,
     changes_summary: '',
-    // An address PostgreSQL's inet would refuse becomes null rather than a failed INSERT.
-    ip_address: ip != null && isIP(ip) !== 0 ? ip : null,
+    // An address PostgreSQL's inet would refuse becomes null rather than a failed INSERT (isIP()
+    // accepts an IPv6 zone such as fe80::1%eth0; inet does not).
+    ip_address: ip != null && isIP(ip) !== 0 && !ip.includes('%') ? ip : null,
     user_agent: userAgent == null ? null : (sanitizeHeader(userAgent) ?? null),
     request_path: path == null ? null : (sanitizeHeader(path, MAX_PATH_LENGTH) ?? null),
     request_id: requestId == null ? null : (sanitizeHeader(requestId, 128) ?? null),

@@ -1,6 +1,7 @@
 import { redactString } from '@opskit/core'
 import { quoteIdent, type Queryable } from '@opskit/store'
 import { eventSummary, updateSummary } from './changes-summary.js'
+import { safeJson, safeText } from './pg-safe-values.js'
 import { AUDIT_COLUMNS } from './schema.js'
 import type { AuditRecord } from './types.js'
 
@@ -11,26 +12,37 @@ const TYPES = ['uuid', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 
 export const kTime = Symbol('opskit.audit.time')
 /** Set by buildRecord: what `changes_summary` is made of, formatted off the request path. */
 export const kSummary = Symbol('opskit.audit.summary')
+/** Set by finishRow: the jsonb text of old_values / new_values. */
+const kJson = Symbol('opskit.audit.json')
 /** Changed keys of an update, or the verb of an event without both sides. */
 export type PendingSummary = { keys: string[] } | { verb: string }
-type Row = AuditRecord & { [kTime]?: number; [kSummary]?: PendingSummary }
+type Row = AuditRecord & { [kTime]?: number; [kSummary]?: PendingSummary; [kJson]?: [string | null, string | null] }
 
-function json(value: Record<string, unknown> | null): string | null {
-  return value === null ? null : JSON.stringify(value)
-}
 
 /**
  * Completes a row before it is written: `created_at` (ISO) from the time recorded when it was
- * built, and `changes_summary` from its (already redacted) values. Idempotent.
+ * built, `changes_summary` from its (already redacted) values, and every value PostgreSQL would
+ * refuse made storable (see pg-safe-values.ts). Idempotent.
  */
 export function finishRow(row: Row): void {
   if (row.created_at === '') row.created_at = new Date(row[kTime] ?? Date.now()).toISOString()
   const pending = row[kSummary]
   if (pending === undefined) return
   row[kSummary] = undefined
-  row.changes_summary = 'keys' in pending
+  row.user_id = safeText(row.user_id)
+  row.user_email = safeText(row.user_email)
+  row.action = safeText(row.action)
+  row.entity_type = safeText(row.entity_type)
+  row.entity_id = safeText(row.entity_id)
+  row.entity_name = safeText(row.entity_name)
+  let oldJson: string | null = null
+  let newJson: string | null = null
+  if (row.old_values !== null) ({ text: oldJson, value: row.old_values } = safeJson(row.old_values))
+  if (row.new_values !== null) ({ text: newJson, value: row.new_values } = safeJson(row.new_values))
+  row[kJson] = [oldJson, newJson]
+  row.changes_summary = safeText('keys' in pending
     ? updateSummary(pending.keys, row.old_values ?? {}, row.new_values ?? {})
-    : eventSummary(pending.verb, row.entity_type, row.entity_id, row.entity_name === null ? null : redactString(row.entity_name))
+    : eventSummary(pending.verb, row.entity_type, row.entity_id, row.entity_name === null ? null : redactString(row.entity_name)))
 }
 
 /**
@@ -61,8 +73,8 @@ export class AuditInsert {
       columns[4]![i] = row.entity_type
       columns[5]![i] = row.entity_id
       columns[6]![i] = row.entity_name
-      columns[7]![i] = json(row.old_values)
-      columns[8]![i] = json(row.new_values)
+      columns[7]![i] = row[kJson]![0]
+      columns[8]![i] = row[kJson]![1]
       columns[9]![i] = row.changes_summary
       columns[10]![i] = row.ip_address
       columns[11]![i] = row.user_agent

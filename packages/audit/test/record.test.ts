@@ -112,6 +112,26 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
     expect(record.changes_summary).toBe('login user u-9')
   })
 
+  it('stores an event whose values PostgreSQL would refuse (NUL, lone surrogate, IPv6 zone) instead of failing its whole batch forever', async () => {
+    const { app, table } = await start({ queue: { closeTimeoutMs: 2000 } })
+    const good = app.audit.record({ action: 'update', entityType: 'note', entityId: 'good' })
+    const poisoned = app.audit.record(
+      { action: 'up\u0000date', entityType: 'note', entityId: 'nul\u0000', entityName: 'a\u0000b', before: { text: 'x' }, after: { text: 'y\u0000', ['k\u0000']: 'lone \ud800 surrogate' } },
+      { ip: 'fe80::1%eth0' },
+    )
+    const [stored, weird] = await Promise.all([good, poisoned])
+    expect(stored.entity_id).toBe('good')
+    expect(weird).toMatchObject({
+      action: 'up\uFFFDdate', entity_id: 'nul\uFFFD', entity_name: 'a\uFFFDb', ip_address: null,
+      new_values: { text: 'y\uFFFD', ['k\uFFFD']: 'lone \uFFFD surrogate' },
+    })
+    const rows = await db.query(`SELECT action, entity_id, new_values FROM ${table} ORDER BY entity_id`)
+    expect(rows).toEqual([
+      { action: 'update', entity_id: 'good', new_values: null },
+      { action: 'up\uFFFDdate', entity_id: 'nul\uFFFD', new_values: weird.new_values },
+    ])
+  })
+
   it('takes the context from getRequestContext() in code called from a handler, and none outside a request', async () => {
     async function confirmBooking(audit: FastifyInstance['audit']) {
       expect(getRequestContext()).toBeDefined()

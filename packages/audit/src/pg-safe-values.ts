@@ -1,0 +1,47 @@
+/**
+ * Values PostgreSQL refuses for reasons of content, not of state: a NUL character in `text`, and
+ * `\u0000` or a lone UTF-16 surrogate in `jsonb`. One such value fails its whole multi-row INSERT
+ * on every retry, so it would hold every other event of its batch hostage until close() gives up.
+ * Each is replaced by U+FFFD (the row keeps a visible mark of it). Checked at write time, off the
+ * request path; the common case is one `includes()` / one regex test per value.
+ */
+
+const REPLACEMENT = '\uFFFD'
+const NUL = /\0/g
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+// In JSON text: a \u0000 or \uD800–\uDFFF escape (an escaped backslash before "u" is a rare false
+// positive, which only costs the slow path).
+const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i
+
+/** `text` without NUL characters. */
+export function safeText(text: string): string
+export function safeText(text: string | null): string | null
+export function safeText(text: string | null): string | null {
+  return text === null || !text.includes('\0') ? text : text.replace(NUL, REPLACEMENT)
+}
+
+function safeString(text: string): string {
+  return text.replace(NUL, REPLACEMENT).replace(LONE_SURROGATE, REPLACEMENT)
+}
+
+function clean(value: unknown): unknown {
+  if (typeof value === 'string') return safeString(value)
+  if (typeof value !== 'object' || value === null) return value
+  const json = (value as { toJSON?: unknown }).toJSON
+  if (typeof json === 'function') return clean((value as { toJSON(): unknown }).toJSON())
+  if (Array.isArray(value)) return value.map(clean)
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) out[safeString(key)] = clean((value as Record<string, unknown>)[key])
+  return out
+}
+
+/**
+ * The jsonb text of `value`, and the value as stored when it had to be cleaned (else `value`
+ * itself), so the record a caller gets back matches the row.
+ */
+export function safeJson(value: Record<string, unknown>): { text: string; value: Record<string, unknown> } {
+  const text = JSON.stringify(value)
+  if (!SUSPECT_ESCAPE.test(text)) return { text, value }
+  const cleaned = JSON.parse(JSON.stringify(clean(value))) as Record<string, unknown>
+  return { text: JSON.stringify(cleaned), value: cleaned }
+}

@@ -17,6 +17,17 @@ export class InvalidAuditEventError extends TypeError {
   }
 }
 
+/**
+ * An address PostgreSQL's inet accepts, or null rather than a failed INSERT. `isIP()` accepts an
+ * IPv6 zone (`fe80::1%eth0`) that inet refuses: the zone is dropped, as security-log does.
+ */
+function storableIp(value: string | null | undefined): string | null {
+  if (value == null) return null
+  const zone = value.indexOf('%')
+  const ip = zone === -1 ? value : value.slice(0, zone)
+  return isIP(ip) === 0 ? null : ip
+}
+
 const CREATE_VERBS: Record<string, string> = { create: 'created', delete: 'deleted' }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -81,9 +92,7 @@ export function buildRecord(
     old_values: oldValues,
     new_values: newValues,
     changes_summary: '',
-    // An address PostgreSQL's inet would refuse becomes null rather than a failed INSERT (isIP()
-    // accepts an IPv6 zone such as fe80::1%eth0; inet does not).
-    ip_address: ip != null && isIP(ip) !== 0 && !ip.includes('%') ? ip : null,
+    ip_address: storableIp(ip),
     user_agent: userAgent == null ? null : (sanitizeHeader(userAgent) ?? null),
     request_path: path == null ? null : (sanitizeHeader(path, MAX_PATH_LENGTH) ?? null),
     request_id: requestId == null ? null : (sanitizeHeader(requestId, 128) ?? null),

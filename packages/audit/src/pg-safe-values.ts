@@ -30,9 +30,8 @@ function clean(value: unknown): unknown {
   const json = (value as { toJSON?: unknown }).toJSON
   if (typeof json === 'function') return clean((value as { toJSON(): unknown }).toJSON())
   if (Array.isArray(value)) return value.map(clean)
-  const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) out[safeString(key)] = clean((value as Record<string, unknown>)[key])
-  return out
+  // Object.fromEntries keeps a `__proto__` key as data (an assignment would set the prototype).
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [safeString(key), clean(v)]))
 }
 
 /**

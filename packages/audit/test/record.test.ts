@@ -116,14 +116,14 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
     const { app, table } = await start({ queue: { closeTimeoutMs: 2000 } })
     const good = app.audit.record({ action: 'update', entityType: 'note', entityId: 'good' })
     const poisoned = app.audit.record(
-      { action: 'up\u0000date', entityType: 'note', entityId: 'nul\u0000', entityName: 'a\u0000b', before: { text: 'x' }, after: { text: 'y\u0000', ['k\u0000']: 'lone \ud800 surrogate' } },
+      { action: 'up\u0000date', entityType: 'note', entityId: 'nul\u0000', entityName: 'a\u0000b', before: { text: 'x' }, after: JSON.parse('{"text":"y\\u0000","k\\u0000":"lone \\ud800 surrogate"}') },
       { ip: 'fe80::1%eth0' },
     )
     const [stored, weird] = await Promise.all([good, poisoned])
     expect(stored.entity_id).toBe('good')
     expect(weird).toMatchObject({
-      action: 'up\uFFFDdate', entity_id: 'nul\uFFFD', entity_name: 'a\uFFFDb', ip_address: null,
-      new_values: { text: 'y\uFFFD', ['k\uFFFD']: 'lone \uFFFD surrogate' },
+      action: 'up\uFFFDdate', entity_id: 'nul\uFFFD', entity_name: 'a\uFFFDb', ip_address: 'fe80::1',
+      new_values: JSON.parse('{"text":"y\\ufffd","k\\ufffd":"lone \\ufffd surrogate"}'),
     })
     const rows = await db.query(`SELECT action, entity_id, new_values FROM ${table} ORDER BY entity_id`)
     expect(rows).toEqual([

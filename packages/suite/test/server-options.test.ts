@@ -104,7 +104,7 @@ describe('serverOptions', () => {
       const { stream, lines } = memoryDestination()
       const { loggerInstance } = serverOptions(loadConfig({ LOG_FILE: join(dir, 'app.log') }), { destination: stream })
       loggerInstance.info('to both')
-      await closeLogger(loggerInstance as Parameters<typeof closeLogger>[0])
+      await closeLogger(loggerInstance)
       const fileLines = (await readFile(join(dir, 'app.1.log'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
       expect(fileLines).toEqual([expect.objectContaining({ message: 'to both', level: 'INFO' })])
       expect(lines()).toEqual([expect.objectContaining({ message: 'to both' })])

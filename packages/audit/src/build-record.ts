@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { isIP } from 'node:net'
 import { sanitizeHeader, type RequestContext } from '@opskit/core'
+import { storableIp } from '@opskit/store'
 import { diffFields } from './diff.js'
 import { kSummary, kTime, type PendingSummary } from './insert-sql.js'
 import type { FieldRedactor } from './redact-fields.js'
@@ -15,17 +15,6 @@ export class InvalidAuditEventError extends TypeError {
     super(`@opskit/audit: invalid audit event: ${problem}`)
     this.name = 'InvalidAuditEventError'
   }
-}
-
-/**
- * An address PostgreSQL's inet accepts, or null rather than a failed INSERT. `isIP()` accepts an
- * IPv6 zone (`fe80::1%eth0`) that inet refuses: the zone is dropped, as security-log does.
- */
-function storableIp(value: string | null | undefined): string | null {
-  if (value == null) return null
-  const zone = value.indexOf('%')
-  const ip = zone === -1 ? value : value.slice(0, zone)
-  return isIP(ip) === 0 ? null : ip
 }
 
 const CREATE_VERBS: Record<string, string> = { create: 'created', delete: 'deleted' }
@@ -92,6 +81,7 @@ export function buildRecord(
     old_values: oldValues,
     new_values: newValues,
     changes_summary: '',
+    // An address inet would refuse becomes null (a zone is dropped) rather than a failed INSERT.
     ip_address: storableIp(ip),
     user_agent: userAgent == null ? null : (sanitizeHeader(userAgent) ?? null),
     request_path: path == null ? null : (sanitizeHeader(path, MAX_PATH_LENGTH) ?? null),

@@ -1,7 +1,6 @@
 import { redactString } from '@opskit/core'
-import { quoteIdent, type Queryable } from '@opskit/store'
+import { quoteIdent, storableJson, storableText, type Queryable } from '@opskit/store'
 import { eventSummary, updateSummary } from './changes-summary.js'
-import { safeJson, safeText } from './pg-safe-values.js'
 import { AUDIT_COLUMNS } from './schema.js'
 import type { AuditRecord } from './types.js'
 
@@ -22,25 +21,25 @@ type Row = AuditRecord & { [kTime]?: number; [kSummary]?: PendingSummary; [kJson
 /**
  * Completes a row before it is written: `created_at` (ISO) from the time recorded when it was
  * built, `changes_summary` from its (already redacted) values, and every value PostgreSQL would
- * refuse made storable (see pg-safe-values.ts). Idempotent.
+ * refuse made storable (`storableText` / `storableJson` from @opskit/store). Idempotent.
  */
 export function finishRow(row: Row): void {
   if (row.created_at === '') row.created_at = new Date(row[kTime] ?? Date.now()).toISOString()
   const pending = row[kSummary]
   if (pending === undefined) return
   row[kSummary] = undefined
-  row.user_id = safeText(row.user_id)
-  row.user_email = safeText(row.user_email)
-  row.action = safeText(row.action)
-  row.entity_type = safeText(row.entity_type)
-  row.entity_id = safeText(row.entity_id)
-  row.entity_name = safeText(row.entity_name)
+  row.user_id = storableText(row.user_id)
+  row.user_email = storableText(row.user_email)
+  row.action = storableText(row.action)
+  row.entity_type = storableText(row.entity_type)
+  row.entity_id = storableText(row.entity_id)
+  row.entity_name = storableText(row.entity_name)
   let oldJson: string | null = null
   let newJson: string | null = null
-  if (row.old_values !== null) ({ text: oldJson, value: row.old_values } = safeJson(row.old_values))
-  if (row.new_values !== null) ({ text: newJson, value: row.new_values } = safeJson(row.new_values))
+  if (row.old_values !== null) ({ text: oldJson, value: row.old_values } = storableJson(row.old_values))
+  if (row.new_values !== null) ({ text: newJson, value: row.new_values } = storableJson(row.new_values))
   row[kJson] = [oldJson, newJson]
-  row.changes_summary = safeText('keys' in pending
+  row.changes_summary = storableText('keys' in pending
     ? updateSummary(pending.keys, row.old_values ?? {}, row.new_values ?? {})
     : eventSummary(pending.verb, row.entity_type, row.entity_id, row.entity_name === null ? null : redactString(row.entity_name)))
 }

@@ -1,9 +1,11 @@
+import { isIP } from 'node:net'
+
 /**
- * Values PostgreSQL refuses for reasons of content, not of state: a NUL character in `text`, and
- * `\u0000` or a lone UTF-16 surrogate in `jsonb`. One such value fails its whole multi-row INSERT
- * on every retry, so it would hold every other event of its batch hostage until close() gives up.
- * Each is replaced by U+FFFD (the row keeps a visible mark of it). Checked at write time, off the
- * request path; the common case is one `includes()` / one regex test per value.
+ * Values PostgreSQL refuses for reasons of content, not of state: a NUL character in `text`,
+ * `\u0000` or a lone UTF-16 surrogate in `jsonb`, an IPv6 zone in `inet`. One such value fails its
+ * whole multi-row INSERT on every retry, so it would hold every other row of its batch hostage
+ * until the queue's close deadline. NUL and lone surrogates become U+FFFD (the row keeps a visible
+ * mark of them). The common case costs one `includes()` / one regex test per value.
  */
 
 const REPLACEMENT = '\uFFFD'
@@ -13,10 +15,10 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 // positive, which only costs the slow path).
 const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i
 
-/** `text` without NUL characters. */
-export function safeText(text: string): string
-export function safeText(text: string | null): string | null
-export function safeText(text: string | null): string | null {
+/** `text` without NUL characters (for a `text` column). */
+export function storableText(text: string): string
+export function storableText(text: string | null): string | null
+export function storableText(text: string | null): string | null {
   return text === null || !text.includes('\0') ? text : text.replace(NUL, REPLACEMENT)
 }
 
@@ -35,12 +37,23 @@ function clean(value: unknown): unknown {
 }
 
 /**
- * The jsonb text of `value`, and the value as stored when it had to be cleaned (else `value`
+ * The `jsonb` text of `value`, and the value as stored when it had to be cleaned (else `value`
  * itself), so the record a caller gets back matches the row.
  */
-export function safeJson(value: Record<string, unknown>): { text: string; value: Record<string, unknown> } {
+export function storableJson(value: Record<string, unknown>): { text: string; value: Record<string, unknown> } {
   const text = JSON.stringify(value)
   if (!SUSPECT_ESCAPE.test(text)) return { text, value }
   const cleaned = JSON.parse(JSON.stringify(clean(value))) as Record<string, unknown>
   return { text: JSON.stringify(cleaned), value: cleaned }
+}
+
+/**
+ * An address `inet` accepts, or null. `isIP()` accepts an IPv6 zone (`fe80::1%eth0`) that `inet`
+ * refuses: the zone is dropped.
+ */
+export function storableIp(value: string | null | undefined): string | null {
+  if (value == null) return null
+  const zone = value.indexOf('%')
+  const ip = zone === -1 ? value : value.slice(0, zone)
+  return isIP(ip) === 0 ? null : ip
 }

@@ -10,6 +10,11 @@ export const OPSKIT_METRICS = {
   rateLimitStoreErrors: { name: 'rate_limit_store_errors_total', help: 'Rate-limit store calls that failed or timed out', labelNames: [] },
   auditEvents: { name: 'audit_events_total', help: 'Audit events committed, by action', labelNames: ['action'] },
   auditWriteFailures: { name: 'audit_write_failures_total', help: 'Failed audit INSERT attempts (queued events are retried)', labelNames: [] },
+  auditEventsNotStored: {
+    name: 'audit_events_not_stored_total',
+    help: 'Audit events that will never be stored: refused (queue full, recorded after close), failed on the caller\'s client, or unwritten when close() gave up',
+    labelNames: [],
+  },
   auditQueueDepth: { name: 'audit_queue_depth', help: 'Audit events accepted but not yet committed', labelNames: [] },
   securityEvents: { name: 'security_events_total', help: 'Security events recorded, by action and severity', labelNames: ['action', 'severity'] },
   securityEventsNotStored: {

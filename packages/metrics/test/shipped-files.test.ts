@@ -27,6 +27,7 @@ describe('dashboards/opskit-overview.json', () => {
     ['health status', /health_check_status/],
     ['audit queue', /audit_queue_depth/],
     ['lost security events', /security_events_not_stored_total/],
+    ['lost audit events', /audit_events_not_stored_total/],
   ])('has a %s panel', (_name, pattern) => {
     expect(exprs.some((expr) => pattern.test(expr))).toBe(true)
   })

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { opskitCore } from '@opskit/core'
 import { loadConfig, opskit, serverOptions, type OpskitOptions } from '@opskit/suite'
+import { OPSKIT_METRICS } from '@opskit/metrics'
 
 function quietLogger(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = []
@@ -78,6 +79,16 @@ describe('opskit with every part on embedded defaults', () => {
     const missing = await app.inject({ url: '/nope', headers: { 'x-request-id': 'trace-404' } })
     expect(missing.statusCode).toBe(404)
     expect(missing.headers['x-request-id']).toBe('trace-404')
+  })
+
+  it('publishes the plugin metrics exactly as OPSKIT_METRICS describes them (names and help texts)', async () => {
+    const { app } = await buildApp()
+    await app.inject('/hello')
+    const text = (await app.inject('/metrics')).body
+    const help = new Map([...text.matchAll(/^# HELP (\S+) (.*)$/gm)].map((m) => [m[1], m[2]]))
+    const published = Object.values(OPSKIT_METRICS).filter((metric) => help.has(metric.name))
+    expect(published.map((metric) => metric.name).sort()).toEqual(Object.values(OPSKIT_METRICS).map((metric) => metric.name).sort())
+    for (const metric of published) expect(help.get(metric.name), metric.name).toBe(metric.help)
   })
 
   it('rate-limits from RATE_LIMIT_*: a 429 with headers, retry-after, request_id and one security event row', async () => {

@@ -50,6 +50,11 @@ const MAX_ACTION_LENGTH = 128
 /** Serialized details above this many characters are replaced by a `{ truncated, size }` marker. */
 export const MAX_DETAILS_LENGTH = 32_768
 const MAX_TEXT_LENGTH = 1024
+/**
+ * Details nested deeper than this are replaced by a `{ truncated, size, depth_limit }` marker: PGlite
+ * fails on jsonb nested ~1500 deep (a 3 KB request body) and stays broken, blocking every later event.
+ */
+export const MAX_DETAILS_DEPTH = 64
 // PostgreSQL text and jsonb reject NUL; a lone UTF-16 surrogate is rejected by jsonb. A row that
 // can never be written would be retried forever, so both are cleaned before a row is queued.
 // eslint-disable-next-line no-control-regex
@@ -93,6 +98,14 @@ function cleanKeys(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [cleanText(k), cleanKeys(v)]))
 }
 
+/** True when parsed JSON `value` holds an object or array nested more than `levels` deep. */
+function deeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (levels === 0) return true
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (deeperThan(item, levels - 1)) return true
+  return false
+}
+
 export class SecurityEventError extends TypeError {
   code = 'FST_SECURITY_LOG_INVALID_EVENT'
 }
@@ -130,15 +143,25 @@ export function buildRecord(event: SecurityEvent, context: SecurityEventContext,
     if (typeof event.details !== 'object' || Array.isArray(event.details)) {
       throw new SecurityEventError('@opskit/security-log: details must be a plain object')
     }
-    // E-mails stay in stored details (investigators need them); log lines and alerts mask them.
-    details = redact(event.details, { keys: redactKeys, emails: false })
-    detailsJson = JSON.stringify(details, cleanJson)
+    try {
+      // E-mails stay in stored details (investigators need them); log lines and alerts mask them.
+      details = redact(event.details, { keys: redactKeys, emails: false })
+      detailsJson = JSON.stringify(details, cleanJson)
+    } catch (err) {
+      // A BigInt, a throwing toJSON, nesting deeper than the JS stack: keep the event, not its details.
+      details = { unserializable: true, error: cleanText(String((err as Error)?.message)).slice(0, 200) }
+      detailsJson = JSON.stringify(details)
+    }
     if (ESCAPE_POSTGRES_REFUSES.test(detailsJson)) detailsJson = JSON.stringify(cleanKeys(JSON.parse(detailsJson)))
     if (detailsJson.length > MAX_DETAILS_LENGTH) {
       details = { truncated: true, size: detailsJson.length }
       detailsJson = JSON.stringify(details)
     } else {
       details = JSON.parse(detailsJson) as Record<string, unknown>
+      if (deeperThan(details, MAX_DETAILS_DEPTH)) {
+        details = { truncated: true, size: detailsJson.length, depth_limit: MAX_DETAILS_DEPTH }
+        detailsJson = JSON.stringify(details)
+      }
     }
   }
   const record: SecurityRecord = {

@@ -139,6 +139,24 @@ describe(`recording security events (${STORE})`, () => {
     expect(total).toBe(3)
   })
 
+  it('details nested too deep or not serializable keep the event (a deep one used to break PGlite for good)', async () => {
+    app = await buildApp({ table: table(), autoCapture: false })
+    let deep: unknown = 'bottom'
+    for (let i = 0; i < 1500; i++) deep = [deep] // a 3 KB JSON request body
+    const tooDeep = await app.securityLog.record({ action: 'input_validation_fail', details: { body: deep } })
+    expect(tooDeep.details).toEqual({ truncated: true, size: expect.any(Number), depth_limit: 64 })
+    const bigint = await app.securityLog.record({ action: 'login_failure', details: { attempts: 10n } })
+    expect(bigint.details).toEqual({ unserializable: true, error: expect.stringContaining('BigInt') })
+    let deeper: unknown = 1
+    for (let i = 0; i < 100_000; i++) deeper = { next: deeper }
+    const stack = await app.securityLog.record({ action: 'login_failure', details: { deeper } })
+    expect(stack.details).toMatchObject({ unserializable: true })
+    let ok: unknown = 1
+    for (let i = 0; i < 63; i++) ok = [ok]
+    expect((await app.securityLog.record({ action: 'login_failure', details: { ok } })).details).toEqual({ ok })
+    expect((await app.securityLog.query({})).total).toBe(4)
+  })
+
   it('an invalid event rejects without an unhandled rejection, and is logged', async () => {
     const logs = captureLogs()
     app = await buildApp({ table: table() }, { logs })

@@ -174,4 +174,18 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
     expect(text).toContain('audit_write_failures_total 1\n')
     expect(text).toContain('audit_events_not_stored_total 2\n')
   })
+
+  it('stores a value nested deeper than 64 levels as a marker, and the events after it still land', async () => {
+    const { app, table } = await start()
+    let deep: Record<string, unknown> = { leaf: 1 }
+    for (let i = 0; i < 1500; i++) deep = { a: deep } // a 3 KB request body can nest this deep
+    const first = await app.audit.record({ action: 'create', entityType: 'doc', entityId: 1, after: deep })
+    expect(first.new_values).toEqual({ truncated: true, depth_limit: 64 })
+    await app.audit.record({ action: 'create', entityType: 'doc', entityId: 2, after: { title: 'fine' } })
+    const rows = await db.query(`SELECT entity_id, new_values FROM ${table} ORDER BY entity_id`)
+    expect(rows).toEqual([
+      { entity_id: '1', new_values: { truncated: true, depth_limit: 64 } },
+      { entity_id: '2', new_values: { title: 'fine' } },
+    ])
+  }, 20_000)
 })

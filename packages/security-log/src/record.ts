@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { isIP } from 'node:net'
 import { redact, sanitizeHeader } from '@opskit/core'
+import { deeperThan, MAX_JSON_DEPTH } from '@opskit/store'
 import type { RequestContext } from '@opskit/core'
 import { defaultSeverity, isSeverity } from './actions.js'
 import type { Severity } from './actions.js'
@@ -54,7 +55,7 @@ const MAX_TEXT_LENGTH = 1024
  * Details nested deeper than this are replaced by a `{ truncated, size, depth_limit }` marker: PGlite
  * fails on jsonb nested ~1500 deep (a 3 KB request body) and stays broken, blocking every later event.
  */
-export const MAX_DETAILS_DEPTH = 64
+export const MAX_DETAILS_DEPTH = MAX_JSON_DEPTH
 // PostgreSQL text and jsonb reject NUL; a lone UTF-16 surrogate is rejected by jsonb. A row that
 // can never be written would be retried forever, so both are cleaned before a row is queued.
 // eslint-disable-next-line no-control-regex
@@ -99,13 +100,6 @@ function cleanKeys(value: unknown): unknown {
 }
 
 /** True when parsed JSON `value` holds an object or array nested more than `levels` deep. */
-function deeperThan(value: unknown, levels: number): boolean {
-  if (typeof value !== 'object' || value === null) return false
-  if (levels === 0) return true
-  for (const item of Array.isArray(value) ? value : Object.values(value)) if (deeperThan(item, levels - 1)) return true
-  return false
-}
-
 export class SecurityEventError extends TypeError {
   code = 'FST_SECURITY_LOG_INVALID_EVENT'
 }

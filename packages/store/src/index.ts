@@ -8,4 +8,4 @@ export { parseListQuery, listRows, toJsonRow, InvalidQueryError, DEFAULT_LIMIT, 
 export type { FilterKind, ListSpec, ParsedFilter, ParsedList, ListResult } from './list-query.js'
 export { registerListRoute } from './list-route.js'
 export type { ListRouteOptions } from './list-route.js'
-export { storableText, storableJson, storableIp } from './storable-values.js'
+export { storableText, storableJson, storableIp, deeperThan, MAX_JSON_DEPTH } from './storable-values.js'

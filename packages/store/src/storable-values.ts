@@ -37,10 +37,29 @@ function clean(value: unknown): unknown {
 }
 
 /**
+ * How deep a stored `jsonb` value may nest. PGlite fails on jsonb nested ~1500 deep (a 3 KB request
+ * body can be) with "memory access out of bounds" and stays broken, so every later row is lost.
+ */
+export const MAX_JSON_DEPTH = 64
+
+/** True when `value` holds objects or arrays nested more than `levels` deep. */
+export function deeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (levels === 0) return true
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (deeperThan(item, levels - 1)) return true
+  return false
+}
+
+/**
  * The `jsonb` text of `value`, and the value as stored when it had to be cleaned (else `value`
- * itself), so the record a caller gets back matches the row.
+ * itself), so the record a caller gets back matches the row. A value nested deeper than
+ * `MAX_JSON_DEPTH` is stored as `{ truncated: true, depth_limit }`.
  */
 export function storableJson(value: Record<string, unknown>): { text: string; value: Record<string, unknown> } {
+  if (deeperThan(value, MAX_JSON_DEPTH)) {
+    const marker = { truncated: true, depth_limit: MAX_JSON_DEPTH }
+    return { text: JSON.stringify(marker), value: marker }
+  }
   const text = JSON.stringify(value)
   if (!SUSPECT_ESCAPE.test(text)) return { text, value }
   const cleaned = JSON.parse(JSON.stringify(clean(value))) as Record<string, unknown>

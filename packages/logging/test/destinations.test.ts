@@ -18,6 +18,22 @@ function memory(): { stream: { write(line: string): void }; text(): string } {
   return { stream: { write: (line: string) => void chunks.push(line) }, text: () => chunks.join('') }
 }
 
+/** What `fn` writes to stderr (kept from the terminal). */
+async function stderrOf(fn: () => Promise<void>): Promise<string[]> {
+  const chunks: string[] = []
+  const write = process.stderr.write.bind(process.stderr)
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk))
+    return true
+  }) as typeof process.stderr.write
+  try {
+    await fn()
+  } finally {
+    process.stderr.write = write
+  }
+  return chunks
+}
+
 describe('destinations', () => {
   test('file: every line goes to the stdout stream AND to the file', async () => {
     const out = memory()
@@ -74,20 +90,12 @@ describe('destinations', () => {
     const blocker = join(dir, 'not-a-dir')
     await writeFile(blocker, 'x')
     const out = memory()
-    const errors: string[] = []
-    const stderrWrite = process.stderr.write.bind(process.stderr)
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      errors.push(String(chunk))
-      return true
-    }) as typeof process.stderr.write
-    try {
+    const errors = await stderrOf(async () => {
       const logger = createLogger({ format: 'json', destination: out.stream, file: join(blocker, 'app.log') })
       await new Promise((resolve) => setTimeout(resolve, 100))
       for (let i = 0; i < 1000; i++) logger.info({ i }, 'still logging')
       await closeLogger(logger)
-    } finally {
-      process.stderr.write = stderrWrite
-    }
+    })
     expect(errors.filter((e) => e.includes('@opskit/logging: log file error'))).toHaveLength(1)
     expect(out.text().trim().split('\n')).toHaveLength(1000)
   })
@@ -117,23 +125,19 @@ describe('destinations', () => {
     const uncaught: unknown[] = []
     const onUncaught = (err: unknown): void => void uncaught.push(err)
     process.prependListener('uncaughtException', onUncaught)
-    const errors: string[] = []
-    const stderrWrite = process.stderr.write.bind(process.stderr)
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      errors.push(String(chunk))
-      return true
-    }) as typeof process.stderr.write
+    let errors: string[]
     try {
-      const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'rot.log'), maxSize: '1k', maxFiles: 10 } })
-      for (let batch = 0; batch < 5; batch++) {
-        for (let i = 0; i < 20; i++) logger.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
-        await flushLogger(logger)
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-      await closeLogger(logger)
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      errors = await stderrOf(async () => {
+        const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'rot.log'), maxSize: '1k', maxFiles: 10 } })
+        for (let batch = 0; batch < 5; batch++) {
+          for (let i = 0; i < 20; i++) logger.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
+          await flushLogger(logger)
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        await closeLogger(logger)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      })
     } finally {
-      process.stderr.write = stderrWrite
       process.removeListener('uncaughtException', onUncaught)
     }
     expect(uncaught).toEqual([])

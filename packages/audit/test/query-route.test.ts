@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, openTestDb, target, uniqueTable, type TestDb } from './helpers.js'
+import { buildApp, captureLogs, openTestDb, target, uniqueTable, type TestDb } from './helpers.js'
 
 describe(`GET /audit and fastify.audit.query() against ${target}`, () => {
   let db: TestDb
@@ -78,5 +78,49 @@ describe(`GET /audit and fastify.audit.query() against ${target}`, () => {
 
   it('no route without authorize: the trail is never public by accident', async () => {
     expect((await closed.inject({ url: '/audit', headers: auditor })).statusCode).toBe(404)
+  })
+})
+
+describe(`GET /audit: authorize alone decides (${target})`, () => {
+  let db: TestDb
+  const table = uniqueTable()
+  const apps: FastifyInstance[] = []
+  beforeAll(async () => {
+    db = await openTestDb()
+  })
+  afterAll(async () => {
+    for (const app of apps) await app.close()
+    await db.query(`DROP TABLE IF EXISTS ${table}`)
+    await db.close()
+  })
+
+  it('serves a request with no actor when authorize says yes (an API key, a network)', async () => {
+    const app = await buildApp({
+      connection: db.connection, table,
+      routes: { authorize: (request) => request.headers['x-ops-key'] === 'k-1' },
+    })
+    apps.push(app)
+    await app.audit.record({ action: 'update', entityType: 'booking', entityId: 1 }, { actor: { id: 'alice' } })
+    const res = await app.inject({ url: '/audit', headers: { 'x-ops-key': 'k-1' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json().items.map((r: any) => r.entity_id)).toEqual(['1'])
+    expect((await app.inject({ url: '/audit', headers: { 'x-ops-key': 'wrong' } })).statusCode).toBe(401)
+    expect((await app.inject({ url: '/audit', headers: { 'x-ops-key': 'wrong', 'x-user': 'bob' } })).statusCode).toBe(403)
+  })
+
+  it('a throwing authorize serves no row, keeps its message out of the answer and logs it', async () => {
+    const logs = captureLogs()
+    const app = await buildApp({
+      connection: db.connection, table, migrate: false,
+      routes: { authorize: async () => { throw new Error('key vault at 10.0.0.7 unreachable') } },
+    }, { logs: logs.stream })
+    apps.push(app)
+    const res = await app.inject({ url: '/audit', headers: { 'x-user': 'alice', 'x-role': 'auditor' } })
+    expect(res.statusCode).toBe(500)
+    expect(res.body).not.toContain('10.0.0.7')
+    expect(res.body).not.toContain('"items"')
+    expect(res.json()).toMatchObject({ statusCode: 500, request_id: res.headers['x-request-id'] ?? expect.any(String) })
+    const logged = logs.lines.find((l) => l.level === 50 && JSON.stringify(l).includes('10.0.0.7'))
+    expect(logged?.msg).toContain('authorize')
   })
 })

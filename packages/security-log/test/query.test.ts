@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { STORE, buildApp, dropTables, uniqueName } from './helpers.js'
+import { STORE, buildApp, captureLogs, dropTables, uniqueName } from './helpers.js'
 
 const table = uniqueName('security_logs_query')
 
@@ -90,5 +90,45 @@ describe(`query route and securityLog.query (${STORE})`, () => {
     } finally {
       await bare.close()
     }
+  })
+})
+
+describe(`security-log route: authorize alone decides (${STORE})`, () => {
+  const table = uniqueName('security_logs_authz')
+  const apps: FastifyInstance[] = []
+  afterAll(async () => {
+    for (const app of apps) await app.close()
+    await dropTables([table])
+  })
+
+  it('serves a request with no actor when authorize says yes (an API key, a network)', async () => {
+    const app = await buildApp({
+      table, autoCapture: false,
+      routes: { authorize: (request) => request.headers['x-ops-key'] === 'k-1' },
+    })
+    apps.push(app)
+    await app.ready()
+    await app.securityLog.record({ action: 'login_failure', userId: 'u1' }, { ip: '203.0.113.1' })
+    const res = await app.inject({ url: '/security/events', headers: { 'x-ops-key': 'k-1' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json().items.map((i: { action: string }) => i.action)).toEqual(['login_failure'])
+    expect((await app.inject({ url: '/security/events', headers: { 'x-ops-key': 'nope' } })).statusCode).toBe(401)
+    expect((await app.inject({ url: '/security/events', headers: { 'x-ops-key': 'nope', 'x-user': 'bob' } })).statusCode).toBe(403)
+  })
+
+  it('a throwing authorize serves no row, keeps its message out of the answer and logs it', async () => {
+    const logs = captureLogs()
+    const app = await buildApp({
+      table, autoCapture: false, migrate: false,
+      routes: { authorize: () => { throw new Error('directory at 10.0.0.9 timed out') } },
+    }, { logs })
+    apps.push(app)
+    const res = await app.inject({ url: '/security/events', headers: { 'x-user': 'auditor', 'x-role': 'security' } })
+    expect(res.statusCode).toBe(500)
+    expect(res.body).not.toContain('10.0.0.9')
+    expect(res.body).not.toContain('"items"')
+    expect(res.json()).toMatchObject({ statusCode: 500, request_id: expect.any(String) })
+    const logged = logs.lines().find((l) => l.level === 50 && JSON.stringify(l).includes('10.0.0.9'))
+    expect(logged?.msg).toContain('authorize')
   })
 })

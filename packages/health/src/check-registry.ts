@@ -151,7 +151,8 @@ export class CheckRegistry {
         reject(new CheckTimeoutError())
         controller.abort(new CheckTimeoutError())
       }, state.timeoutMs)
-      timer.unref()
+      // Not unref()'d: the caller awaits this timer (a probe, `health.run()`, `inject()`), and a check
+      // that never settles must still answer "timeout" when nothing else holds the event loop open.
     })
     try {
       const value = await Promise.race([promise, timeout])

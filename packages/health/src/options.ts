@@ -14,8 +14,9 @@ export interface OpskitHealthOptions {
   timeoutMs?: number
   /** Results are reused for this long, ms; concurrent probes always share one in-flight run. Default `1000`. */
   cacheMs?: number
-  /** How long `close()` waits, readiness already answering `shutting_down`, before the server stops
-   * accepting: give the load balancer time to see it. Default `0`. */
+  /** For this long after `close()` starts, the server keeps accepting connections and serving every
+   * route with readiness already answering `503 shutting_down`, so the load balancer sees it before
+   * the listener closes. Needs Fastify's `return503OnClosing: false`. Default `0`. */
   shutdownDelayMs?: number
 }
 

@@ -5,7 +5,6 @@ import { resolveOptions } from './options.js'
 import type { OpskitHealthOptions } from './options.js'
 import { publishHealthMetrics } from './health-metrics.js'
 import type { MetricsHelpers } from './health-metrics.js'
-import { installShutdownGate } from './shutdown-gate.js'
 import type { HealthApi } from './types.js'
 
 declare module 'fastify' {
@@ -16,6 +15,20 @@ declare module 'fastify' {
 }
 
 const SHUTTING_DOWN = JSON.stringify({ status: 'shutting_down' })
+
+/**
+ * Whether this Fastify answers every request with its own 503 once `close()` starts
+ * (`return503OnClosing`, default `true`). Fastify keeps the option only in its constructor options,
+ * under a private symbol (it is not in `initialConfig`), so it is read from there; when that cannot
+ * be found the default is assumed.
+ */
+function fastifyReturns503OnClosing(fastify: object): boolean {
+  for (let o: object | null = fastify; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    const key = Object.getOwnPropertySymbols(o).find((symbol) => symbol.description === 'fastify.options')
+    if (key !== undefined) return (o as Record<symbol, { return503OnClosing?: boolean } | undefined>)[key]?.return503OnClosing !== false
+  }
+  return true
+}
 
 // Async so that an invalid option rejects register() instead of hanging avvio.
 const plugin: FastifyPluginAsync<OpskitHealthOptions> = async (fastify, opts) => {
@@ -83,17 +96,25 @@ const plugin: FastifyPluginAsync<OpskitHealthOptions> = async (fastify, opts) =>
     done()
   })
 
-  // preClose runs as soon as close() starts, before the server stops accepting: readiness turns
-  // 503 `shutting_down` so the load balancer drains this instance while in-flight requests finish.
-  fastify.addHook('preClose', function drain(done) {
+  if (options.shutdownDelayMs > 0 && fastifyReturns503OnClosing(fastify)) {
+    fastify.log.warn(
+      { shutdown_delay_ms: options.shutdownDelayMs },
+      'health: shutdownDelayMs is set but Fastify was created with return503OnClosing on (its default): during the drain every route, ' +
+        '/health/ready included, gets Fastify\'s own 503 instead of {"status":"shutting_down"}. Create Fastify with return503OnClosing: false ' +
+        '(serverOptions() from @opskit/suite does).',
+    )
+  }
+
+  // preClose runs as soon as close() starts, before Fastify calls server.close(): readiness turns
+  // 503 `shutting_down`, and for shutdownDelayMs the server keeps accepting connections and serving
+  // every route (with return503OnClosing: false), so the load balancer sees the 503 and drains this
+  // instance before the listener closes. In-flight requests finish either way. close() awaits the
+  // delay timer, so it is not unref()'d.
+  fastify.addHook('preClose', async function drain() {
     state.shuttingDown = true
-    if (fastify.server.listening) installShutdownGate(fastify.server, { ready: `${base}/ready`, live: [prefix, `${base}/live`] }, SHUTTING_DOWN, liveBody)
-    if (options.shutdownDelayMs === 0) {
-      done()
-      return
-    }
+    if (options.shutdownDelayMs === 0 || !fastify.server.listening) return
     fastify.log.info({ shutdown_delay_ms: options.shutdownDelayMs }, 'health: readiness is shutting_down; waiting before the server stops accepting')
-    setTimeout(done, options.shutdownDelayMs).unref()
+    await new Promise<void>((resolve) => setTimeout(resolve, options.shutdownDelayMs))
   })
 
   fastify.addHook('onClose', async () => {

@@ -13,8 +13,8 @@ afterEach(async () => {
 function watchTimers(delayMs: number): NodeJS.Timeout[] {
   const created: NodeJS.Timeout[] = []
   const real = globalThis.setTimeout
-  vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number, ...args: unknown[]) => {
-    const timer = real(fn, ms, ...args)
+  vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+    const timer = real(fn, ms)
     if (ms === delayMs) created.push(timer)
     return timer
   }) as typeof setTimeout)

@@ -1,3 +1,5 @@
+import { connect } from 'node:net'
+import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, portOf, sleep } from './helpers.js'
@@ -16,65 +18,151 @@ async function get(url: string): Promise<{ status: number; body: any }> {
   return { status: res.status, body: await res.json() }
 }
 
-describe('graceful shutdown', () => {
-  it('answers readiness 503 shutting_down from the moment close() starts, while in-flight requests finish', async () => {
-    app = await buildApp({ shutdownDelayMs: 400, checks: { db: async () => undefined } }, { return503OnClosing: false })
+/** A logger destination that resolves `seen(text)` once a line containing `text` is written. */
+function logWatch(): { stream: Writable; lines: () => Array<Record<string, any>>; seen: (text: string) => Promise<void> } {
+  const chunks: string[] = []
+  const waiters: Array<{ text: string; resolve: () => void }> = []
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(String(chunk))
+      const all = chunks.join('')
+      for (const waiter of waiters) if (all.includes(waiter.text)) waiter.resolve()
+      callback()
+    },
+  })
+  return {
+    stream,
+    lines: () => chunks.join('').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, any>),
+    seen: (text) => (chunks.join('').includes(text) ? Promise.resolve() : new Promise((resolve) => waiters.push({ text, resolve }))),
+  }
+}
+
+/** Resolves once the server no longer accepts connections (Fastify called server.close()). */
+async function stoppedListening(app: FastifyInstance): Promise<void> {
+  while (app.server.listening) await new Promise((resolve) => setTimeout(resolve, 5))
+}
+
+function connectError(port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(null)
+    })
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
+  })
+}
+
+const DRAINING = 'health: readiness is shutting_down'
+
+describe('graceful shutdown over real sockets', () => {
+  // Regression: with shutdownDelayMs the drain was not observable as documented. The fix works with
+  // Fastify's lifecycle: a preClose hook that flips readiness and awaits the delay before Fastify
+  // calls server.close(), with return503OnClosing: false so every route keeps serving meanwhile.
+  it('during shutdownDelayMs a new connection gets readiness 503 shutting_down and 200 elsewhere, an in-flight request finishes, then the port closes', async () => {
+    const logs = logWatch()
+    app = await buildApp({ shutdownDelayMs: 600, checks: { db: async () => undefined } }, { return503OnClosing: false, logger: { level: 'info', stream: logs.stream } })
     let release!: () => void
     const held = new Promise<void>((resolve) => (release = resolve))
+    let arrived!: () => void
+    const started = new Promise<void>((resolve) => (arrived = resolve))
     app.get('/work', async () => {
+      arrived()
       await held
       return { done: true }
     })
     app.get('/other', async () => ({ ok: true }))
     await app.listen({ port: 0, host: '127.0.0.1' })
-    const base = `http://127.0.0.1:${portOf(app)}`
+    const port = portOf(app)
+    const base = `http://127.0.0.1:${port}`
     expect(await get(`${base}/health/ready`)).toMatchObject({ status: 200, body: { status: 'ok' } })
 
-    const inFlight = fetch(`${base}/work`).then(async (res) => ({ status: res.status, body: await res.json() }))
-    await sleep(50)
+    const inFlight = fetch(`${base}/work`, { headers: { connection: 'close' } }).then(async (res) => ({ status: res.status, body: await res.json() }))
+    await started
+    const closeStarted = Date.now()
     closing = app.close()
-    await sleep(20)
+    await logs.seen(DRAINING)
+
+    // The drain window: new connections are accepted and every route serves, readiness says shutting_down.
     expect(app.health.shuttingDown).toBe(true)
     expect(await get(`${base}/health/ready`)).toEqual({ status: 503, body: { status: 'shutting_down' } })
     expect(await get(`${base}/health/live`)).toMatchObject({ status: 200, body: { status: 'ok' } })
-    // With return503OnClosing: false the app keeps serving while the load balancer drains.
     expect(await get(`${base}/other`)).toEqual({ status: 200, body: { ok: true } })
+    expect(await get(`${base}/health/db`)).toMatchObject({ status: 200, body: { status: 'ok' } })
+
+    // After the window the listener closes while the in-flight request is still running...
+    await stoppedListening(app)
+    expect(Date.now() - closeStarted).toBeGreaterThanOrEqual(590)
+    expect(await connectError(port)).toBe('ECONNREFUSED')
+    // ...and that request still finishes.
     release()
     expect(await inFlight).toEqual({ status: 200, body: { done: true } })
     await closing
+    expect(logs.lines().filter((line) => line.level === 40)).toEqual([])
   })
 
-  it("answers shutting_down with Fastify's default return503OnClosing too", async () => {
-    app = await buildApp({ shutdownDelayMs: 300 })
+  it('without a delay the port closes as soon as close() starts; in-flight requests still finish', async () => {
+    app = await buildApp({}, { return503OnClosing: false })
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let arrived!: () => void
+    const started = new Promise<void>((resolve) => (arrived = resolve))
+    app.get('/work', async () => {
+      arrived()
+      await held
+      return { done: true }
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const port = portOf(app)
+    const inFlight = fetch(`http://127.0.0.1:${port}/work`, { headers: { connection: 'close' } }).then((res) => res.status)
+    await started
+    closing = app.close()
+    await stoppedListening(app)
+    expect(app.health.shuttingDown).toBe(true)
+    expect(await connectError(port)).toBe('ECONNREFUSED')
+    release()
+    expect(await inFlight).toBe(200)
+    await closing
+  })
+
+  it("WARNs at register() when shutdownDelayMs is set on a Fastify with the default return503OnClosing (every route, readiness included, gets Fastify's 503)", async () => {
+    const logs = logWatch()
+    app = await buildApp({ shutdownDelayMs: 300 }, { logger: { level: 'info', stream: logs.stream } })
     app.get('/other', async () => ({ ok: true }))
     await app.listen({ port: 0, host: '127.0.0.1' })
+    const warns = logs.lines().filter((line) => line.level === 40)
+    expect(warns).toHaveLength(1)
+    expect(warns[0]?.msg).toContain('return503OnClosing: false')
     const base = `http://127.0.0.1:${portOf(app)}`
     closing = app.close()
-    await sleep(20)
-    expect(await get(`${base}/health/ready`)).toEqual({ status: 503, body: { status: 'shutting_down' } })
-    expect(await get(`${base}/health`)).toMatchObject({ status: 200, body: { status: 'ok' } })
+    await logs.seen(DRAINING)
+    // Still a 503 for the load balancer, but Fastify's own body, as the WARN said.
+    expect((await get(`${base}/health/ready`)).status).toBe(503)
     expect((await get(`${base}/other`)).status).toBe(503)
     await closing
   })
 
-  it('flips fastify.health.shuttingDown as soon as close() starts, before the server stops', async () => {
-    app = await buildApp({ shutdownDelayMs: 200 })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    expect(app.health.shuttingDown).toBe(false)
-    closing = app.close()
-    await sleep(20)
-    expect(app.health.shuttingDown).toBe(true)
-    expect(app.server.listening).toBe(true)
-    await closing
-    expect(app.server.listening).toBe(false)
+  it('no WARN with return503OnClosing: false, nor without a delay', async () => {
+    for (const [health, server] of [[{ shutdownDelayMs: 300 }, { return503OnClosing: false }], [{}, {}]] as const) {
+      const logs = logWatch()
+      const instance = await buildApp(health, { ...server, logger: { level: 'info', stream: logs.stream } })
+      await instance.ready()
+      await instance.close()
+      expect(logs.lines().filter((line) => line.level === 40)).toEqual([])
+    }
   })
 
-  it('waits shutdownDelayMs in close() and leaves no timer behind', async () => {
+  it('waits shutdownDelayMs in close() only while listening, and leaves no timer behind', async () => {
     app = await buildApp({ shutdownDelayMs: 200 })
     await app.listen({ port: 0, host: '127.0.0.1' })
     const started = Date.now()
     await app.close()
     expect(Date.now() - started).toBeGreaterThanOrEqual(190)
+    const injectOnly = await buildApp({ shutdownDelayMs: 5000 })
+    await injectOnly.ready()
+    const at = Date.now()
+    await injectOnly.close()
+    expect(Date.now() - at).toBeLessThan(2000)
   })
 })
 

@@ -37,7 +37,7 @@ export interface OpskitOptions {
   logging?: LoggingOptions | false
   /** `@opskit/metrics` options. Default `auth` from `METRICS_TOKEN`. */
   metrics?: MetricsOptions | false
-  /** `@opskit/health` options. Default `version` from `APP_VERSION`; `db` / `redis` checks when `DATABASE_URL` / `REDIS_URL` are set (yours are added). */
+  /** `@opskit/health` options. Default `version` from `APP_VERSION`; `db` / `redis` checks when `DATABASE_URL` / `REDIS_URL` are set (yours are added); `shutdownDelayMs: 5000` when `ENVIRONMENT=production`. */
   health?: HealthOptions | false
   /** `@opskit/security-log` options. Default `connection`/`redis` from `DATABASE_URL`/`REDIS_URL`. */
   securityLog?: SecurityLogOptions | false
@@ -48,6 +48,9 @@ export interface OpskitOptions {
   /** `@fastify/cors` options. Default: registered when `CORS_ORIGINS` is set, exposing the opskit headers. */
   cors?: FastifyCorsOptions | false
 }
+
+/** `health.shutdownDelayMs` the suite sets when `ENVIRONMENT=production` (yours wins). */
+export const PRODUCTION_SHUTDOWN_DELAY_MS = 5000
 
 const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'cors'] as const
 const KNOWN_KEYS = new Set<string>(['config', ...PARTS])
@@ -136,7 +139,9 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
     if (services.pool !== undefined) checks.db = postgresCheck(services.pool)
     if (services.redis !== undefined) checks.redis = redisCheck(services.redis)
     Object.assign(checks, userHealth.checks as Record<string, unknown> | undefined)
-    await fastify.register(opskitHealth, { version: config.appVersion, ...userHealth, checks } as HealthOptions)
+    // In production a load balancer needs time to see readiness turn 503 before the listener closes.
+    const drain = config.environment === 'production' ? { shutdownDelayMs: PRODUCTION_SHUTDOWN_DELAY_MS } : {}
+    await fastify.register(opskitHealth, { version: config.appVersion, ...drain, ...userHealth, checks } as HealthOptions)
   }
 
   // Security-log before rate-limit: rate-limit records rate_limit_hit when `securityLog` is decorated.

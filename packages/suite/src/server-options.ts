@@ -2,7 +2,7 @@ import { createLogger, fastifyLoggingOptions, type CreateLoggerOptions, type Ops
 import { loadConfig, type OpskitConfig } from './config.js'
 
 /** Fastify constructor options from `serverOptions()`. Spread them and add your own. */
-export type OpskitServerOptions = OpskitFastifyOptions & { pluginTimeout: number }
+export type OpskitServerOptions = OpskitFastifyOptions & { pluginTimeout: number; return503OnClosing: false }
 
 /**
  * Fastify's default plugin timeout is 10 s; the suite's register includes opening embedded PGlite
@@ -19,6 +19,9 @@ export const SUITE_PLUGIN_TIMEOUT_MS = 30_000
  * (≥ 5.7) the last two go through `logController`, so no FSTDEP023/FSTDEP024 warning is printed
  * (built by `@opskit/logging`'s `fastifyLoggingOptions()`). `pluginTimeout` is raised to 30 s
  * (`SUITE_PLUGIN_TIMEOUT_MS`) so a slow embedded-database start is not reported as a hung plugin.
+ * `return503OnClosing` is `false`: once `close()` starts, Fastify would otherwise answer every
+ * request with its own 503, so during `@opskit/health`'s `shutdownDelayMs` drain readiness could not
+ * say `{"status":"shutting_down"}` and the rest of the app could not serve the stragglers.
  *
  * @param config default `loadConfig()` (reads `process.env`).
  * @param logger `createLogger()` options merged over those from the config (`destination`,
@@ -32,5 +35,5 @@ export function serverOptions(config: OpskitConfig = loadConfig(), logger: Creat
     ...(config.logFile !== undefined ? { file: config.logFile } : {}),
     ...logger,
   })
-  return { ...fastifyLoggingOptions(loggerInstance), pluginTimeout: SUITE_PLUGIN_TIMEOUT_MS }
+  return { ...fastifyLoggingOptions(loggerInstance), pluginTimeout: SUITE_PLUGIN_TIMEOUT_MS, return503OnClosing: false }
 }

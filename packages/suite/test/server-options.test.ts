@@ -103,6 +103,10 @@ describe('serverOptions', () => {
     expect(fresh.json().id).not.toBe(replaced.json().id)
   })
 
+  it("turns Fastify's return503OnClosing off, so @opskit/health's drain can answer readiness shutting_down and serve every route", () => {
+    expect(serverOptions(loadConfig({}), { destination: memoryDestination().stream }).return503OnClosing).toBe(false)
+  })
+
   it('gives plugins 30 s to start (embedded PGlite can be slow on a busy machine)', () => {
     expect(serverOptions(loadConfig({}), { destination: memoryDestination().stream }).pluginTimeout).toBe(30_000)
   })

@@ -76,7 +76,8 @@ const updateBody = {
 
 const notFound = (reply: FastifyReply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'No such booking' })
 
-/** Every booking route needs a signed-in actor: 401 otherwise (recorded as `token_invalid`). */
+/** Every booking route needs a signed-in actor: 401 otherwise (recorded as `token_invalid`), once the
+ * limiter has counted the request (past the limit an anonymous flood gets 429). */
 async function requireActor(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   if (request.actor === null) {
     await reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'Send x-user-id (see POST /login)' })
@@ -92,7 +93,10 @@ function actionOf(before: Booking, after: Booking): string {
 
 /** Bookings CRUD. Every write is audited: who, what changed (before → after), from where. */
 export const bookingRoutes: FastifyPluginAsync<{ store: BookingStore }> = async (app, { store }) => {
-  app.addHook('onRequest', requireActor)
+  // preValidation, not onRequest: @opskit/rate-limit counts in a route-level onRequest hook, which
+  // runs after every app-level onRequest hook. An auth check there would answer 401 before the
+  // limiter, so an anonymous flood would never be limited and every 401 would be a security row.
+  app.addHook('preValidation', requireActor)
 
   app.get('/bookings', async () => ({ items: await store.list() }))
 

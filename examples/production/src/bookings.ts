@@ -49,7 +49,8 @@ function toJson(row: Record<string, unknown>): Booking {
   return { ...(row as unknown as Booking), created_at: new Date(row.created_at as string).toISOString() }
 }
 
-/** Every booking route needs a signed-in actor: 401 otherwise (recorded as `token_invalid`). */
+/** Every booking route needs a signed-in actor: 401 otherwise (recorded as `token_invalid`), once the
+ * limiter has counted the request (past the limit an anonymous flood gets 429). */
 async function requireActor(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   if (request.actor === null) {
     await reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'Sign in first' })
@@ -78,7 +79,10 @@ async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Pr
  */
 export const bookingRoutes: FastifyPluginAsync<{ pool: pg.Pool }> = async (app, { pool }) => {
   await pool.query(TABLE_SQL)
-  app.addHook('onRequest', requireActor)
+  // preValidation, not onRequest: @opskit/rate-limit counts in a route-level onRequest hook, which
+  // runs after every app-level onRequest hook. An auth check there would answer 401 before the
+  // limiter, so an anonymous flood would never be limited and every 401 would be a security row.
+  app.addHook('preValidation', requireActor)
 
   app.get('/bookings', async () => {
     const { rows } = await pool.query(`SELECT ${COLUMNS} FROM example_bookings ORDER BY created_at DESC LIMIT 100`)

@@ -1,7 +1,7 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
+import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { Gauge, Registry } from 'prom-client'
-import { createBearerCheck } from './bearer-auth.js'
+import { createScrapeAuth } from './bearer-auth.js'
 import { registerDefaultMetrics } from './default-metrics.js'
 import { HttpSeriesTable, UNMATCHED_ROUTE } from './http-metrics.js'
 import type { RouteSeries } from './http-metrics.js'
@@ -102,15 +102,16 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
   })
 
   if (endpoint !== false) {
-    const isAuthorized = options.bearerToken === undefined ? undefined : createBearerCheck(options.bearerToken)
+    const isAuthorized = options.bearerToken === undefined ? undefined : createScrapeAuth({ token: options.bearerToken, registry, prefix, log: fastify.log })
     fastify.route({
       method: 'GET',
       url: endpoint,
-      // Scrapes are not HTTP traffic of the service: left out of the RED metrics, never rate limited.
-      config: { metrics: false, rateLimit: false },
+      // Scrapes are not HTTP traffic of the service: left out of the RED metrics, never rate limited,
+      // and a refused scrape is no security event (see createScrapeAuth).
+      config: { metrics: false, rateLimit: false, securityLog: false } as FastifyContextConfig,
       logLevel: 'warn',
       async handler(request, reply) {
-        if (isAuthorized !== undefined && !isAuthorized(request.headers.authorization)) {
+        if (isAuthorized !== undefined && !isAuthorized(request)) {
           reply.code(401).header('www-authenticate', 'Bearer realm="metrics"')
           return { statusCode: 401, error: 'Unauthorized', message: 'A valid bearer token is required to read metrics' }
         }

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { buildDestination } from './destination.js'
+import { serializeError } from './error-serializer.js'
 import { formatLine, LineFormat, serializeFields, type LoggerInternals } from './line-format.js'
 import { resolveLoggerOptions, type CreateLoggerOptions, type LogDestination } from './options.js'
 import { Redactor } from './redactor.js'
@@ -72,7 +73,7 @@ function createChild(pinoChild: PinoChild) {
 export function createLogger(opts: CreateLoggerOptions = {}): Logger {
   const options = resolveLoggerOptions(opts)
   const stream = buildDestination(options)
-  const logger = pino({ level: options.level, base: null, timestamp: false, messageKey: 'message' }, stream as pino.DestinationStream)
+  const logger = pino({ level: options.level, base: null, timestamp: false, messageKey: 'message', serializers: { err: serializeError } }, stream as pino.DestinationStream)
   const internals = logger as unknown as LoggerInternals
   internals[formatSym] = new LineFormat(new Redactor(options.redact))
   internals[nameJsonSym] = JSON.stringify(options.name)

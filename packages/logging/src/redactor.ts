@@ -1,4 +1,5 @@
 import { isSecretKey, REDACTED, redactString } from '@opskit/core'
+import { serializeError } from './error-serializer.js'
 
 /** What the line formatter needs to know about one field name; computed once per key and cached. */
 export interface KeyInfo {
@@ -37,15 +38,6 @@ export function maskString(value: string): string {
     return value
   }
   return redactString(value)
-}
-
-function serializeError(err: Error): Record<string, unknown> {
-  const out: Record<string, unknown> = { type: err.constructor?.name ?? 'Error', message: err.message, stack: err.stack }
-  for (const key of Object.keys(err)) {
-    if (!(key in out)) out[key] = (err as unknown as Record<string, unknown>)[key]
-  }
-  if (err.cause !== undefined) out.cause = err.cause
-  return out
 }
 
 /**
@@ -111,7 +103,7 @@ export class Redactor {
     }
     if (value === null) return null
     let input = value as object
-    if (input instanceof Error) input = serializeError(input)
+    if (input instanceof Error) input = serializeError(input) as object
     else if (typeof (input as { toJSON?: unknown }).toJSON === 'function' && !Buffer.isBuffer(input)) {
       const json = (input as { toJSON(): unknown }).toJSON()
       if (json === null || typeof json !== 'object') return this.copy(json, depth, seen)

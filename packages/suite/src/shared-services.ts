@@ -87,7 +87,7 @@ export async function openSharedServices(config: OpskitConfig, opts: SharedServi
     pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, idleTimeoutMillis: 30_000, application_name: config.appName })
     const where = describeUrl(config.databaseUrl)
     pool.on('error', (err) => {
-      logger.error({ err: { message: err.message, code: (err as { code?: string }).code } }, `PostgreSQL idle client error (${where})`)
+      logger.error({ err }, `PostgreSQL idle client error (${where})`)
     })
   }
 
@@ -110,7 +110,7 @@ export async function openSharedServices(config: OpskitConfig, opts: SharedServi
     redis.on('error', (err: Error) => {
       if (down) return
       down = true
-      logger.error({ err: { message: err.message } }, `Redis connection error (${where}); retrying`)
+      logger.error({ err }, `Redis connection error (${where}); retrying`)
     })
     redis.on('ready', () => {
       if (down) logger.info(`Redis connection restored (${where})`)

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import createError from '@fastify/error'
-import type { FastifyInstance } from 'fastify'
 import { requestContextStorage } from './context.js'
 import { isValidRequestId } from './request-id.js'
 import type { RequestContext } from './types.js'
@@ -42,7 +41,7 @@ export interface RunJobOptions {
    * the request (or job) `runJob` is called from; outside any, every instance with `@opskit/core`
    * registered and not closed (in a process that runs one app, that app).
    */
-  app?: FastifyInstance
+  app?: { readonly opskitJobs: JobObservers }
 }
 
 export const FST_OPSKIT_CORE_INVALID_JOB = createError('FST_OPSKIT_CORE_INVALID_JOB', '@opskit/core: runJob(): %s', 500, TypeError)
@@ -83,9 +82,9 @@ export function addLiveInstance(set: JobObserverSet): () => void {
   }
 }
 
-function targetsOf(app: FastifyInstance | undefined, parent: RequestContext | undefined): readonly JobObserverSet[] {
+function targetsOf(app: { readonly opskitJobs: JobObservers } | undefined, parent: RequestContext | undefined): readonly JobObserverSet[] {
   if (app !== undefined) {
-    const set = (app as unknown as { opskitJobs?: unknown }).opskitJobs
+    const set: unknown = app.opskitJobs
     return set instanceof JobObserverSet ? [set] : []
   }
   const marked = (parent as MarkedContext | undefined)?.[observersSym]

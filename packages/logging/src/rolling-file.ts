@@ -1,5 +1,9 @@
 import { EventEmitter } from 'node:events'
-import { extname } from 'node:path'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { readdir, stat, unlink } from 'node:fs/promises'
+import { basename, dirname, extname, join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
 import roll, { type RollStream } from 'pino-roll'
 import type { LogDestination, ResolvedFileOptions } from './options.js'
 
@@ -18,6 +22,19 @@ let exitHookInstalled = false
 // CPU per write on this kind of machine, and takes a thread-pool slot from the application.
 const BUFFER_CHARS = 16 * 1024
 const FLUSH_INTERVAL_MS = 1000
+// Rotated files older than `retentionDays` are looked for at open, at each rotation and hourly.
+const RETENTION_CHECK_MS = 60 * 60 * 1000
+const DAY_MS = 24 * 60 * 60 * 1000
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** Gzips `file` into `file.gz` (appended as a new gzip member if one is there already) and deletes it. */
+async function gzipFile(file: string): Promise<void> {
+  await pipeline(createReadStream(file), createGzip(), createWriteStream(`${file}.gz`, { flags: 'a' }))
+  await unlink(file)
+}
 
 function flushOpenFilesOnExit(): void {
   for (const ref of openFiles) ref.deref()?.flushSync()
@@ -31,12 +48,14 @@ function flushOpenFilesOnExit(): void {
  * rotation tries again. The `ready` listener the failed reopen left behind (it would close the
  * current descriptor a second time at the next rotation) is removed.
  */
-function keepWritingWhenRotationFails(stream: RollStream): void {
+function keepWritingWhenRotationFails(stream: RollStream, rotated: () => void): void {
   const reopen = stream.reopen
   stream.reopen = function reopenOrKeepWriting(this: RollStream, file?: string): void {
     const before = this.listeners('ready')
+    const previous = this.file
     try {
       reopen.call(this, file)
+      if (file !== undefined && file !== previous) rotated()
     } catch {
       for (const listener of this.listeners('ready')) {
         if (!before.includes(listener)) this.removeListener('ready', listener as (...args: unknown[]) => void)
@@ -58,12 +77,20 @@ export class RollingFile extends EventEmitter implements LogDestination {
   private closed = false
   private readonly timer: NodeJS.Timeout
   private readonly ref = new WeakRef(this)
+  private readonly options: ResolvedFileOptions
+  // Matches this file's numbered files, rotated or active, gzipped or not: `app.3.log`, `app.2.log.gz`.
+  private readonly numbered: RegExp
+  // Compression, pruning and retention, one step at a time, off the write path.
+  private housekeeping: Promise<void> = Promise.resolve()
+  private nextRetentionCheck = 0
   readonly ready: Promise<void>
 
   constructor(options: ResolvedFileOptions) {
     super()
+    this.options = options
     const extension = extname(options.path)
     const base = extension === '' ? options.path : options.path.slice(0, -extension.length)
+    this.numbered = new RegExp(`^${escapeRegExp(basename(base))}\\.(\\d+)${escapeRegExp(extension)}(\\.gz)?$`)
     this.ready = roll({
       file: base,
       ...(extension === '' ? {} : { extension }),
@@ -79,7 +106,8 @@ export class RollingFile extends EventEmitter implements LogDestination {
       (stream) => {
         this.stream = stream
         stream.on('error', (err: Error) => this.fail(err))
-        keepWritingWhenRotationFails(stream)
+        keepWritingWhenRotationFails(stream, () => this.rotated())
+        if (options.compress || options.retentionDays !== undefined) this.tidy()
         this.handOver()
         if (this.closed) stream.end()
       },
@@ -97,7 +125,10 @@ export class RollingFile extends EventEmitter implements LogDestination {
     this.timer = setInterval(function handOverBuffered(this: NodeJS.Timeout) {
       const file = ref.deref()
       if (file === undefined) clearInterval(this)
-      else file.handOver()
+      else {
+        file.handOver()
+        if (file.options.retentionDays !== undefined && Date.now() >= file.nextRetentionCheck) file.tidy()
+      }
     }, FLUSH_INTERVAL_MS)
     this.timer.unref()
     openFiles.add(this.ref)
@@ -110,6 +141,63 @@ export class RollingFile extends EventEmitter implements LogDestination {
   /** The file being written now (`logs/app.3.log`), once open. */
   get currentFile(): string | undefined {
     return this.stream?.file
+  }
+
+  /** Resolves once the compression and deletions started so far are done. */
+  settled(): Promise<void> {
+    return this.housekeeping
+  }
+
+  private rotated(): void {
+    if (this.options.compress || this.options.retentionDays !== undefined) this.tidy()
+  }
+
+  /**
+   * After a rotation, at open and on the hourly check: gzips rotated files left
+   * plain (with `compress`), deletes rotated files beyond `maxFiles` that pino-roll does not see
+   * (it does not recognise `.gz` files) and, with `retentionDays`, those last written before the
+   * limit. Never the active file; a failure is reported, never thrown.
+   */
+  private tidy(): void {
+    if (this.options.retentionDays !== undefined) this.nextRetentionCheck = Date.now() + RETENTION_CHECK_MS
+    this.housekeeping = this.housekeeping.then(() => this.tidyNow()).catch((err: Error) => this.fail(err))
+  }
+
+  private async tidyNow(): Promise<void> {
+    const dir = dirname(this.options.path)
+    const active = this.stream === null ? undefined : basename(this.stream.file)
+    const listFiles = async (): Promise<{ name: string; number: number; gz: boolean }[]> => {
+      const found: { name: string; number: number; gz: boolean }[] = []
+      for (const name of await readdir(dir)) {
+        const match = this.numbered.exec(name)
+        if (match === null || name === active) continue
+        found.push({ name, number: Number(match[1]), gz: match[2] !== undefined })
+      }
+      return found.sort((a, b) => b.number - a.number)
+    }
+    if (this.options.compress) {
+      // The file just rotated out, and any a previous run left plain.
+      for (const file of (await listFiles()).filter((found) => !found.gz)) {
+        try {
+          await gzipFile(join(dir, file.name))
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.fail(err as Error)
+        }
+      }
+    }
+    const rotated = await listFiles()
+    const limit = this.options.retentionDays === undefined ? undefined : Date.now() - this.options.retentionDays * DAY_MS
+    // Files kept besides the active one; numbers can repeat (`app.2.log` beside an older `app.2.log.gz`).
+    const keep = new Set(rotated.slice(0, this.options.maxFiles - 1).map((file) => file.name))
+    for (const file of rotated) {
+      const path = join(dir, file.name)
+      let remove = !keep.has(file.name)
+      if (!remove && limit !== undefined) {
+        const info = await stat(path).catch(() => undefined)
+        remove = info !== undefined && info.mtimeMs < limit
+      }
+      if (remove) await unlink(path).catch(() => undefined)
+    }
   }
 
   private fail(err: Error): void {

@@ -48,14 +48,13 @@ function flushOpenFilesOnExit(): void {
  * rotation tries again. The `ready` listener the failed reopen left behind (it would close the
  * current descriptor a second time at the next rotation) is removed.
  */
-function keepWritingWhenRotationFails(stream: RollStream, rotated: () => void): void {
+function keepWritingWhenRotationFails(stream: RollStream, rotated: (next: string) => void): void {
   const reopen = stream.reopen
   stream.reopen = function reopenOrKeepWriting(this: RollStream, file?: string): void {
     const before = this.listeners('ready')
-    const previous = this.file
     try {
       reopen.call(this, file)
-      if (file !== undefined && file !== previous) rotated()
+      if (file !== undefined) rotated(file)
     } catch {
       for (const listener of this.listeners('ready')) {
         if (!before.includes(listener)) this.removeListener('ready', listener as (...args: unknown[]) => void)
@@ -82,6 +81,12 @@ export class RollingFile extends EventEmitter implements LogDestination {
   private readonly numbered: RegExp
   // Compression, pruning and retention, one step at a time, off the write path.
   private housekeeping: Promise<void> = Promise.resolve()
+  // The file written now, and the files this instance opened / rotated out: a file it opened is
+  // compressed or deleted only once rotated out, so the one being written is never touched, even
+  // when a rotation happens while the housekeeping runs.
+  private activeName: string | undefined
+  private readonly opened = new Set<string>()
+  private readonly retired = new Set<string>()
   private nextRetentionCheck = 0
   readonly ready: Promise<void>
 
@@ -95,8 +100,9 @@ export class RollingFile extends EventEmitter implements LogDestination {
       file: base,
       ...(extension === '' ? {} : { extension }),
       size: `${options.maxSizeBytes}b`,
-      // pino-roll prunes before the new file exists: `count` old files plus the active one remain.
-      limit: { count: options.maxFiles - 1, removeOtherLogFiles: true },
+      // No `limit`: pino-roll would prune by file number, and after a restart it numbers from 1
+      // again (it finds no number in `app.7.log`), so it deleted the fresh files and even the active
+      // one. Pruning is done here, newest first by modification time, never the active file.
       mkdir: true,
       sync: true,
       // Each batch handed over is written at once, whole (up to 3 bytes per character).
@@ -106,8 +112,10 @@ export class RollingFile extends EventEmitter implements LogDestination {
       (stream) => {
         this.stream = stream
         stream.on('error', (err: Error) => this.fail(err))
-        keepWritingWhenRotationFails(stream, () => this.rotated())
-        if (options.compress || options.retentionDays !== undefined) this.tidy()
+        this.activeName = basename(stream.file)
+        this.opened.add(this.activeName)
+        keepWritingWhenRotationFails(stream, (next) => this.rotated(next))
+        this.tidy()
         this.handOver()
         if (this.closed) stream.end()
       },
@@ -148,15 +156,25 @@ export class RollingFile extends EventEmitter implements LogDestination {
     return this.housekeeping
   }
 
-  private rotated(): void {
-    if (this.options.compress || this.options.retentionDays !== undefined) this.tidy()
+  private rotated(next: string): void {
+    const name = basename(next)
+    if (name === this.activeName) return
+    if (this.activeName !== undefined) this.retired.add(this.activeName)
+    this.activeName = name
+    this.opened.add(name)
+    this.tidy()
+  }
+
+  /** True for a file housekeeping may compress or delete: never the active one, nor one this instance opened and still may write. */
+  private mayTouch(name: string): boolean {
+    return name !== this.activeName && (!this.opened.has(name) || this.retired.has(name))
   }
 
   /**
-   * After a rotation, at open and on the hourly check: gzips rotated files left
-   * plain (with `compress`), deletes rotated files beyond `maxFiles` that pino-roll does not see
-   * (it does not recognise `.gz` files) and, with `retentionDays`, those last written before the
-   * limit. Never the active file; a failure is reported, never thrown.
+   * After a rotation, at open and on the hourly check: gzips rotated files left plain (with
+   * `compress`), deletes the rotated files beyond `maxFiles` (newest kept, by modification time)
+   * and, with `retentionDays`, those last written before the limit. Never the active file; a
+   * failure is reported, never thrown.
    */
   private tidy(): void {
     if (this.options.retentionDays !== undefined) this.nextRetentionCheck = Date.now() + RETENTION_CHECK_MS
@@ -165,19 +183,22 @@ export class RollingFile extends EventEmitter implements LogDestination {
 
   private async tidyNow(): Promise<void> {
     const dir = dirname(this.options.path)
-    const active = this.stream === null ? undefined : basename(this.stream.file)
-    const listFiles = async (): Promise<{ name: string; number: number; gz: boolean }[]> => {
-      const found: { name: string; number: number; gz: boolean }[] = []
+    const listFiles = async (): Promise<{ name: string; gz: boolean; mtimeMs: number; number: number }[]> => {
+      const found: { name: string; gz: boolean; mtimeMs: number; number: number }[] = []
       for (const name of await readdir(dir)) {
         const match = this.numbered.exec(name)
-        if (match === null || name === active) continue
-        found.push({ name, number: Number(match[1]), gz: match[2] !== undefined })
+        if (match === null || !this.mayTouch(name)) continue
+        const info = await stat(join(dir, name)).catch(() => undefined)
+        if (info === undefined || !info.isFile()) continue
+        found.push({ name, gz: match[2] !== undefined, mtimeMs: info.mtimeMs, number: Number(match[1]) })
       }
-      return found.sort((a, b) => b.number - a.number)
+      // Newest first: by time written, then by number.
+      return found.sort((a, b) => b.mtimeMs - a.mtimeMs || b.number - a.number)
     }
     if (this.options.compress) {
       // The file just rotated out, and any a previous run left plain.
       for (const file of (await listFiles()).filter((found) => !found.gz)) {
+        if (!this.mayTouch(file.name)) continue
         try {
           await gzipFile(join(dir, file.name))
         } catch (err) {
@@ -186,18 +207,13 @@ export class RollingFile extends EventEmitter implements LogDestination {
       }
     }
     const rotated = await listFiles()
+    const doomed: string[] = []
     const limit = this.options.retentionDays === undefined ? undefined : Date.now() - this.options.retentionDays * DAY_MS
-    // Files kept besides the active one; numbers can repeat (`app.2.log` beside an older `app.2.log.gz`).
-    const keep = new Set(rotated.slice(0, this.options.maxFiles - 1).map((file) => file.name))
-    for (const file of rotated) {
-      const path = join(dir, file.name)
-      let remove = !keep.has(file.name)
-      if (!remove && limit !== undefined) {
-        const info = await stat(path).catch(() => undefined)
-        remove = info !== undefined && info.mtimeMs < limit
-      }
-      if (remove) await unlink(path).catch(() => undefined)
-    }
+    rotated.forEach((file, index) => {
+      // `maxFiles` counts the active file.
+      if (index >= this.options.maxFiles - 1 || (limit !== undefined && file.mtimeMs < limit)) doomed.push(file.name)
+    })
+    await Promise.all(doomed.filter((name) => this.mayTouch(name)).map((name) => unlink(join(dir, name)).catch(() => undefined)))
   }
 
   private fail(err: Error): void {

@@ -45,6 +45,11 @@ function parseStack(stack: string | undefined): CallerSource | undefined {
   return undefined
 }
 
+/** The first frame of an error's stack outside pino, Fastify, this package and Node: where it was thrown. */
+export function errorSource(error: unknown): CallerSource | undefined {
+  return error instanceof Error && typeof error.stack === 'string' ? parseStack(error.stack) : undefined
+}
+
 /**
  * The first stack frame outside pino, Fastify and this package: the code that called
  * `log.warn()`. `below` is the log method being run; frames from it upwards are skipped cheaply.

@@ -2,6 +2,7 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDo
 import fp from 'fastify-plugin'
 import { createRequestContext, type JobObserver } from '@opskit/core'
 import type { Logger } from 'pino'
+import { errorSource } from './caller-source.js'
 import { flushLogger, isOpskitLogger } from './create-logger.js'
 import { RequestCompletedFields } from './line-format.js'
 import { FST_LOGGING_INVALID_OPTION } from './errors.js'
@@ -89,7 +90,7 @@ function round3(value: number): number {
 
 /**
  * Writes `job started` (DEBUG), `job completed` (INFO, `duration_ms`) and `job failed` (ERROR,
- * `duration_ms`, `err`) for the jobs (`runJob()`) of this instance, inside the job's context, so
+ * `duration_ms`, `err`, `source` = where the error was thrown) for the jobs (`runJob()`) of this instance, inside the job's context, so
  * the lines carry `job` and `job_id` like every other line of the job. Inside a job, `getLogger()`
  * derives from this instance's logger.
  */
@@ -108,6 +109,9 @@ function jobLines(log: Logger, opskitLogger: boolean): JobObserver {
         log.info(fields, 'job completed')
       } else {
         fields.err = result.error
+        // Where the job threw (the caller of this line is core's runJob, which says nothing).
+        const source = errorSource(result.error)
+        if (source !== undefined) fields.source = source
         log.error(fields, 'job failed')
       }
     },

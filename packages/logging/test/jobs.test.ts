@@ -59,6 +59,7 @@ describe('jobs in the logs', () => {
     expect(failed).toMatchObject({ level: 'ERROR', job: 'sync-posts', job_id: 'sync-2', request_id: 'sync-2' })
     expect(failed!.duration_ms).toEqual(expect.any(Number))
     expect(failed!.err).toMatchObject({ type: 'Error', message: expect.stringContaining('WordPress answered 502') })
+    expect(failed!.source).toMatchObject({ file: expect.stringMatching(/jobs\.test\.ts$/), line: expect.any(Number) }) // where it was thrown
     expect(capture.raw()).not.toContain('abc123secret')
     expect(byMessage(capture.lines(), 'job started')).toEqual([]) // DEBUG is off
     expect(byMessage(capture.lines(), 'job completed')).toEqual([])

@@ -53,9 +53,10 @@ function createChild(pinoChild: PinoChild) {
       // `child({ logger: '<channel>' })` (what `getLogger('<channel>')` does) writes to the channel.
       const channel = channelFor(this, name)
       if (channel !== undefined) {
-        const rest: Record<string, unknown> = { ...own }
-        if (requestId !== undefined) rest.request_id = requestId
-        const instance = channel.child(rest, options) as unknown as LoggerInternals
+        const instance = channel.child(own ?? {}, options) as unknown as LoggerInternals
+        // The request this logger is bound to (`request.log.child({ logger: 'webhooks' })`) stays its request.
+        const boundRequestId = requestId ?? this[boundRequestIdSym]
+        if (boundRequestId !== undefined) instance[boundRequestIdSym] = boundRequestId
         if (this[contextSym] !== undefined) instance[contextSym] = this[contextSym]
         instance[nameJsonSym] = JSON.stringify(name)
         return instance

@@ -122,15 +122,21 @@ describe('log channels', () => {
       early.info('early logger')
       return { ok: true }
     })
+    app.post('/bound', async (request) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      request.log.child({ logger: 'webhooks' }).info('from request.log')
+      return { ok: true }
+    })
     await app.inject({ method: 'POST', url: '/hooks', headers: { 'x-request-id': 'req-1' } })
+    await app.inject({ method: 'POST', url: '/bound', headers: { 'x-request-id': 'req-1' } })
     await flushLogger(app.log)
     const lines = await fileLines(join(dir, 'webhooks.1.log'))
-    expect(lines.map((l) => l.message)).toEqual(['hook from e***r@example.com', 'early logger'])
+    expect(lines.map((l) => l.message)).toEqual(['hook from e***r@example.com', 'early logger', 'from request.log'])
     for (const line of lines) expect(line).toMatchObject({ logger: 'webhooks', request_id: 'req-1', user_id: 'u-5', tenant_id: 't-1' })
     expect(lines[0]).toMatchObject({ password: '[REDACTED]', from: 'e***r@example.com' })
     expect(JSON.stringify(lines)).not.toContain('hunter2')
     // `request completed` goes to stdout (the main logger), not to the channel file
-    expect(out.lines().filter((l) => l.message === 'request completed')).toHaveLength(1)
+    expect(out.lines().filter((l) => l.message === 'request completed')).toHaveLength(2)
     expect(lines.some((l) => l.message === 'request completed')).toBe(false)
   })
 

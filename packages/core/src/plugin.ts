@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { createRequestContext, requestContextStorage } from './context.js'
 import { addRequestIdToErrors } from './error-response.js'
 import { FST_OPSKIT_CORE_INVALID_OPTION } from './errors.js'
+import { addLiveInstance, attachJobObservers, JobObserverSet, type JobObservers } from './job.js'
 import type { Actor, OpskitCoreOptions, RequestContext, ResolveActor } from './types.js'
 
 declare module 'fastify' {
@@ -13,6 +14,10 @@ declare module 'fastify' {
     setActor(actor: Actor | null): void
     /** The request context that `getRequestContext()` returns inside this request. Read-only. */
     opskitContext: RequestContext
+  }
+  interface FastifyInstance {
+    /** Observers of the jobs (`runJob()`) attributed to this instance; `@opskit/logging` and `@opskit/metrics` add theirs. */
+    opskitJobs: JobObservers
   }
 }
 
@@ -53,6 +58,17 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
   fastify.decorateRequest('opskitContext', null as unknown as RequestContext)
   fastify.decorateRequest('setActor', setActor)
 
+  // Jobs started inside this instance's requests are observed by this instance's plugins only; a
+  // job started outside any request goes to every instance not closed yet.
+  const jobObservers = new JobObserverSet()
+  const ownObservers: readonly JobObserverSet[] = [jobObservers]
+  fastify.decorate('opskitJobs', jobObservers)
+  const removeLiveInstance = addLiveInstance(jobObservers)
+  fastify.addHook('onClose', (_instance, done) => {
+    removeLiveInstance()
+    done()
+  })
+
   // Runs inside the request's context; a named function and `run(store, fn, ...args)` so no
   // closure is made per request.
   function runResolveActor(resolve: ResolveActor, request: FastifyRequest, done: HookHandlerDoneFunction): void {
@@ -79,6 +95,7 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
 
   function onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const context = createRequestContext(request)
+    attachJobObservers(context, ownObservers)
     request.opskitContext = context
     reply.header(requestIdHeader, request.id)
     if (resolveActor === undefined) requestContextStorage.run(context, done)

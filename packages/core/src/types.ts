@@ -19,6 +19,14 @@ export interface RequestContext {
   url: string
   /** The route template (`/bookings/:id`); undefined when no route matched. */
   route?: string
+  /** Inside `runJob()`: the job's name. */
+  job?: string
+  /** Inside `runJob()`: the job's id (the same value as `requestId`). */
+  jobId?: string
+  /** A job started inside a request (or inside a job that was): that request's id. */
+  parentRequestId?: string
+  /** A job started inside another job: the enclosing job's id. */
+  parentJobId?: string
 }
 
 export type ResolveActor = (request: FastifyRequest) => Actor | null | undefined | Promise<Actor | null | undefined>

@@ -96,6 +96,11 @@ export function parseStack(stack: string | undefined): CallerSource | undefined 
   return ours
 }
 
+/** The first frame of an error's stack outside pino, Fastify, this package and Node: where it was thrown. */
+export function errorSource(error: unknown): CallerSource | undefined {
+  return error instanceof Error && typeof error.stack === 'string' ? parseStack(error.stack) : undefined
+}
+
 /**
  * The code that called `log.warn()`: the first stack frame outside pino, Fastify and the logger
  * itself that is user code; when only opskit's own frames are left, the first of them, naming its

@@ -1,13 +1,23 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { pino, type Logger } from 'pino'
+import { channelFor, combine, type TreeOutputs } from './channels.js'
 import { buildDestination } from './destination.js'
 import { serializeError } from './error-serializer.js'
 import { formatLine, LineFormat, serializeFields, type LoggerInternals } from './line-format.js'
-import { resolveLoggerOptions, type CreateLoggerOptions, type LogDestination } from './options.js'
+import { resolveLoggerOptions, type CreateLoggerOptions, type LogDestination, type LogLevel } from './options.js'
 import { Redactor } from './redactor.js'
 import { RollingFile } from './rolling-file.js'
-import { TeeStream } from './tee-stream.js'
-import { bindingKeysSym, bindingsSym, boundRequestIdSym, formatSym, nameJsonSym } from './symbols.js'
+import {
+  bindingKeysSym,
+  bindingsSym,
+  boundRequestIdSym,
+  channelNameSym,
+  channelsSym,
+  contextSym,
+  formatSym,
+  nameJsonSym,
+  outputsSym,
+} from './symbols.js'
 
 const { asJsonSym, chindingsSym, serializersSym, streamSym } = pino.symbols
 const hasOwn = Object.prototype.hasOwnProperty
@@ -40,6 +50,19 @@ function createChild(pinoChild: PinoChild) {
       else if (key === 'logger') name = String(value)
       else if (key !== 'timestamp' && key !== 'level' && key !== 'message') (own ??= {})[key] = value
     }
+    if (name !== undefined) {
+      // `child({ logger: '<channel>' })` (what `getLogger('<channel>')` does) writes to the channel.
+      const channel = channelFor(this, name)
+      if (channel !== undefined) {
+        const instance = channel.child(own ?? {}, options) as unknown as LoggerInternals
+        // The request this logger is bound to (`request.log.child({ logger: 'webhooks' })`) stays its request.
+        const boundRequestId = requestId ?? this[boundRequestIdSym]
+        if (boundRequestId !== undefined) instance[boundRequestIdSym] = boundRequestId
+        if (this[contextSym] !== undefined) instance[contextSym] = this[contextSym]
+        instance[nameJsonSym] = JSON.stringify(name)
+        return instance
+      }
+    }
     let instance: LoggerInternals
     if (own === undefined && (options === undefined || options === null || isEmpty(options))) {
       instance = Object.create(this) as LoggerInternals
@@ -64,21 +87,45 @@ function createChild(pinoChild: PinoChild) {
   }
 }
 
+function opskitPino(level: LogLevel, stream: LogDestination, format: LineFormat, name: string): Logger {
+  const logger = pino({ level, base: null, timestamp: false, messageKey: 'message', serializers: { err: serializeError } }, stream as pino.DestinationStream)
+  const internals = logger as unknown as LoggerInternals
+  internals[formatSym] = format
+  internals[nameJsonSym] = JSON.stringify(name)
+  internals[asJsonSym] = formatLine
+  internals.child = createChild(internals.child as PinoChild)
+  return logger
+}
+
 /**
  * A pino logger writing opskit's line format, usable as Fastify's `loggerInstance`: one JSON
  * object per line (`timestamp`, `level`, `logger`, `message`, request context, fields, `source`
- * on WARN+), redacted, to stdout (or `destination`) and optionally a rotating file.
+ * on WARN+), redacted, to stdout (or `destination`) and optionally a rotating file. Each named
+ * channel is a logger of its own (own level, own rotating file, the same stdout), which
+ * `getLogger('<channel>')` and `child({ logger: '<channel>' })` return.
  * Throws `FST_LOGGING_INVALID_OPTION` naming a bad option.
  */
 export function createLogger(opts: CreateLoggerOptions = {}): Logger {
   const options = resolveLoggerOptions(opts)
-  const stream = buildDestination(options)
-  const logger = pino({ level: options.level, base: null, timestamp: false, messageKey: 'message', serializers: { err: serializeError } }, stream as pino.DestinationStream)
-  const internals = logger as unknown as LoggerInternals
-  internals[formatSym] = new LineFormat(new Redactor(options.redact))
-  internals[nameJsonSym] = JSON.stringify(options.name)
-  internals[asJsonSym] = formatLine
-  internals.child = createChild(internals.child as PinoChild)
+  const outputs: TreeOutputs = { streams: [], files: [] }
+  const stdout = options.stdout ? buildDestination({ ...options, file: undefined }) : undefined
+  const format = new LineFormat(new Redactor(options.redact))
+  const main = combine(stdout, options.file === undefined ? undefined : new RollingFile(options.file), outputs)
+  const logger = opskitPino(options.level, main, format, options.name)
+  if (options.channels.length > 0) {
+    const channels = new Map<string, Logger>()
+    for (const channel of options.channels) {
+      const stream = combine(stdout, new RollingFile(channel.file), outputs)
+      const channelLogger = opskitPino(channel.level, stream, format, channel.name)
+      const internals = channelLogger as unknown as LoggerInternals
+      internals[channelsSym] = channels
+      internals[channelNameSym] = channel.name
+      internals[outputsSym] = outputs
+      channels.set(channel.name, channelLogger)
+    }
+    ;(logger as unknown as LoggerInternals)[channelsSym] = channels
+  }
+  ;(logger as unknown as LoggerInternals)[outputsSym] = outputs
   return logger
 }
 
@@ -87,23 +134,36 @@ export function isOpskitLogger(logger: unknown): boolean {
   return logger !== null && typeof logger === 'object' && (logger as LoggerInternals)[formatSym] instanceof LineFormat
 }
 
-function destinationOf(logger: Logger | FastifyBaseLogger): LogDestination | undefined {
-  return (logger as unknown as Record<symbol, LogDestination | undefined>)[streamSym]
+function outputsOf(logger: Logger | FastifyBaseLogger): TreeOutputs {
+  const outputs = (logger as unknown as Record<symbol, TreeOutputs | undefined>)[outputsSym]
+  if (outputs !== undefined) return outputs
+  // Not ours: its one stream.
+  const stream = (logger as unknown as Record<symbol, LogDestination | undefined>)[streamSym]
+  return { streams: stream === undefined ? [] : [stream], files: [] }
 }
 
-/** Resolves once every line logged so far has been handed to its destinations (file included). Takes `fastify.log` too. */
-export function flushLogger(logger: Logger | FastifyBaseLogger): Promise<void> {
-  const destination = destinationOf(logger)
-  if (destination === undefined || typeof destination.flush !== 'function') return Promise.resolve()
+function flushStream(stream: LogDestination): Promise<void> {
+  if (typeof stream.flush !== 'function') return Promise.resolve()
   return new Promise((resolve) => {
-    destination.flush!(() => resolve())
+    stream.flush!(() => resolve())
   })
 }
 
-/** Flushes, then closes the logger's rotating file. stdout and a caller's `destination` stay open. */
+/**
+ * Resolves once every line logged so far has been handed to its destinations (files included),
+ * for the main logger and each channel of the tree. Takes `fastify.log` and `getLogger()` loggers too.
+ */
+export async function flushLogger(logger: Logger | FastifyBaseLogger): Promise<void> {
+  await Promise.all(outputsOf(logger).streams.map(flushStream))
+}
+
+/**
+ * Flushes, then closes the rotating files of the logger's tree (main file and channels) and waits
+ * for their compression and deletions. stdout and a caller's `destination` stay open.
+ */
 export async function closeLogger(logger: Logger | FastifyBaseLogger): Promise<void> {
   await flushLogger(logger)
-  const destination = destinationOf(logger)
-  if (destination instanceof RollingFile) destination.end()
-  else if (destination instanceof TeeStream) destination.endFiles()
+  const { files } = outputsOf(logger)
+  for (const file of files) file.end()
+  await Promise.all(files.map((file) => file.settled()))
 }

@@ -197,6 +197,20 @@ export function serializeFields(
   return out
 }
 
+/** `,"job":…,"job_id":…` (and `parent_request_id`, `parent_job_id`) of a line written inside `runJob()`. */
+function jobFields(ctx: RequestContext, obj: Record<string, unknown>, bound: Record<string, true> | undefined): string {
+  let out = ''
+  if (obj.job === undefined && bound?.job !== true) out += ',"job":' + quote(ctx.job as string)
+  if (ctx.jobId !== undefined && obj.job_id === undefined && bound?.job_id !== true) out += ',"job_id":' + quote(ctx.jobId)
+  if (ctx.parentRequestId !== undefined && obj.parent_request_id === undefined && bound?.parent_request_id !== true) {
+    out += ',"parent_request_id":' + quote(ctx.parentRequestId)
+  }
+  if (ctx.parentJobId !== undefined && obj.parent_job_id === undefined && bound?.parent_job_id !== true) {
+    out += ',"parent_job_id":' + quote(ctx.parentJobId)
+  }
+  return out
+}
+
 function collides(obj: Record<string, unknown>, bound: Record<string, true>): boolean {
   for (const key in obj) if (bound[key] === true && obj[key] !== undefined) return true
   return false
@@ -222,6 +236,7 @@ export function formatLine(this: LoggerInternals, obj: Record<string, unknown>, 
   if (requestId !== undefined && obj.request_id === undefined && bound?.request_id !== true) {
     line += ',"request_id":' + quote(requestId)
   }
+  if (ctx?.job !== undefined) line += jobFields(ctx, obj, bound)
   const actor = ctx?.actor
   if (actor !== null && actor !== undefined) {
     if (obj.user_id === undefined && bound?.user_id !== true) line += ',"user_id":' + quote(maskString(String(actor.id)))

@@ -1,3 +1,4 @@
+import { isAbsolute, join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { FST_LOGGING_INVALID_OPTION } from './errors.js'
 
@@ -12,6 +13,26 @@ export interface LogFileOptions {
   maxSize?: string | number
   /** Files kept, the active one included (at least 2); older ones are deleted. Default `10`. */
   maxFiles?: number
+  /** Gzip each file once it is rotated out (`logs/app.1.log` → `logs/app.1.log.gz`). Default `false`. */
+  compress?: boolean
+  /** Delete rotated files (gzipped or not) last written more than this many days ago. Default: kept until `maxFiles` pushes them out. */
+  retentionDays?: number
+}
+
+/** A named log channel: `getLogger(name)` writes to its own rotating file (and stdout), not to the main file. */
+export interface LogChannelOptions {
+  /** The channel's file, e.g. `'webhooks.log'`; a relative path is under `dir` / `LOG_DIR` when set. */
+  file: string
+  /** Lowest level written to this channel (its file and stdout). Default: the logger's `level`. */
+  level?: LogLevel
+  /** As `file.maxSize`. Default `'10m'`. */
+  maxSize?: string | number
+  /** As `file.maxFiles`. Default `10`. */
+  maxFiles?: number
+  /** As `file.compress`. Default `false`. */
+  compress?: boolean
+  /** As `file.retentionDays`. Default: none. */
+  retentionDays?: number
 }
 
 /** The minimal stream a logger writes to: one newline-terminated JSON line per `write()`. */
@@ -31,8 +52,16 @@ export interface CreateLoggerOptions {
    * always gets JSON.
    */
   format?: LogFormat
-  /** Also write JSON lines to a rotating file. Default `process.env.LOG_FILE` (a path). */
+  /**
+   * Also write JSON lines to a rotating file. Default `process.env.LOG_FILE` (a path); when that is
+   * unset too and `dir` is set, `<dir>/<name>.log`. Its `maxSize` / `maxFiles` default to
+   * `LOG_FILE_MAX_BYTES` / `LOG_FILE_BACKUP_COUNT + 1` when those are set.
+   */
   file?: string | LogFileOptions
+  /** Directory that relative file paths (main file and channels) are resolved against. Default `process.env.LOG_DIR`. */
+  dir?: string
+  /** Named channels: `getLogger('<name>')` writes to the channel's own file and stdout, not to `file`. Default `{}`. */
+  channels?: Record<string, LogChannelOptions>
   /** Extra redaction paths (`'ssn'` anywhere, `'user.address.street'`, `'headers.*'`, `'req["x-key"]'`). Default `[]`. */
   redact?: string[]
   /** The `logger` field of every line. Default `'app'`. */
@@ -47,12 +76,22 @@ export interface ResolvedFileOptions {
   path: string
   maxSizeBytes: number
   maxFiles: number
+  compress: boolean
+  /** Undefined: no age limit. */
+  retentionDays: number | undefined
+}
+
+export interface ResolvedChannelOptions {
+  name: string
+  level: LogLevel
+  file: ResolvedFileOptions
 }
 
 export interface ResolvedLoggerOptions {
   level: LogLevel
   format: LogFormat
   file: ResolvedFileOptions | undefined
+  channels: ResolvedChannelOptions[]
   redact: string[]
   name: string
   destination: LogDestination | undefined
@@ -80,24 +119,104 @@ export function parseSize(value: string | number): number | undefined {
   return bytes > 0 ? bytes : undefined
 }
 
-function resolveFile(file: string | LogFileOptions | undefined): ResolvedFileOptions | undefined {
+interface FileDefaults {
+  maxSize: string | number
+  maxFiles: number
+  dir: string | undefined
+}
+
+const FILE_KEYS = new Set(['path', 'maxSize', 'maxFiles', 'compress', 'retentionDays'])
+const CHANNEL_KEYS = new Set(['file', 'level', 'maxSize', 'maxFiles', 'compress', 'retentionDays'])
+
+function underDir(path: string, dir: string | undefined): string {
+  return dir === undefined || isAbsolute(path) ? path : join(dir, path)
+}
+
+/** Validates rotation settings; `option` prefixes the names in errors (`file`, `channels.webhooks`). */
+function resolveRotation(
+  option: string,
+  path: string,
+  spec: { maxSize?: unknown; maxFiles?: unknown; compress?: unknown; retentionDays?: unknown },
+  defaults: FileDefaults,
+): ResolvedFileOptions {
+  const { maxSize = defaults.maxSize, maxFiles = defaults.maxFiles, compress = false, retentionDays } = spec
+  const maxSizeBytes = typeof maxSize === 'string' || typeof maxSize === 'number' ? parseSize(maxSize) : undefined
+  if (maxSizeBytes === undefined) {
+    throw new FST_LOGGING_INVALID_OPTION(`${option}.maxSize`, `expected a size such as '10m', '512k' or a number of bytes, got ${JSON.stringify(maxSize)}`)
+  }
+  if (!Number.isInteger(maxFiles) || (maxFiles as number) < 2) {
+    throw new FST_LOGGING_INVALID_OPTION(`${option}.maxFiles`, `expected an integer ≥ 2 (the active file and at least one rotated), got ${JSON.stringify(maxFiles)}`)
+  }
+  if (typeof compress !== 'boolean') throw new FST_LOGGING_INVALID_OPTION(`${option}.compress`, 'expected a boolean')
+  if (retentionDays !== undefined && (typeof retentionDays !== 'number' || !Number.isFinite(retentionDays) || retentionDays <= 0)) {
+    throw new FST_LOGGING_INVALID_OPTION(`${option}.retentionDays`, `expected a number of days > 0, got ${JSON.stringify(retentionDays)}`)
+  }
+  return { path: underDir(path, defaults.dir), maxSizeBytes, maxFiles: maxFiles as number, compress, retentionDays }
+}
+
+function unknownKey(value: object, known: Set<string>): string | undefined {
+  return Object.keys(value).find((key) => !known.has(key))
+}
+
+function resolveFile(file: string | LogFileOptions | undefined, defaults: FileDefaults): ResolvedFileOptions | undefined {
   if (file === undefined) return undefined
   if (typeof file === 'string') {
     if (file.trim() === '') throw new FST_LOGGING_INVALID_OPTION('file', 'expected a non-empty path or { path, maxSize, maxFiles }')
-    return { path: file, maxSizeBytes: parseSize(DEFAULT_MAX_SIZE) as number, maxFiles: DEFAULT_MAX_FILES }
+    return resolveRotation('file', file, {}, defaults)
   }
   if (file === null || typeof file !== 'object' || typeof file.path !== 'string' || file.path.trim() === '') {
     throw new FST_LOGGING_INVALID_OPTION('file', 'expected a non-empty path or { path, maxSize, maxFiles }')
   }
-  const { path, maxSize = DEFAULT_MAX_SIZE, maxFiles = DEFAULT_MAX_FILES } = file
-  const maxSizeBytes = typeof maxSize === 'string' || typeof maxSize === 'number' ? parseSize(maxSize) : undefined
-  if (maxSizeBytes === undefined) {
-    throw new FST_LOGGING_INVALID_OPTION('file.maxSize', `expected a size such as '10m', '512k' or a number of bytes, got ${JSON.stringify(maxSize)}`)
+  const extra = unknownKey(file, FILE_KEYS)
+  if (extra !== undefined) throw new FST_LOGGING_INVALID_OPTION(`file.${extra}`, 'unknown option')
+  return resolveRotation('file', file.path, file, defaults)
+}
+
+function resolveChannels(channels: unknown, level: LogLevel, dir: string | undefined): ResolvedChannelOptions[] {
+  if (channels === undefined) return []
+  if (channels === null || typeof channels !== 'object' || Array.isArray(channels)) {
+    throw new FST_LOGGING_INVALID_OPTION('channels', 'expected an object { <name>: { file, level?, maxSize?, maxFiles?, compress?, retentionDays? } }')
   }
-  if (!Number.isInteger(maxFiles) || maxFiles < 2) {
-    throw new FST_LOGGING_INVALID_OPTION('file.maxFiles', `expected an integer ≥ 2 (the active file and at least one rotated), got ${JSON.stringify(maxFiles)}`)
+  const resolved: ResolvedChannelOptions[] = []
+  for (const [name, spec] of Object.entries(channels as Record<string, unknown>)) {
+    const option = `channels.${name}`
+    if (name === '') throw new FST_LOGGING_INVALID_OPTION('channels', 'a channel name must be non-empty')
+    if (spec === null || typeof spec !== 'object') throw new FST_LOGGING_INVALID_OPTION(option, 'expected { file, level?, maxSize?, maxFiles?, compress?, retentionDays? }')
+    const channel = spec as LogChannelOptions
+    const extra = unknownKey(channel, CHANNEL_KEYS)
+    if (extra !== undefined) throw new FST_LOGGING_INVALID_OPTION(`${option}.${extra}`, 'unknown option')
+    if (typeof channel.file !== 'string' || channel.file.trim() === '') throw new FST_LOGGING_INVALID_OPTION(`${option}.file`, 'expected a non-empty path')
+    const channelLevel = channel.level ?? level
+    if (typeof channelLevel !== 'string' || !LEVELS.includes(channelLevel)) {
+      throw new FST_LOGGING_INVALID_OPTION(`${option}.level`, `expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(channelLevel)}`)
+    }
+    const file = resolveRotation(option, channel.file, channel, { maxSize: DEFAULT_MAX_SIZE, maxFiles: DEFAULT_MAX_FILES, dir })
+    resolved.push({ name, level: channelLevel, file })
   }
-  return { path, maxSizeBytes, maxFiles }
+  const paths = new Set<string>()
+  for (const channel of resolved) {
+    if (paths.has(channel.file.path)) throw new FST_LOGGING_INVALID_OPTION(`channels.${channel.name}.file`, `${channel.file.path} is used by another channel`)
+    paths.add(channel.file.path)
+  }
+  return resolved
+}
+
+/** `LOG_FILE_MAX_BYTES` and `LOG_FILE_BACKUP_COUNT` (rotated files kept, so `maxFiles` is one more). */
+function fileDefaultsFromEnv(dir: string | undefined): FileDefaults {
+  let maxSize: string | number = DEFAULT_MAX_SIZE
+  let maxFiles = DEFAULT_MAX_FILES
+  const bytes = envValue('LOG_FILE_MAX_BYTES')
+  if (bytes !== undefined) {
+    const parsed = parseSize(bytes)
+    if (parsed === undefined) throw new FST_LOGGING_INVALID_OPTION('LOG_FILE_MAX_BYTES', `expected a number of bytes (or '10m'), got ${JSON.stringify(bytes)}`)
+    maxSize = parsed
+  }
+  const backups = envValue('LOG_FILE_BACKUP_COUNT')
+  if (backups !== undefined) {
+    if (!/^[1-9][0-9]{0,5}$/.test(backups)) throw new FST_LOGGING_INVALID_OPTION('LOG_FILE_BACKUP_COUNT', `expected an integer ≥ 1, got ${JSON.stringify(backups)}`)
+    maxFiles = Number(backups) + 1
+  }
+  return { maxSize, maxFiles, dir }
 }
 
 /** Validates `createLogger()` options and fills the defaults (environment variables included). */
@@ -108,12 +227,16 @@ export function resolveLoggerOptions(opts: CreateLoggerOptions): ResolvedLoggerO
   const {
     level = (envValue('LOG_LEVEL')?.toLowerCase() as LogLevel | undefined) ?? 'info',
     format = (envValue('LOG_FORMAT')?.toLowerCase() as LogFormat | undefined) ?? (process.stdout.isTTY === true ? 'pretty' : 'json'),
-    file = envValue('LOG_FILE'),
+    dir = envValue('LOG_DIR'),
     redact = [],
     name = 'app',
     destination,
     stdout = true,
+    channels,
   } = opts
+  if (dir !== undefined && (typeof dir !== 'string' || dir.trim() === '')) {
+    throw new FST_LOGGING_INVALID_OPTION('dir', 'expected a directory path')
+  }
   if (typeof level !== 'string' || !LEVELS.includes(level)) {
     throw new FST_LOGGING_INVALID_OPTION('level', `expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
   }
@@ -132,7 +255,12 @@ export function resolveLoggerOptions(opts: CreateLoggerOptions): ResolvedLoggerO
   if (typeof stdout !== 'boolean') {
     throw new FST_LOGGING_INVALID_OPTION('stdout', 'expected a boolean')
   }
-  const resolvedFile = resolveFile(file)
+  const file = opts.file ?? envValue('LOG_FILE') ?? (dir !== undefined ? `${name}.log` : undefined)
+  const resolvedFile = resolveFile(file, fileDefaultsFromEnv(dir))
+  const resolvedChannels = resolveChannels(channels, level, dir)
+  if (resolvedFile !== undefined && resolvedChannels.some((channel) => channel.file.path === resolvedFile.path)) {
+    throw new FST_LOGGING_INVALID_OPTION('channels', `${resolvedFile.path} is the main file`)
+  }
   if (!stdout && resolvedFile === undefined) {
     throw new FST_LOGGING_INVALID_OPTION('stdout', 'false needs a `file`, or lines would go nowhere')
   }
@@ -140,6 +268,7 @@ export function resolveLoggerOptions(opts: CreateLoggerOptions): ResolvedLoggerO
     level,
     format,
     file: resolvedFile,
+    channels: resolvedChannels,
     redact: [...redact],
     name,
     destination: destination as LogDestination | undefined,

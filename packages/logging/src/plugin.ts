@@ -1,7 +1,8 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import { createRequestContext } from '@opskit/core'
+import { createRequestContext, type JobObserver } from '@opskit/core'
 import type { Logger } from 'pino'
+import { errorSource } from './caller-source.js'
 import { flushLogger, isOpskitLogger } from './create-logger.js'
 import { RequestCompletedFields } from './line-format.js'
 import { FST_LOGGING_INVALID_OPTION } from './errors.js'
@@ -87,6 +88,36 @@ function round3(value: number): number {
   return Math.round(value * 1000) / 1000
 }
 
+/**
+ * Writes `job started` (DEBUG), `job completed` (INFO, `duration_ms`) and `job failed` (ERROR,
+ * `duration_ms`, `err`, `source` = where the error was thrown) for the jobs (`runJob()`) of this instance, inside the job's context, so
+ * the lines carry `job` and `job_id` like every other line of the job. Inside a job, `getLogger()`
+ * derives from this instance's logger.
+ */
+function jobLines(log: Logger, opskitLogger: boolean): JobObserver {
+  // A logger that is not ours does not read the context: the job is named explicitly.
+  const fieldsOf = (name: string, id: string): Record<string, unknown> => (opskitLogger ? {} : { job: name, job_id: id })
+  return {
+    jobStarted(job) {
+      if (opskitLogger) (job.context as unknown as Record<symbol, unknown>)[serverLoggerSym] = log
+      log.debug(fieldsOf(job.name, job.id), 'job started')
+    },
+    jobEnded(job, result) {
+      const fields = fieldsOf(job.name, job.id)
+      fields.duration_ms = round3(result.durationMs)
+      if (result.status === 'ok') {
+        log.info(fields, 'job completed')
+      } else {
+        fields.err = result.error
+        // Where the job threw (the caller of this line is core's runJob, which says nothing).
+        const source = errorSource(result.error)
+        if (source !== undefined) fields.source = source
+        log.error(fields, 'job failed')
+      }
+    },
+  }
+}
+
 const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next) => {
   let options: ResolvedOptions
   try {
@@ -100,6 +131,7 @@ const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next
   const opskitLogger = isOpskitLogger(serverLog)
   if (opskitLogger) setRootLogger(serverLog)
   const debugCheck = typeof serverLog.isLevelEnabled === 'function'
+  const removeJobLines = fastify.hasDecorator('opskitJobs') ? fastify.opskitJobs.add(jobLines(serverLog, opskitLogger)) : undefined
 
   function ignored(path: string): boolean {
     if (exact.has(path)) return true
@@ -173,6 +205,7 @@ const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next
   fastify.addHook('onRequest', onRequest)
   fastify.addHook('onResponse', onResponse)
   fastify.addHook('onClose', (_instance, done) => {
+    removeJobLines?.()
     if (!opskitLogger) {
       done()
       return

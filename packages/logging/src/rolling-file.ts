@@ -1,5 +1,9 @@
 import { EventEmitter } from 'node:events'
-import { extname } from 'node:path'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { readdir, stat, unlink } from 'node:fs/promises'
+import { basename, dirname, extname, join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
 import roll, { type RollStream } from 'pino-roll'
 import type { LogDestination, ResolvedFileOptions } from './options.js'
 
@@ -18,6 +22,19 @@ let exitHookInstalled = false
 // CPU per write on this kind of machine, and takes a thread-pool slot from the application.
 const BUFFER_CHARS = 16 * 1024
 const FLUSH_INTERVAL_MS = 1000
+// Rotated files older than `retentionDays` are looked for at open, at each rotation and hourly.
+const RETENTION_CHECK_MS = 60 * 60 * 1000
+const DAY_MS = 24 * 60 * 60 * 1000
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** Gzips `file` into `file.gz` (appended as a new gzip member if one is there already) and deletes it. */
+async function gzipFile(file: string): Promise<void> {
+  await pipeline(createReadStream(file), createGzip(), createWriteStream(`${file}.gz`, { flags: 'a' }))
+  await unlink(file)
+}
 
 function flushOpenFilesOnExit(): void {
   for (const ref of openFiles) ref.deref()?.flushSync()
@@ -31,12 +48,13 @@ function flushOpenFilesOnExit(): void {
  * rotation tries again. The `ready` listener the failed reopen left behind (it would close the
  * current descriptor a second time at the next rotation) is removed.
  */
-function keepWritingWhenRotationFails(stream: RollStream): void {
+function keepWritingWhenRotationFails(stream: RollStream, rotated: (next: string) => void): void {
   const reopen = stream.reopen
   stream.reopen = function reopenOrKeepWriting(this: RollStream, file?: string): void {
     const before = this.listeners('ready')
     try {
       reopen.call(this, file)
+      if (file !== undefined) rotated(file)
     } catch {
       for (const listener of this.listeners('ready')) {
         if (!before.includes(listener)) this.removeListener('ready', listener as (...args: unknown[]) => void)
@@ -58,18 +76,33 @@ export class RollingFile extends EventEmitter implements LogDestination {
   private closed = false
   private readonly timer: NodeJS.Timeout
   private readonly ref = new WeakRef(this)
+  private readonly options: ResolvedFileOptions
+  // Matches this file's numbered files, rotated or active, gzipped or not: `app.3.log`, `app.2.log.gz`.
+  private readonly numbered: RegExp
+  // Compression, pruning and retention, one step at a time, off the write path.
+  private housekeeping: Promise<void> = Promise.resolve()
+  // The file written now, and the files this instance opened / rotated out: a file it opened is
+  // compressed or deleted only once rotated out, so the one being written is never touched, even
+  // when a rotation happens while the housekeeping runs.
+  private activeName: string | undefined
+  private readonly opened = new Set<string>()
+  private readonly retired = new Set<string>()
+  private nextRetentionCheck = 0
   readonly ready: Promise<void>
 
   constructor(options: ResolvedFileOptions) {
     super()
+    this.options = options
     const extension = extname(options.path)
     const base = extension === '' ? options.path : options.path.slice(0, -extension.length)
+    this.numbered = new RegExp(`^${escapeRegExp(basename(base))}\\.(\\d+)${escapeRegExp(extension)}(\\.gz)?$`)
     this.ready = roll({
       file: base,
       ...(extension === '' ? {} : { extension }),
       size: `${options.maxSizeBytes}b`,
-      // pino-roll prunes before the new file exists: `count` old files plus the active one remain.
-      limit: { count: options.maxFiles - 1, removeOtherLogFiles: true },
+      // No `limit`: pino-roll would prune by file number, and after a restart it numbers from 1
+      // again (it finds no number in `app.7.log`), so it deleted the fresh files and even the active
+      // one. Pruning is done here, newest first by modification time, never the active file.
       mkdir: true,
       sync: true,
       // Each batch handed over is written at once, whole (up to 3 bytes per character).
@@ -79,7 +112,10 @@ export class RollingFile extends EventEmitter implements LogDestination {
       (stream) => {
         this.stream = stream
         stream.on('error', (err: Error) => this.fail(err))
-        keepWritingWhenRotationFails(stream)
+        this.activeName = basename(stream.file)
+        this.opened.add(this.activeName)
+        keepWritingWhenRotationFails(stream, (next) => this.rotated(next))
+        this.tidy()
         this.handOver()
         if (this.closed) stream.end()
       },
@@ -97,7 +133,10 @@ export class RollingFile extends EventEmitter implements LogDestination {
     this.timer = setInterval(function handOverBuffered(this: NodeJS.Timeout) {
       const file = ref.deref()
       if (file === undefined) clearInterval(this)
-      else file.handOver()
+      else {
+        file.handOver()
+        if (file.options.retentionDays !== undefined && Date.now() >= file.nextRetentionCheck) file.tidy()
+      }
     }, FLUSH_INTERVAL_MS)
     this.timer.unref()
     openFiles.add(this.ref)
@@ -110,6 +149,71 @@ export class RollingFile extends EventEmitter implements LogDestination {
   /** The file being written now (`logs/app.3.log`), once open. */
   get currentFile(): string | undefined {
     return this.stream?.file
+  }
+
+  /** Resolves once the compression and deletions started so far are done. */
+  settled(): Promise<void> {
+    return this.housekeeping
+  }
+
+  private rotated(next: string): void {
+    const name = basename(next)
+    if (name === this.activeName) return
+    if (this.activeName !== undefined) this.retired.add(this.activeName)
+    this.activeName = name
+    this.opened.add(name)
+    this.tidy()
+  }
+
+  /** True for a file housekeeping may compress or delete: never the active one, nor one this instance opened and still may write. */
+  private mayTouch(name: string): boolean {
+    return name !== this.activeName && (!this.opened.has(name) || this.retired.has(name))
+  }
+
+  /**
+   * After a rotation, at open and on the hourly check: gzips rotated files left plain (with
+   * `compress`), deletes the rotated files beyond `maxFiles` (newest kept, by modification time)
+   * and, with `retentionDays`, those last written before the limit. Never the active file; a
+   * failure is reported, never thrown.
+   */
+  private tidy(): void {
+    if (this.options.retentionDays !== undefined) this.nextRetentionCheck = Date.now() + RETENTION_CHECK_MS
+    this.housekeeping = this.housekeeping.then(() => this.tidyNow()).catch((err: Error) => this.fail(err))
+  }
+
+  private async tidyNow(): Promise<void> {
+    const dir = dirname(this.options.path)
+    const listFiles = async (): Promise<{ name: string; gz: boolean; mtimeMs: number; number: number }[]> => {
+      const found: { name: string; gz: boolean; mtimeMs: number; number: number }[] = []
+      for (const name of await readdir(dir)) {
+        const match = this.numbered.exec(name)
+        if (match === null || !this.mayTouch(name)) continue
+        const info = await stat(join(dir, name)).catch(() => undefined)
+        if (info === undefined || !info.isFile()) continue
+        found.push({ name, gz: match[2] !== undefined, mtimeMs: info.mtimeMs, number: Number(match[1]) })
+      }
+      // Newest first: by time written, then by number.
+      return found.sort((a, b) => b.mtimeMs - a.mtimeMs || b.number - a.number)
+    }
+    if (this.options.compress) {
+      // The file just rotated out, and any a previous run left plain.
+      for (const file of (await listFiles()).filter((found) => !found.gz)) {
+        if (!this.mayTouch(file.name)) continue
+        try {
+          await gzipFile(join(dir, file.name))
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.fail(err as Error)
+        }
+      }
+    }
+    const rotated = await listFiles()
+    const doomed: string[] = []
+    const limit = this.options.retentionDays === undefined ? undefined : Date.now() - this.options.retentionDays * DAY_MS
+    rotated.forEach((file, index) => {
+      // `maxFiles` counts the active file.
+      if (index >= this.options.maxFiles - 1 || (limit !== undefined && file.mtimeMs < limit)) doomed.push(file.name)
+    })
+    await Promise.all(doomed.filter((name) => this.mayTouch(name)).map((name) => unlink(join(dir, name)).catch(() => undefined)))
   }
 
   private fail(err: Error): void {

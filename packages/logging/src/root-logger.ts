@@ -1,5 +1,6 @@
 import { getRequestContext, type RequestContext } from '@opskit/core'
 import type { Logger } from 'pino'
+import { parentFor } from './channels.js'
 import { createLogger, isOpskitLogger } from './create-logger.js'
 import { serverLoggerSym } from './symbols.js'
 
@@ -8,7 +9,8 @@ import { serverLoggerSym } from './symbols.js'
 let rootLogger: Logger | undefined
 // Loggers `getLogger()` made from the root (typically at module load, before the server exists).
 // They follow the root when it changes, so `const log = getLogger('orders')` at the top of a
-// module writes through the app's logger once the plugin has set it. Weak: dropped loggers go.
+// module writes through the app's logger once the plugin has set it (through its channel, when
+// the app's logger has a channel of that name). Weak: dropped loggers go.
 const rootChildren = new Set<WeakRef<Logger>>()
 
 /** Makes `logger` the parent of `getLogger()` loggers outside requests, including the ones already made. */
@@ -19,7 +21,7 @@ export function setRootLogger(logger: Logger): void {
   for (const ref of rootChildren) {
     const child = ref.deref()
     if (child === undefined) rootChildren.delete(ref)
-    else Object.setPrototypeOf(child, logger)
+    else Object.setPrototypeOf(child, parentFor(logger, child))
   }
 }
 

@@ -15,3 +15,9 @@ export const bindingKeysSym = Symbol('opskit.logging.bindingKeys')
 export const bindingsSym = Symbol('opskit.logging.bindings')
 /** `fastify.log` of the instance serving a request, set on the request context by the plugin. */
 export const serverLoggerSym = Symbol('opskit.logging.serverLogger')
+/** The named channels of a logger tree (`Map<name, Logger>`), on the root and every channel logger. */
+export const channelsSym = Symbol('opskit.logging.channels')
+/** On a channel's logger (and its children): the channel's name. */
+export const channelNameSym = Symbol('opskit.logging.channelName')
+/** Every destination and rotating file of a logger tree (main and channels), for flush and close. */
+export const outputsSym = Symbol('opskit.logging.outputs')

@@ -25,4 +25,6 @@ export const OPSKIT_METRICS = {
   securityWriteFailures: { name: 'security_write_failures_total', help: 'Failed security event INSERT attempts (each batch is retried)', labelNames: [] },
   healthCheckStatus: { name: 'health_check_status', help: 'Result of the last run of a health check (1 ok, 0 failed).', labelNames: ['check'] },
   healthCheckDuration: { name: 'health_check_duration_seconds', help: 'Duration of the last run of a health check, in seconds.', labelNames: ['check'] },
+  jobs: { name: 'jobs_total', help: 'Background jobs (runJob) finished, by job and status (ok or failed)', labelNames: ['job', 'status'] },
+  jobDuration: { name: 'job_duration_seconds', help: 'Duration of background jobs (runJob), in seconds, by job', labelNames: ['job'] },
 } as const satisfies Record<string, { name: string; help: string; labelNames: readonly string[] }>

@@ -4,6 +4,7 @@ import { Gauge, Registry } from 'prom-client'
 import { createScrapeAuth } from './bearer-auth.js'
 import { registerDefaultMetrics } from './default-metrics.js'
 import { HttpSeriesTable, UNMATCHED_ROUTE } from './http-metrics.js'
+import { jobMetrics } from './job-metrics.js'
 import type { RouteSeries } from './http-metrics.js'
 import { createMetricsApi } from './metrics-api.js'
 import type { MetricsApi } from './metrics-api.js'
@@ -62,6 +63,8 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
 
   const api = createMetricsApi(registry, prefix, fastify.log)
   fastify.decorate('metrics', api)
+  // Jobs run inside this instance's requests (or given `{ app }`, or run outside any request).
+  const removeJobMetrics = fastify.hasDecorator('opskitJobs') ? fastify.opskitJobs.add(jobMetrics(api)) : undefined
 
   // In flight from routing until the response closes. `close` fires once per response, also when
   // the client went away before an answer (when no `onResponse` ever runs), so the gauge never creeps.
@@ -123,6 +126,7 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
   }
 
   fastify.addHook('onClose', (_instance, done) => {
+    removeJobMetrics?.()
     // A registry this plugin made dies with the instance; a registry the caller passed is theirs.
     if (options.registry === undefined) registry.clear()
     done()

@@ -87,7 +87,7 @@ describe('registries', () => {
     try {
       a.get('/a', async () => 'a')
       b.get('/b', async () => 'b')
-      a.metrics.counter({ name: 'jobs_total', help: 'Jobs.' }).inc(5)
+      a.metrics.counter({ name: 'exports_total', help: 'Exports.' }).inc(5)
       await a.inject('/a')
       await a.inject('/a')
       await b.inject('/b')
@@ -98,7 +98,7 @@ describe('registries', () => {
       expect(textA).not.toContain('route="/b"')
       expect(valueOf(textB, 'http_requests_total{method="GET",route="/b",status_code="200"}')).toBe(1)
       expect(textB).not.toContain('route="/a"')
-      expect(textB).not.toContain('jobs_total')
+      expect(textB).not.toContain('exports_total')
       // Both may also collect process metrics at once without clashing.
       const c = await buildApp()
       const d = await buildApp()

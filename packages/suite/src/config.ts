@@ -17,8 +17,14 @@ export interface OpskitConfig {
   logLevel: LogLevel
   /** `LOG_FORMAT`: json | pretty, default `'json'`. */
   logFormat: LogFormat
-  /** `LOG_FILE`: lines also go to this rotating file. Unset: stdout only. */
+  /** `LOG_FILE`: lines also go to this rotating file (a relative path is under `LOG_DIR` when set). Unset: stdout only, unless `LOG_DIR` is set. */
   logFile?: string
+  /** `LOG_DIR`: directory of the log files; with no `LOG_FILE`, lines also go to `<LOG_DIR>/<APP_NAME>.log`. */
+  logDir?: string
+  /** `LOG_FILE_MAX_BYTES`: the main log file rotates at this size. Default 10 MiB (`@opskit/logging`'s `'10m'`). */
+  logFileMaxBytes?: number
+  /** `LOG_FILE_BACKUP_COUNT`: rotated main log files kept besides the active one. Default 9 (10 files in all). */
+  logFileBackupCount?: number
   /** `DATABASE_URL` (postgres:// or postgresql://). Unset: audit and security events go to embedded PGlite. */
   databaseUrl?: string
   /** `REDIS_URL` (redis:// or rediss://). Unset: rate-limit and abuse counters stay in memory. */
@@ -164,6 +170,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bad('LOG_FILE', 'expected a file path (printable characters, not a directory)')
   }
 
+  const logDir = read(env, 'LOG_DIR')
+  if (logDir !== undefined && !isPrintable(logDir)) {
+    bad('LOG_DIR', 'expected a directory path (printable characters)')
+  }
+
   const databaseUrl = read(env, 'DATABASE_URL')
   if (databaseUrl !== undefined) {
     const parsed = parseServiceUrl(databaseUrl, ['postgres:', 'postgresql:'])
@@ -219,6 +230,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const requests = positiveInteger('RATE_LIMIT_REQUESTS', 100)
   const periodSeconds = positiveInteger('RATE_LIMIT_PERIOD', 60)
+  const logFileMaxBytes = read(env, 'LOG_FILE_MAX_BYTES') === undefined ? undefined : positiveInteger('LOG_FILE_MAX_BYTES', 0)
+  const logFileBackupCount = read(env, 'LOG_FILE_BACKUP_COUNT') === undefined ? undefined : positiveInteger('LOG_FILE_BACKUP_COUNT', 0)
 
   const metricsToken = read(env, 'METRICS_TOKEN')
   if (metricsToken !== undefined && !VISIBLE_ASCII.test(metricsToken)) {
@@ -237,6 +250,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: { enabled, requests, periodSeconds },
   }
   if (logFile !== undefined) config.logFile = logFile
+  if (logDir !== undefined) config.logDir = logDir
+  if (logFileMaxBytes !== undefined) config.logFileMaxBytes = logFileMaxBytes
+  if (logFileBackupCount !== undefined) config.logFileBackupCount = logFileBackupCount
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl
   if (redisUrl !== undefined) config.redisUrl = redisUrl
   if (metricsToken !== undefined) config.metricsToken = metricsToken

@@ -1,4 +1,4 @@
-import { createLogger, fastifyLoggingOptions, type CreateLoggerOptions, type OpskitFastifyOptions } from '@opskit/logging'
+import { createLogger, fastifyLoggingOptions, type CreateLoggerOptions, type LogFileOptions, type OpskitFastifyOptions } from '@opskit/logging'
 import { loadConfig, type OpskitConfig } from './config.js'
 
 /** Fastify constructor options from `serverOptions()`. Spread them and add your own. */
@@ -12,8 +12,8 @@ export type OpskitServerOptions = OpskitFastifyOptions & { pluginTimeout: number
 export const SUITE_PLUGIN_TIMEOUT_MS = 30_000
 
 /**
- * Fastify constructor options for an opskit server: the opskit logger (level, format, file and
- * name from the config), request ids from `requestIdGenerator()` (a valid incoming `x-request-id`
+ * Fastify constructor options for an opskit server: the opskit logger (level, format, file, its
+ * directory and rotation, and name from the config), request ids from `requestIdGenerator()` (a valid incoming `x-request-id`
  * is reused), Fastify's own request logging off (the logging plugin writes one `request completed`
  * line instead) and the request-id log label `request_id`. On a Fastify that has `LogController`
  * (≥ 5.7) the last two go through `logController`, so no FSTDEP023/FSTDEP024 warning is printed
@@ -28,11 +28,16 @@ export const SUITE_PLUGIN_TIMEOUT_MS = 30_000
  *   `stdout: false`, extra `redact` paths, a `file` with its own rotation...). Default `{}`.
  */
 export function serverOptions(config: OpskitConfig = loadConfig(), logger: CreateLoggerOptions = {}): OpskitServerOptions {
+  const path = config.logFile ?? (config.logDir !== undefined ? `${config.appName}.log` : undefined)
+  const file: LogFileOptions | undefined = path === undefined ? undefined : { path }
+  if (file !== undefined && config.logFileMaxBytes !== undefined) file.maxSize = config.logFileMaxBytes
+  if (file !== undefined && config.logFileBackupCount !== undefined) file.maxFiles = config.logFileBackupCount + 1
   const loggerInstance = createLogger({
     level: config.logLevel,
     format: config.logFormat,
     name: config.appName,
-    ...(config.logFile !== undefined ? { file: config.logFile } : {}),
+    ...(config.logDir !== undefined ? { dir: config.logDir } : {}),
+    ...(file !== undefined ? { file } : {}),
     ...logger,
   })
   return { ...fastifyLoggingOptions(loggerInstance), pluginTimeout: SUITE_PLUGIN_TIMEOUT_MS, return503OnClosing: false }

@@ -101,6 +101,18 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('https://ok.example.com')
   })
 
+  it('reads LOG_DIR, LOG_FILE_MAX_BYTES and LOG_FILE_BACKUP_COUNT, and names each bad one with the others', () => {
+    expect(loadConfig({ LOG_DIR: '/var/log/bookings', LOG_FILE_MAX_BYTES: '5242880', LOG_FILE_BACKUP_COUNT: '29' })).toMatchObject({
+      logDir: '/var/log/bookings',
+      logFileMaxBytes: 5242880,
+      logFileBackupCount: 29,
+    })
+    const err = problemsOf({ LOG_DIR: 'lo\u0007gs', LOG_FILE_MAX_BYTES: '10m', LOG_FILE_BACKUP_COUNT: '0', LOG_LEVEL: 'loud' })
+    expect(err.problems.map((p) => p.variable).sort()).toEqual(['LOG_DIR', 'LOG_FILE_BACKUP_COUNT', 'LOG_FILE_MAX_BYTES', 'LOG_LEVEL'])
+    expect(err.message).toContain('LOG_FILE_MAX_BYTES: expected a positive integer, got "10m"')
+    expect(err.message).toContain('LOG_FILE_BACKUP_COUNT: expected a positive integer, got "0"')
+  })
+
   it('rejects fractional and oversized numbers', () => {
     const err = problemsOf({ RATE_LIMIT_REQUESTS: '1.5', RATE_LIMIT_PERIOD: '99999999999999999999' })
     expect(err.problems.map((p) => p.variable)).toEqual(['RATE_LIMIT_REQUESTS', 'RATE_LIMIT_PERIOD'])

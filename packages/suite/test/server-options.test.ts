@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { closeLogger } from '@opskit/logging'
+import { closeLogger, flushLogger } from '@opskit/logging'
 import { loadConfig, serverOptions } from '@opskit/suite'
 
 /** A destination that keeps every JSON line written to it. */
@@ -121,6 +121,25 @@ describe('serverOptions', () => {
       const fileLines = (await readFile(join(dir, 'app.1.log'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
       expect(fileLines).toEqual([expect.objectContaining({ message: 'to both', level: 'INFO' })])
       expect(lines()).toEqual([expect.objectContaining({ message: 'to both' })])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('LOG_DIR, LOG_FILE_MAX_BYTES and LOG_FILE_BACKUP_COUNT from the config: <LOG_DIR>/<APP_NAME>.log, rotated at that size, that many kept', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'opskit-suite-log-dir-'))
+    try {
+      const config = loadConfig({ APP_NAME: 'bookings', LOG_DIR: dir, LOG_FILE_MAX_BYTES: '1024', LOG_FILE_BACKUP_COUNT: '2' })
+      const { loggerInstance } = serverOptions(config, { stdout: false })
+      for (let batch = 0; batch < 6; batch++) {
+        for (let i = 0; i < 10; i++) loggerInstance.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
+        await flushLogger(loggerInstance)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      await closeLogger(loggerInstance)
+      const files = await readdir(dir)
+      expect(files).toHaveLength(3) // two backups and the active file
+      expect(files.every((file) => /^bookings\.\d+\.log$/.test(file))).toBe(true)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

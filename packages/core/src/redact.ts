@@ -209,7 +209,7 @@ function maskSecretPairs(value: string): string {
 function maskBearer(match: string, scheme: string, space: string, _offset: number, whole: string): string {
   const token = match.slice(scheme.length + space.length)
   // A token-like word, a long one, or the whole string is `Bearer <x>` (a header value under any key).
-  if (TOKEN_LIKE.test(token) || token.length >= 16 || whole.trim().length === match.length) return `${scheme}${space}${REDACTED}`
+  if (TOKEN_LIKE.test(token) || token.length >= 12 || whole.trim().length === match.length) return `${scheme}${space}${REDACTED}`
   return match
 }
 
@@ -250,17 +250,17 @@ function maskText(value: string, emails: boolean): string {
   return out
 }
 
-function maskStack(stack: string, message: unknown, emails: boolean): string {
-  const text = typeof message === 'string' ? message : ''
-  // The stack repeats the message after `Name: `: masked as the message was (whole-value rules included).
-  const at = text.length === 0 ? -1 : stack.indexOf(text)
-  if (at === -1) return maskText(stack, emails)
-  return maskText(stack.slice(0, at), emails) + maskText(text, emails) + maskText(stack.slice(at + text.length), emails)
+// An error header line in a stack (`TypeError: …`, pino's `caused by: Error: …`): its text is the
+// error's message, masked as a whole value like the message itself.
+const STACK_HEADER = /^(\s*(?:caused by: )?[A-Za-z_$][\w$.]*: )(.+)$/gm
+
+function maskStack(stack: string, emails: boolean): string {
+  return maskText(stack, emails).replace(STACK_HEADER, (_match, head: string, text: string) => head + maskText(text, emails))
 }
 
-/** An error's `stack` masked like its message (which the stack repeats) and like any string. */
-export function redactStack(stack: string, message: string): string {
-  return maskStack(stack, message, true)
+/** An error stack masked like any string, and each `Name: message` line like the message it repeats. */
+export function redactStack(stack: string): string {
+  return maskStack(stack, true)
 }
 
 function hasDigitRun(value: string): boolean {
@@ -326,7 +326,7 @@ export function redact<T>(value: T, opts: RedactOptions = {}): T {
       if (input instanceof Error) {
         copy.type = input.name
         copy.message = walk(input.message, next)
-        if (typeof input.stack === 'string') copy.stack = maskStack(input.stack, input.message, emails)
+        if (typeof input.stack === 'string') copy.stack = maskStack(input.stack, emails)
       }
       for (const key of Object.keys(input)) {
         const v = (input as Record<string, unknown>)[key]

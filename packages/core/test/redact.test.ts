@@ -144,7 +144,12 @@ describe('redactString', () => {
 
   it('stays linear on hostile input (a long URL path naming a secret): regression for quadratic matching', () => {
     // Quadratic matching takes minutes on these (past the test timeout); linear takes milliseconds.
-    const hostile = ['/token' + 'a'.repeat(200_000), 'a="'.repeat(60_000), 'token'.repeat(40_000) + '=x', 'Basic ' + 'a'.repeat(200_000)]
+    const hostile = [
+      '/token' + 'a'.repeat(200_000), 'a="'.repeat(60_000), 'token'.repeat(40_000) + '=x', 'Basic ' + 'a'.repeat(200_000),
+      // the second edition's shapes: unterminated JWTs, PEM headers, URL userinfo, token prefixes
+      '.eyJ' + 'a'.repeat(200_000), '.eyJaaaaa'.repeat(30_000), '-----BEGIN ' + 'AB '.repeat(60_000), '-----BEGIN PRIVATE KEY-----'.repeat(8_000),
+      'a://b:'.repeat(40_000) + '@', 'x://' + ':'.repeat(200_000) + 'q', ' sk-'.repeat(60_000), 'pwd:'.repeat(60_000), 'a@b.'.repeat(60_000) + ':x',
+    ]
     for (const text of hostile) expect(redactString(text).length).toBeGreaterThan(0)
     expect(redactString('a=token=xyz')).toBe('a=token=[REDACTED]')
   })

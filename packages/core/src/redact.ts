@@ -1,8 +1,8 @@
 export const REDACTED = '[REDACTED]'
 
 /**
- * The key rule. A key is split into words (on `-`, `_`, `.`, spaces and camelCase: `x-api-key`,
- * `newPassword`, `APIKey`), lower-cased and joined. It names a secret when a secret term spans whole
+ * The key rule. A key is split into words (on `-`, `_`, `.`, spaces, camelCase and before digits:
+ * `x-api-key`, `newPassword`, `APIKey`, `password2`), lower-cased and joined. It names a secret when a secret term spans whole
  * words of it (`api`+`key`, `session`+`id`, `private`+`key`, `db_pass`), or, for the long terms,
  * ends a word (`accesstoken`, `dbpassword`: any key containing `token` keeps working), and no word
  * after the term says the value is only about the secret: `password_changed_at`, `token_type`,
@@ -28,6 +28,7 @@ function keyWords(key: string): string[] {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .replace(/([A-Za-z])([0-9])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter((w) => w.length > 0)

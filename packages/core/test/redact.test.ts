@@ -111,7 +111,9 @@ describe('isSecretKey', () => {
     for (const k of ['secretary', 'password_changed_at', 'cookie_consent', 'token_type', 'tokenExpiresAt', 'bypass', 'ssid', 'passport', 'session']) {
       expect(isSecretKey(k)).toBe(false)
     }
-    for (const k of ['passwordConfirmation', 'accesstoken', 'APIKey', 'aws_secret_access_key', 'Set-Cookie', 'smtpPass']) expect(isSecretKey(k)).toBe(true)
+    for (const k of ['passwordConfirmation', 'accesstoken', 'APIKey', 'aws_secret_access_key', 'Set-Cookie', 'smtpPass', 'password2', 'cvv2', 'oauth2Token']) {
+      expect(isSecretKey(k)).toBe(true)
+    }
   })
 })
 

@@ -1,4 +1,4 @@
-import { isSecretKey, redact, redactString, REDACTED } from '@opskit/core'
+import { isSecretKey, redact, redactNumber, redactString, REDACTED } from '@opskit/core'
 
 const normalize = (key: string): string => key.toLowerCase().replace(/[-_]/g, '')
 
@@ -28,6 +28,7 @@ export class FieldRedactor {
       if (value === undefined || value === null) out[key] = value
       else if (this.#isSecret(key)) out[key] = REDACTED
       else if (typeof value === 'string') out[key] = redactString(value)
+      else if (typeof value === 'number' || typeof value === 'bigint') out[key] = redactNumber(value)
       else if (typeof value !== 'object') out[key] = value
       else out[key] = redact(value, this.#opts)
     }

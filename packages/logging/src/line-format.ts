@@ -1,7 +1,7 @@
 import { getRequestContext, type RequestContext } from '@opskit/core'
 import { pino } from 'pino'
 import { callerSource } from './caller-source.js'
-import { maskString, type Redactor } from './redactor.js'
+import { capPath, maskString, numberJson, type Redactor } from './redactor.js'
 import { bindingKeysSym, bindingsSym, boundRequestIdSym, contextSym, formatSym, nameJsonSym } from './symbols.js'
 
 const { chindingsSym, serializersSym } = pino.symbols
@@ -71,9 +71,9 @@ export class RequestCompletedFields {
 
 const REQUEST_FIELD_KEYS = ['method', 'path', 'route', 'status_code', 'duration_ms', 'ip', 'user_agent'] as const
 
-// Short strings seen again and again (messages, route templates, methods) are masked and quoted
-// once: a bounded cache, emptied when full.
-const JSON_CACHE_MAX_LENGTH = 100
+// Short strings seen again and again (messages, route templates, methods, user agents: most are
+// 100-200 characters) are masked and quoted once: a bounded cache, emptied when full.
+const JSON_CACHE_MAX_LENGTH = 256
 const JSON_CACHE_SIZE = 2000
 
 /** Per-root state of the line format: level labels, a millisecond-cached clock, the redactor. */
@@ -132,7 +132,7 @@ export class LineFormat {
     const ip = f.ip
     const userAgent = f.user_agent
     return ',"method":' + this.maskedJson(f.method) +
-      ',"path":' + quote(maskString(f.path)) +
+      ',"path":' + quote(capPath(maskString(f.path))) +
       (route === undefined ? '' : route === null ? ',"route":null' : ',"route":' + this.maskedJson(route)) +
       ',"status_code":' + f.status_code +
       ',"duration_ms":' + (Number.isFinite(duration) ? '' + duration : 'null') +
@@ -174,16 +174,16 @@ export function serializeFields(
     } else {
       switch (typeof value) {
         case 'string':
-          json = quote(maskString(value))
+          json = quote(info.maxLength !== undefined && value.length > info.maxLength ? maskString(value).slice(0, info.maxLength) : maskString(value))
           break
         case 'number':
-          json = Number.isFinite(value) ? '' + value : 'null'
+          json = numberJson(value)
           break
         case 'boolean':
           json = value ? 'true' : 'false'
           break
         case 'bigint':
-          json = '"' + value.toString() + '"'
+          json = quote(String(redactor.value(value)))
           break
         case 'object':
           json = value === null ? 'null' : stringify(redactor.value(value, info.paths))

@@ -1,4 +1,4 @@
-import { isSecretKey, REDACTED, redactString } from '@opskit/core'
+import { isSecretKey, REDACTED, redactNumber, redactStack, redactString } from '@opskit/core'
 import { serializeError } from './error-serializer.js'
 
 /** What the line formatter needs to know about one field name; computed once per key and cached. */
@@ -9,6 +9,28 @@ export interface KeyInfo {
   readonly secret: boolean
   /** Remaining segments of extra redaction paths that start at this key. */
   readonly paths: readonly (readonly string[])[] | undefined
+  /** A string value longer than this is cut to it (`path`, `url`: `MAX_PATH_LENGTH`). */
+  readonly maxLength: number | undefined
+}
+
+/** `path` and `url` fields (the `request completed` line's included) are cut to this many characters. */
+export const MAX_PATH_LENGTH = 2048
+const CAPPED_KEYS: Record<string, number | undefined> = Object.assign(Object.create(null) as Record<string, number>, {
+  path: MAX_PATH_LENGTH,
+  url: MAX_PATH_LENGTH,
+})
+
+/** `value` cut to `MAX_PATH_LENGTH` characters (a 10 KB path on a 414 is not logged whole). */
+export function capPath(value: string): string {
+  return value.length > MAX_PATH_LENGTH ? value.slice(0, MAX_PATH_LENGTH) : value
+}
+
+/** A number as its JSON text; a card number given as a number becomes its masked string. */
+export function numberJson(value: number): string {
+  if (!Number.isFinite(value)) return 'null'
+  if (value < 2e12) return '' + value
+  const masked = redactNumber(value)
+  return typeof masked === 'string' ? '"' + masked + '"' : '' + value
 }
 
 const KEY_CACHE_LIMIT = 10_000
@@ -76,7 +98,7 @@ export class Redactor {
       if (rule.length === 1) secret = true
       else (paths ??= []).push(rule.slice(1))
     }
-    info = { json: JSON.stringify(key.indexOf('@') === -1 ? key : maskString(key)), secret, paths }
+    info = { json: JSON.stringify(key.indexOf('@') === -1 ? key : maskString(key)), secret, paths, maxLength: CAPPED_KEYS[key] }
     if (this.cache.size < KEY_CACHE_LIMIT) this.cache.set(key, info)
     return info
   }
@@ -94,8 +116,10 @@ export class Redactor {
     switch (typeof value) {
       case 'string':
         return maskString(value)
+      case 'number':
+        return value >= 2e12 ? redactNumber(value) : value
       case 'bigint':
-        return value.toString()
+        return String(redactNumber(value))
       case 'object':
         break
       default:
@@ -124,11 +148,14 @@ export class Redactor {
       out = copy
     } else {
       const copy: Record<string, unknown> = {}
+      const record = input as Record<string, unknown>
       for (const key of Object.keys(input)) {
-        const v = (input as Record<string, unknown>)[key]
+        const v = record[key]
         // A key can hold personal data too (`{ [email]: count }`): masked like a string value.
         copy[key.indexOf('@') === -1 ? key : maskString(key)] = v !== undefined && v !== null && this.isSecret(key) ? REDACTED : this.copy(v, depth + 1, seen)
       }
+      // A serialized error (ours or pino's `err` serializer): its stack repeats the messages, masked as they are.
+      if (typeof record.stack === 'string' && copy.stack !== REDACTED) copy.stack = redactStack(record.stack)
       out = copy
     }
     seen.delete(input)

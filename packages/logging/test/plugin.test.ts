@@ -81,6 +81,18 @@ describe('opskitLogging plugin', () => {
     ])
   })
 
+  test('path is capped at 2048 characters: a 10 KB path on a 414, a 404 and the DEBUG received line', async () => {
+    const { lines } = await build({}, 'debug')
+    const long = 'a'.repeat(10_000)
+    expect((await app!.inject({ url: `/items/${long}` })).statusCode).toBe(414) // over Fastify's maxParamLength
+    expect((await app!.inject({ url: `/nope/${long}?q=1` })).statusCode).toBe(404)
+    const logged = lines().filter((l) => typeof l.path === 'string')
+    expect(logged.map((l) => l.message)).toEqual(['request completed', 'request received', 'request completed'])
+    for (const line of logged) expect(line.path).toHaveLength(2048)
+    expect(logged[0]!.path).toBe(`/items/${long}`.slice(0, 2048))
+    expect(logged[2]!.path).toBe(`/nope/${long}`.slice(0, 2048))
+  })
+
   test('a 404 has no route; a 5xx logs the completed line at ERROR', async () => {
     const { lines } = await build()
     await app!.inject({ url: '/nope' })

@@ -85,6 +85,34 @@ describe('redaction', () => {
     })
   })
 
+  test('second edition: secrets by shape in fields, messages and error stacks; card numbers given as numbers; new secret keys', () => {
+    const { logger, raw, lines } = captureLogger()
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNlY3JldA'
+    logger.info({ db: 'postgresql://app:pgS3cret@localhost/app', card: 4111111111111111, big: 5555555555554444n, at: 1764629724006, pwd: 'p1', sessionId: 's1', private_key: 'k1' }, `token ${jwt}`)
+    logger.child({ aws: 'AKIAIOSFODNN7EXAMPLE' }).error(new Error('Bearer zzzsecretvalue'))
+    const output = raw()
+    for (const secret of ['pgS3cret', '4111111111111111', '5555555555554444', 'c2lnbmF0dXJlLXNlY3JldA', 'AKIAIOSFODNN7EXAMPLE', 'zzzsecretvalue']) expect(output).not.toContain(secret)
+    expect(lines()[0]).toMatchObject({
+      message: 'token [REDACTED]', db: 'postgresql://app:[REDACTED]@localhost/app', card: '************1111', big: '************4444',
+      at: 1764629724006, pwd: '[REDACTED]', sessionId: '[REDACTED]', private_key: '[REDACTED]',
+    })
+    expect(lines()[1]).toMatchObject({ message: 'Bearer [REDACTED]', aws: '[REDACTED]', err: { stack: expect.stringMatching(/^Error: Bearer \[REDACTED\]\n/) } })
+  })
+
+  test('keys and text that only look like secrets are written as they are', () => {
+    const { logger, lines } = captureLogger()
+    logger.info({ secretary: 'Jane', password_changed_at: '2026-01-01', cookie_consent: true, remote: 'git@github.com:org/repo.git' }, 'Bearer of bad news')
+    expect(lines()[0]).toMatchObject({ message: 'Bearer of bad news', secretary: 'Jane', password_changed_at: '2026-01-01', cookie_consent: true, remote: 'git@github.com:org/repo.git' })
+  })
+
+  test('a 10,000-deep object is written down to the depth limit, never a stack overflow', () => {
+    const { logger, lines } = captureLogger()
+    let deep: Record<string, unknown> = { password: 'p' }
+    for (let i = 0; i < 10_000; i++) deep = { a: deep }
+    logger.info({ deep }, 'deep')
+    expect(JSON.stringify(lines()[0]!.deep)).toContain('"[Object]"')
+  })
+
   test('cycles and bigints do not break a line', () => {
     const { logger, lines } = captureLogger()
     const loop: Record<string, unknown> = { name: 'loop' }

@@ -14,7 +14,7 @@ export interface SecurityEventOptions {
   userId?: string | null
   /** Stored as given (investigators need it); masked in log lines and alerts. Default: the actor's e-mail. */
   email?: string | null
-  /** Free-form JSON, redacted (passwords, tokens, card numbers) before it is stored or logged. */
+  /** Free-form JSON, redacted (secret keys and shapes, URL passwords, card numbers, e-mails) before it is stored or logged. */
   details?: Record<string, unknown>
 }
 
@@ -138,8 +138,9 @@ export function buildRecord(event: SecurityEvent, context: SecurityEventContext,
       throw new SecurityEventError('@opskit/security-log: details must be a plain object')
     }
     try {
-      // E-mails stay in stored details (investigators need them); log lines and alerts mask them.
-      details = redact(event.details, { keys: redactKeys, emails: false })
+      // Stored as logged: core's full redaction (secrets, URL passwords, e-mails). The event's own
+      // e-mail is the `user_email` column, kept as given.
+      details = redact(event.details, { keys: redactKeys })
       detailsJson = JSON.stringify(details, cleanJson)
     } catch (err) {
       // A BigInt, a throwing toJSON, nesting deeper than the JS stack: keep the event, not its details.

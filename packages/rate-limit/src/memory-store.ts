@@ -1,6 +1,12 @@
 import { createRequire } from 'node:module'
-import type { CounterState, CounterStore, IncrCallback } from './store.js'
+import { LruMap } from 'toad-cache'
+import { slidingAllows, slidingResult, slidingShift, type SlidingEntry } from './sliding-window.js'
+import type { CounterStore, HitCallback, PolicyResult } from './store.js'
 
+interface CounterState {
+  current: number
+  ttl: number
+}
 interface LocalStoreInstance {
   lru: { size: number }
   incr(key: string, cb: (err: null, state: CounterState) => void, timeWindow: number, max: number): void
@@ -12,9 +18,18 @@ type LocalStoreCtor = new (continueExceeding: boolean, exponentialBackoff: boole
 const require = createRequire(import.meta.url)
 const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as LocalStoreCtor
 
-/** In-process counters, bounded to `cache` distinct keys (LRU). Answers synchronously. */
+function resultsFor(count: number): PolicyResult[] {
+  return Array.from({ length: count }, () => ({ exhausted: false, remaining: 0, resetMs: 0 }))
+}
+
+/**
+ * In-process fixed-window counters (`@fastify/rate-limit`'s LocalStore: a window per key from its
+ * first request, on `Date.now()`), bounded to `cache` distinct keys (LRU). Answers synchronously.
+ * Every request counts, a rejected one too (as in `@fastify/rate-limit`).
+ */
 export class MemoryStore implements CounterStore {
   readonly kind = 'memory'
+  readonly algorithm = 'fixed'
   private readonly local: LocalStoreInstance
   private last: CounterState = { current: 0, ttl: 0 }
   // LocalStore calls back synchronously: one bound callback for the store's life, none per request.
@@ -31,13 +46,74 @@ export class MemoryStore implements CounterStore {
     return this.local.lru.size
   }
 
-  incrSync(key: string, windowMs: number): CounterState {
-    this.local.incr(key, this.capture, windowMs, 0)
-    return this.last
+  hitSync(keys: readonly string[], windows: readonly number[], limits: readonly number[], _now: number, out: PolicyResult[]): void {
+    for (let k = 0; k < keys.length; k++) {
+      this.local.incr(keys[k]!, this.capture, windows[k]!, 0)
+      const { current, ttl } = this.last
+      const limit = limits[k]!
+      const result = out[k]!
+      result.exhausted = current > limit
+      result.remaining = current >= limit ? 0 : limit - current
+      result.resetMs = ttl
+    }
   }
 
-  incr(key: string, windowMs: number, cb: IncrCallback): void {
-    cb(null, this.incrSync(key, windowMs))
+  hit(keys: readonly string[], windows: readonly number[], limits: readonly number[], now: number, cb: HitCallback): void {
+    const out = resultsFor(keys.length)
+    this.hitSync(keys, windows, limits, now, out)
+    cb(null, out)
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * In-process sliding-window counters (see sliding-window.ts), on the `now` the limiter passes,
+ * bounded to `cache` distinct keys (toad-cache LRU, as the fixed store). Answers synchronously.
+ * A request is counted against every policy only when all of them allow it.
+ */
+export class MemorySlidingStore implements CounterStore {
+  readonly kind = 'memory'
+  readonly algorithm = 'sliding'
+  private readonly lru: LruMap<SlidingEntry>
+  private readonly entries: SlidingEntry[] = []
+  private readonly offsets: number[] = []
+
+  constructor(cache: number) {
+    this.lru = new LruMap<SlidingEntry>(cache)
+  }
+
+  /** Distinct keys held right now (never more than `cache`). */
+  get size(): number {
+    return this.lru.size
+  }
+
+  hitSync(keys: readonly string[], windows: readonly number[], limits: readonly number[], now: number, out: PolicyResult[]): void {
+    const { entries, offsets } = this
+    let allowed = true
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!
+      let entry = this.lru.get(key)
+      if (entry === undefined) {
+        entry = { i: Math.floor(now / windows[k]!), c: 0, p: 0 }
+        this.lru.set(key, entry)
+      }
+      const e = slidingShift(entry, now, windows[k]!)
+      entries[k] = entry
+      offsets[k] = e
+      if (allowed && !slidingAllows(entry.p, entry.c, e, windows[k]!, limits[k]!)) allowed = false
+    }
+    for (let k = 0; k < keys.length; k++) {
+      const entry = entries[k]!
+      if (allowed) entry.c++
+      slidingResult(entry.p, entry.c, offsets[k]!, windows[k]!, limits[k]!, allowed, out[k]!)
+    }
+  }
+
+  hit(keys: readonly string[], windows: readonly number[], limits: readonly number[], now: number, cb: HitCallback): void {
+    const out = resultsFor(keys.length)
+    this.hitSync(keys, windows, limits, now, out)
+    cb(null, out)
   }
 
   async close(): Promise<void> {}

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { LruMap } from 'toad-cache'
+import { fixedResult } from './fixed-window.js'
 import { slidingAllows, slidingResult, slidingShift, type SlidingEntry } from './sliding-window.js'
 import type { CounterStore, HitCallback, PolicyResult } from './store.js'
 
@@ -10,6 +11,7 @@ interface CounterState {
 interface LocalStoreInstance {
   lru: { size: number }
   incr(key: string, cb: (err: null, state: CounterState) => void, timeWindow: number, max: number): void
+  read(key: string, cb: (err: null, state: CounterState) => void, timeWindow: number, max: number): void
 }
 type LocalStoreCtor = new (continueExceeding: boolean, exponentialBackoff: boolean, cache: number) => LocalStoreInstance
 
@@ -25,7 +27,7 @@ function resultsFor(count: number): PolicyResult[] {
 /**
  * In-process fixed-window counters (`@fastify/rate-limit`'s LocalStore: a window per key from its
  * first request, on `Date.now()`), bounded to `cache` distinct keys (LRU). Answers synchronously.
- * Every request counts, a rejected one too (as in `@fastify/rate-limit`).
+ * With several policies, a request one of them rejects is counted in none.
  */
 export class MemoryStore implements CounterStore {
   readonly kind = 'memory'
@@ -47,14 +49,21 @@ export class MemoryStore implements CounterStore {
   }
 
   hitSync(keys: readonly string[], windows: readonly number[], limits: readonly number[], _now: number, out: PolicyResult[]): void {
-    for (let k = 0; k < keys.length; k++) {
+    const n = keys.length
+    if (n > 1) {
+      // Several policies: a request one of them rejects is counted in none (as the Redis script).
+      let counted = true
+      for (let k = 0; k < n; k++) {
+        this.local.read(keys[k]!, this.capture, windows[k]!, 0)
+        fixedResult(this.last.current, this.last.ttl, limits[k]!, false, out[k]!)
+        if (out[k]!.exhausted) counted = false
+      }
+      if (!counted) return
+    }
+    // One policy: counting a rejected request too changes nothing a client sees (the window is full).
+    for (let k = 0; k < n; k++) {
       this.local.incr(keys[k]!, this.capture, windows[k]!, 0)
-      const { current, ttl } = this.last
-      const limit = limits[k]!
-      const result = out[k]!
-      result.exhausted = current > limit
-      result.remaining = current >= limit ? 0 : limit - current
-      result.resetMs = ttl
+      fixedResult(this.last.current, this.last.ttl, limits[k]!, true, out[k]!)
     }
   }
 

@@ -67,7 +67,7 @@ const plugin: FastifyPluginAsync<OpskitRateLimitOptions> = async (fastify, opts)
     log: fastify.log,
     headers: options.headers,
     shadow: options.shadow,
-    now: Date.now,
+    now: () => Date.now(),
     storeDown: false,
     rejections: null,
     shadowRejections: null,

@@ -1,29 +1,52 @@
 import { Redis } from 'ioredis'
+import { fixedResult } from './fixed-window.js'
 import { slidingResult } from './sliding-window.js'
 import type { CounterStore, HitCallback, PolicyResult } from './store.js'
 
-// Fixed window: INCR and the window's expiry of each policy's key (KEYS[k], window ARGV[k] ms) in
-// one script: one EVALSHA, so one round trip per request however many policies a route has. A key
-// found without an expiry (written by something else) gets the window again. Returns
-// {current_1, ttl_1, current_2, ttl_2, ...}. Every request counts, a rejected one too.
+// Fixed window: each policy's key (KEYS[k]) holds its count, its expiry is the window (ARGV[2k-1]
+// ms); ARGV[2k] is the limit. One script: one EVALSHA, so one round trip per request however many
+// policies a route has. A request one policy rejects is counted in none (a burst limit's 429s do
+// not spend a daily quota). A key found without an expiry (written by something else) gets the
+// window again. Returns {counted, current_1, ttl_1, current_2, ttl_2, ...} (ttl 0: no window yet).
 const FIXED_SCRIPT = `
-local out = {}
-for k = 1, #KEYS do
-  local window = tonumber(ARGV[k])
-  local current = redis.call('INCR', KEYS[k])
-  local ttl
-  if current == 1 then
-    redis.call('PEXPIRE', KEYS[k], window)
-    ttl = window
-  else
-    ttl = redis.call('PTTL', KEYS[k])
-    if ttl < 0 then
-      redis.call('PEXPIRE', KEYS[k], window)
-      ttl = window
-    end
+local n = #KEYS
+local counted = 1
+local cur = {}
+local ttl = {}
+if n > 1 then
+  for k = 1, n do
+    local t = redis.call('PTTL', KEYS[k])
+    local c = 0
+    if t ~= -2 then c = tonumber(redis.call('GET', KEYS[k])) or 0 end
+    cur[k] = c
+    ttl[k] = t
+    if c + 1 > tonumber(ARGV[2 * k]) then counted = 0 end
   end
-  out[2 * k - 1] = current
-  out[2 * k] = ttl
+end
+local out = {counted}
+for k = 1, n do
+  local window = tonumber(ARGV[2 * k - 1])
+  local current
+  local t
+  if counted == 1 then
+    current = redis.call('INCR', KEYS[k])
+    if current == 1 then
+      redis.call('PEXPIRE', KEYS[k], window)
+      t = window
+    else
+      t = redis.call('PTTL', KEYS[k])
+      if t < 0 then
+        redis.call('PEXPIRE', KEYS[k], window)
+        t = window
+      end
+    end
+  else
+    current = cur[k]
+    t = ttl[k]
+    if t < 0 then t = 0 end
+  end
+  out[2 * k] = current
+  out[2 * k + 1] = t
 end
 return out
 `
@@ -117,11 +140,12 @@ function isTimeout(err: Error): boolean {
 }
 
 function fixedResults(res: number[], limits: readonly number[]): PolicyResult[] {
+  const counted = Number(res[0]) === 1
   const out: PolicyResult[] = []
   for (let k = 0; k < limits.length; k++) {
-    const current = Number(res[2 * k])
-    const limit = limits[k]!
-    out.push({ exhausted: current > limit, remaining: current >= limit ? 0 : limit - current, resetMs: Number(res[2 * k + 1]) })
+    const result: PolicyResult = { exhausted: false, remaining: 0, resetMs: 0 }
+    fixedResult(Number(res[2 * k + 1]), Number(res[2 * k + 2]), limits[k]!, counted, result)
+    out.push(result)
   }
   return out
 }
@@ -237,7 +261,7 @@ export class RedisStore implements CounterStore {
       args.push(now)
       for (let k = 0; k < n; k++) args.push(windows[k]!, limits[k]!)
     } else {
-      for (let k = 0; k < n; k++) args.push(windows[k]!)
+      for (let k = 0; k < n; k++) args.push(windows[k]!, limits[k]!)
     }
     args.push((err, res) => {
       if (settled) return

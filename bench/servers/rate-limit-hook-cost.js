@@ -1,6 +1,6 @@
 // `node bench/servers/rate-limit-hook-cost.js [calls=200000] [rounds=5]`: the limiter hook alone, in
 // process, on real Fastify request/reply objects: @fastify/rate-limit's hook (defaults, and with
-// opskit-style keyGenerator + max function) vs @opskit/rate-limit's memory-store hook. Each hook is
+// opskit-style keyGenerator + max function) vs @opskit/rate-limit's memory-store hook (fixed and sliding). Each hook is
 // driven the way Fastify's hook runner drives it: an async hook is awaited, a callback hook gets a
 // `done`. Nothing is rejected (max 1e9). Prints ns per call, median of the rounds.
 import Fastify from 'fastify'
@@ -51,6 +51,14 @@ const subjects = [
     ...(await capture(async (app) => {
       await app.register(opskitCore)
       await app.register(opskitRateLimit, { max: 1e9, tiers: { admin: 1e9, anonymous: 1e9 } })
+    })),
+  },
+  {
+    name: '@opskit/rate-limit (memory, sliding)',
+    callback: true,
+    ...(await capture(async (app) => {
+      await app.register(opskitCore)
+      await app.register(opskitRateLimit, { max: 1e9, tiers: { admin: 1e9, anonymous: 1e9 }, algorithm: 'sliding' })
     })),
   },
 ]

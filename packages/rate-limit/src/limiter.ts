@@ -75,17 +75,28 @@ export function createRouteLimiter(state: LimiterState, policies: readonly Polic
   // `"name";q=…;w=…` by policy and name: built once per (policy, tier) seen.
   const policyItems = policies.map(() => new Map<string, string>())
 
+  // What an anonymous request gets from each policy, worked out once.
+  const anonymousLimits = policies.map((p) => p.tiers?.get('anonymous') ?? p.max)
+  const anonymousNames = policies.map((p) => p.name ?? (p.tiers?.has('anonymous') === true ? 'anonymous' : DEFAULT_POLICY))
+  // The clock only matters to the sliding window (the fixed one runs on the store's own clock).
+  const clocked = store.algorithm === 'sliding'
+
   /** The limit and policy name of policy `k` for this actor, into `limits[k]` / `names[k]`. */
   function limitFor(k: number, role: string | undefined, user: boolean, limits: number[], names: string[]): void {
-    const policy = policies[k]!
-    const tiers = policy.tiers
-    let tier: string | undefined
-    if (tiers !== undefined) {
-      if (user) tier = role !== undefined && tiers.has(role) ? role : undefined
-      else tier = tiers.has('anonymous') ? 'anonymous' : undefined
+    if (!user) {
+      limits[k] = anonymousLimits[k]!
+      names[k] = anonymousNames[k]!
+      return
     }
-    limits[k] = tier === undefined ? policy.max : tiers!.get(tier)!
-    names[k] = policy.name ?? tier ?? DEFAULT_POLICY
+    const policy = policies[k]!
+    const tierLimit = role === undefined || policy.tiers === undefined ? undefined : policy.tiers.get(role)
+    if (tierLimit === undefined) {
+      limits[k] = policy.max
+      names[k] = policy.name ?? DEFAULT_POLICY
+    } else {
+      limits[k] = tierLimit
+      names[k] = policy.name ?? role!
+    }
   }
 
   function policyHeaderItem(k: number, name: string, limit: number): string {
@@ -210,7 +221,7 @@ export function createRouteLimiter(state: LimiterState, policies: readonly Polic
         syncKeys[k] = policies[k]!.namespace + key
         limitFor(k, role, user, syncLimits, syncNames)
       }
-      syncStore.hitSync!(syncKeys, windows, syncLimits, now(), syncResults)
+      syncStore.hitSync!(syncKeys, windows, syncLimits, clocked ? now() : 0, syncResults)
       finish(request, reply, done, syncResults, syncLimits, syncNames, user)
       return
     }
@@ -221,7 +232,7 @@ export function createRouteLimiter(state: LimiterState, policies: readonly Polic
       keys[k] = policies[k]!.namespace + key
       limitFor(k, role, user, limits, names)
     }
-    store.hit(keys, windows, limits, now(), (err, results) => {
+    store.hit(keys, windows, limits, clocked ? now() : 0, (err, results) => {
       if (err !== null || results === null) {
         storeFailed(request, reply, done, err ?? new Error('empty store answer'))
         return

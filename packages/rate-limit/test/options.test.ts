@@ -33,6 +33,10 @@ describe('invalid options throw FST_RATE_LIMIT_INVALID_OPTION naming the option'
     ['ipv6Subnet', { ipv6Subnet: 129 }],
     ['enabled', { enabled: 'false' }],
     ['maxx', { maxx: 3 }],
+    ['headers', { headers: 'ietf' }],
+    ['algorithm', { algorithm: 'gcra' }],
+    ['shadow', { shadow: 'yes' }],
+    ['tiers.café', { tiers: { 'café': 3 } }],
   ]
   for (const [name, options] of cases) {
     it(`${name}: ${JSON.stringify(options)}`, async () => {

@@ -143,6 +143,30 @@ describe.skipIf(!REDIS_URL)('memory and Redis stores decide alike (real Redis at
     expect(seen.filter((s) => s.status === 200).length).toBeGreaterThan(3)
   })
 
+  it('shadow with the Redis store: nothing rejected, the would-be rejections counted as shadow', async () => {
+    const { opskitMetrics } = await import('@opskit/metrics')
+    const app = Fastify()
+    await app.register(opskitCore)
+    await app.register(opskitMetrics, { defaultMetrics: false })
+    await app.register(opskitRateLimit, { shadow: true, algorithm: 'sliding', max: 2, redis: REDIS_URL!, keyPrefix: `${keyPrefix}shadow:` })
+    app.get('/items', async () => ({ ok: true }))
+    apps.push(app)
+    expect(await burst(app, 5)).toEqual(times(5, 200))
+    const metrics = (await app.inject('/metrics')).body
+    expect(metrics).toContain('rate_limit_shadow_rejections_total{route="/items"} 3')
+    expect(metrics).not.toMatch(/^rate_limit_rejections_total\{/m)
+  })
+
+  it('switching algorithm on the same Redis and keyPrefix never meets a key of the other kind', async () => {
+    const prefix = `${keyPrefix}switch:`
+    const fixed = await build({ algorithm: 'fixed', max: 3, redis: REDIS_URL!, keyPrefix: prefix, failOpen: false })
+    expect(await burst(fixed, 2)).toEqual([200, 200])
+    const sliding = await build({ algorithm: 'sliding', max: 3, redis: REDIS_URL!, keyPrefix: prefix, failOpen: false })
+    // failOpen false: a WRONGTYPE error would be a 503
+    expect(await burst(sliding, 4)).toEqual([200, 200, 200, 429])
+    expect(await burst(fixed, 2)).toEqual([200, 429])
+  })
+
   it('sliding: one round trip (one EVALSHA) per request, for a route with two policies too', async () => {
     const client = new Redis(REDIS_URL!)
     const sent: string[] = []

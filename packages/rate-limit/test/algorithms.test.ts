@@ -66,6 +66,22 @@ describe('fixed and sliding windows at a window boundary (memory store, controll
     expect(await burst(sliding, 2)).toEqual([200, 429])
   })
 
+  it('sliding: a client that used the whole limit in this window may retry when one request of it has faded in the next', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(T0 + 2_000)
+    const sliding = await build({ algorithm: 'sliding', max: 10, timeWindow: 10_000 })
+    expect(await burst(sliding, 10)).toEqual(times(10, 200))
+    const rejected = await sliding.inject({ url: '/items', remoteAddress: '10.0.0.1' })
+    expect(rejected.statusCode).toBe(429)
+    // 8 s until the window ends, then the 10 fade by one per second
+    expect(rejected.headers['retry-after']).toBe('9')
+    expect(rejected.headers.ratelimit).toBe('"default";r=0;t=9')
+    vi.setSystemTime(T0 + 10_999)
+    expect(await burst(sliding, 1)).toEqual([429])
+    vi.setSystemTime(T0 + 11_000)
+    expect(await burst(sliding, 2)).toEqual([200, 429])
+  })
+
   it("sliding: t of an allowed request is when its quota unit comes back (the window it was counted in, plus the next, for the last unit)", async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     vi.setSystemTime(T0 + 4_000)

@@ -211,8 +211,8 @@ export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
   if (!ALGORITHMS.has(algorithm)) throw new FST_RATE_LIMIT_INVALID_OPTION('algorithm', "expected 'fixed' or 'sliding'")
   if (typeof shadow !== 'boolean') throw new FST_RATE_LIMIT_INVALID_OPTION('shadow', 'expected a boolean')
   const resolvedTiers = resolveTiers(tiers, 'tiers')
-  // tier names are policy names in the draft headers
-  if (resolvedTiers !== undefined) for (const role of resolvedTiers.keys()) resolvePolicyName(role, `tiers.${role}`)
+  // tier names are policy names in the draft headers (only there must they be printable ASCII)
+  if (resolvedTiers !== undefined && headers !== 'x-ratelimit') for (const role of resolvedTiers.keys()) resolvePolicyName(role, `tiers.${role}`)
 
   return {
     enabled,
@@ -250,7 +250,7 @@ export interface Policy extends RouteLimits {
 
 const ROUTE_KEYS = new Set(['name', 'max', 'timeWindow', 'tiers'])
 
-function resolveRouteLimits(config: unknown, global: RouteLimits, field: string, route: string): RouteLimits & { name: string | undefined } {
+function resolveRouteLimits(config: unknown, global: RouteLimits, field: string, route: string, draft: boolean): RouteLimits & { name: string | undefined } {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw new FST_RATE_LIMIT_INVALID_OPTION(`${field} (${route})`, 'expected false, an object { name?, max?, timeWindow?, tiers? } or an array of { name, max?, timeWindow?, tiers? }')
   }
@@ -267,7 +267,7 @@ function resolveRouteLimits(config: unknown, global: RouteLimits, field: string,
   const tiers = routeConfig.tiers !== undefined
     ? resolveTiers(routeConfig.tiers, `${field}.tiers (${route})`)
     : routeConfig.max === undefined ? global.tiers : undefined
-  if (tiers !== undefined) for (const role of tiers.keys()) resolvePolicyName(role, `${field}.tiers.${role} (${route})`)
+  if (draft && tiers !== undefined && tiers !== global.tiers) for (const role of tiers.keys()) resolvePolicyName(role, `${field}.tiers.${role} (${route})`)
   return { name, max, timeWindow, tiers }
 }
 
@@ -275,17 +275,19 @@ function resolveRouteLimits(config: unknown, global: RouteLimits, field: string,
  * `config.rateLimit` of a route → its policies, each with its own counters under `namespace`;
  * throws naming `config.rateLimit.<field>` (or `config.rateLimit[i].<field>`) on a bad value.
  * An object is one policy named `name ?? path`; an array is several, each with a distinct `name`.
+ * With `draft` (headers 'draft' or 'both') a route's own tier names must be printable ASCII too.
  */
-export function resolveRoutePolicies(config: unknown, global: RouteLimits, route: string, path: string, namespace: string): Policy[] {
+export function resolveRoutePolicies(config: unknown, global: RouteLimits, route: string, path: string, namespace: string, draft: boolean): Policy[] {
   if (!Array.isArray(config)) {
-    const limits = resolveRouteLimits(config, global, 'config.rateLimit', route)
-    return [{ ...limits, name: limits.name ?? path, namespace }]
+    const limits = resolveRouteLimits(config, global, 'config.rateLimit', route, draft)
+    // a path outside printable ASCII is percent-encoded to fit a Structured Fields String
+    return [{ ...limits, name: limits.name ?? (POLICY_NAME.test(path) ? path : encodeURI(path)), namespace }]
   }
   if (config.length === 0) throw new FST_RATE_LIMIT_INVALID_OPTION(`config.rateLimit (${route})`, 'expected at least one policy')
   const names = new Set<string>()
   return config.map((entry: unknown, i) => {
     const field = `config.rateLimit[${i}]`
-    const limits = resolveRouteLimits(entry, global, field, route)
+    const limits = resolveRouteLimits(entry, global, field, route, draft)
     if (limits.name === undefined) throw new FST_RATE_LIMIT_INVALID_OPTION(`${field}.name (${route})`, 'every policy of a list needs a name')
     if (names.has(limits.name)) throw new FST_RATE_LIMIT_INVALID_OPTION(`${field}.name (${route})`, `duplicate policy name "${limits.name}"`)
     names.add(limits.name)

@@ -77,6 +77,7 @@ const plugin: FastifyPluginAsync<OpskitRateLimitOptions> = async (fastify, opts)
   // The plugin's own policy, named after the tier that applies; its routes share one counter per key.
   const globalPolicy: Policy = { name: undefined, max: options.max, timeWindow: options.timeWindow, tiers: options.tiers, namespace: '' }
   const globalPolicies = [globalPolicy]
+  const draft = options.headers !== 'x-ratelimit'
 
   // Route-level onRequest hooks run after every application-level one, so the limiter always sees
   // the actor that @opskit/core's resolveActor set, even an async one.
@@ -88,7 +89,7 @@ const plugin: FastifyPluginAsync<OpskitRateLimitOptions> = async (fastify, opts)
       appendOnRequest(routeOptions, createRouteLimiter(state, globalPolicies, routeOptions.url))
       return
     }
-    const policies = resolveRoutePolicies(config, globalPolicy, `${String(routeOptions.method)} ${routeOptions.url}`, routeOptions.url, routeNamespace(routeOptions))
+    const policies = resolveRoutePolicies(config, globalPolicy, `${String(routeOptions.method)} ${routeOptions.url}`, routeOptions.url, routeNamespace(routeOptions), draft)
     appendOnRequest(routeOptions, createRouteLimiter(state, policies, routeOptions.url))
   })
 

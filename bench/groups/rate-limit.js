@@ -1,6 +1,7 @@
 // Rate limiting: bare Fastify, @fastify/rate-limit with its defaults (alone and over @opskit/core),
 // opskit's keying done through @fastify/rate-limit's hook, and @opskit/rate-limit with its memory and
-// Redis stores. Nothing is rejected (max 1e9): this is the per-request cost of counting.
+// Redis stores, fixed and sliding window in memory. Nothing is rejected (max 1e9): this is the
+// per-request cost of counting.
 //
 // Companion scripts (the harness has no per-group hook to run them):
 // - `node bench/servers/rate-limit-redis-roundtrips.js`: Redis round trips per request, from
@@ -18,6 +19,7 @@ export default {
     { name: 'core+fastify-rate-limit', file: 'rate-limit-core-fastify-rate-limit.js' },
     { name: 'core+fastify-rate-limit-tiers', file: 'rate-limit-core-fastify-rate-limit-tiers.js' },
     { name: 'opskit-rate-limit-memory', file: 'rate-limit-opskit-memory.js' },
+    { name: 'opskit-rate-limit-memory-sliding', file: 'rate-limit-opskit-memory-sliding.js' },
     { name: 'opskit-rate-limit-redis', file: 'rate-limit-opskit-redis.js' },
   ],
   paths: ['/hello'],
@@ -26,5 +28,7 @@ export default {
     { a: 'opskit-rate-limit-memory', b: 'core+fastify-rate-limit', min: 1.0, label: 'opskit memory > @fastify/rate-limit defaults, same base (core)' },
     { a: 'opskit-rate-limit-memory', b: 'core+fastify-rate-limit-tiers', min: 1.0, label: 'opskit memory > the same keying through @fastify/rate-limit\'s hook' },
     { a: 'opskit-rate-limit-memory', b: 'fastify-rate-limit', min: 1.0, label: 'opskit memory (with core) > @fastify/rate-limit alone' },
+    { a: 'opskit-rate-limit-memory-sliding', b: 'opskit-rate-limit-memory', min: 0.9, label: 'opskit memory sliding within 10 % of opskit memory fixed' },
+    { a: 'opskit-rate-limit-memory-sliding', b: 'core+fastify-rate-limit', min: 1.0, label: 'opskit memory sliding > @fastify/rate-limit defaults, same base (core)' },
   ],
 }

@@ -17,6 +17,7 @@ const SERVERS = [
   { name: 'core+fastify-rate-limit', file: 'rate-limit-core-fastify-rate-limit.js', base: 'core' },
   { name: 'core+fastify-rate-limit-tiers', file: 'rate-limit-core-fastify-rate-limit-tiers.js', base: 'core' },
   { name: 'opskit-rate-limit-memory', file: 'rate-limit-opskit-memory.js', base: 'core' },
+  { name: 'opskit-rate-limit-memory-sliding', file: 'rate-limit-opskit-memory-sliding.js', base: 'core' },
   { name: 'opskit-rate-limit-redis', file: 'rate-limit-opskit-redis.js', base: 'core' },
 ]
 

@@ -36,13 +36,38 @@ export interface OpskitRateLimitOptions {
   exemptPaths?: readonly string[]
   /** IPv6 clients are keyed by their network of this prefix length (0–128). Default `64`. */
   ipv6Subnet?: number
+  /**
+   * Which rate-limit fields a limited response carries: `'x-ratelimit'` (`x-ratelimit-limit`,
+   * `-remaining`, `-reset`), `'draft'` (the IETF `RateLimit-Policy` and `RateLimit` fields,
+   * draft-ietf-httpapi-ratelimit-headers, as RFC 9651 Structured Fields) or `'both'`. Default `'x-ratelimit'`.
+   */
+  headers?: 'x-ratelimit' | 'draft' | 'both'
+  /**
+   * `'fixed'`: a window per key from its first request; `'sliding'`: the sliding-window counter
+   * (the previous window's count weighted by the part of it still inside the window). Default `'fixed'`.
+   */
+  algorithm?: 'fixed' | 'sliding'
+  /**
+   * Never reject: a request past the limit goes through, and is logged, counted
+   * (`rate_limit_shadow_rejections_total`) and recorded (`rate_limit_hit`) with `shadow: true`. Default `false`.
+   */
+  shadow?: boolean
 }
 
-/** `config: { rateLimit: {...} }` on a route. Unset fields inherit the plugin's; a route `max` without `tiers` applies to everyone. */
+/**
+ * `config: { rateLimit: {...} }` on a route. Unset fields inherit the plugin's; a route `max` without
+ * `tiers` applies to everyone. `name` is its policy name in the draft headers (default: the route path).
+ */
 export interface RouteRateLimitOptions {
+  name?: string
   max?: number
   timeWindow?: number | string
   tiers?: Record<string, number>
+}
+
+/** One of several policies of a route: `config: { rateLimit: [{ name, max, timeWindow }, …] }`. */
+export interface RoutePolicyOptions extends RouteRateLimitOptions {
+  name: string
 }
 
 export interface ResolvedOptions {
@@ -58,6 +83,9 @@ export interface ResolvedOptions {
   cache: number
   exemptPaths: readonly string[]
   ipv6Subnet: number
+  headers: 'x-ratelimit' | 'draft' | 'both'
+  algorithm: 'fixed' | 'sliding'
+  shadow: boolean
 }
 
 export const DEFAULTS = {
@@ -70,7 +98,20 @@ export const DEFAULTS = {
   cache: 10_000,
   exemptPaths: ['/health*', '/metrics'] as readonly string[],
   ipv6Subnet: 64,
+  headers: 'x-ratelimit',
+  algorithm: 'fixed',
+  shadow: false,
 } as const
+
+const HEADERS = new Set(['x-ratelimit', 'draft', 'both'])
+const ALGORITHMS = new Set(['fixed', 'sliding'])
+// An RFC 9651 String holds printable ASCII only.
+const POLICY_NAME = /^[\x20-\x7e]+$/
+
+function resolvePolicyName(value: unknown, name: string): string {
+  if (typeof value !== 'string' || !POLICY_NAME.test(value)) throw new FST_RATE_LIMIT_INVALID_OPTION(name, 'expected a non-empty string of printable ASCII (a Structured Fields String)')
+  return value
+}
 
 function isLimit(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0
@@ -111,7 +152,7 @@ function isRedisLike(value: unknown): value is Redis {
 
 const KNOWN_OPTIONS = new Set([
   'enabled', 'max', 'timeWindow', 'tiers', 'redis', 'failOpen', 'allowList', 'keyPrefix',
-  'redisTimeoutMs', 'cache', 'exemptPaths', 'ipv6Subnet',
+  'redisTimeoutMs', 'cache', 'exemptPaths', 'ipv6Subnet', 'headers', 'algorithm', 'shadow',
 ])
 
 /** Validates and fills in defaults; throws `FST_RATE_LIMIT_INVALID_OPTION` naming the option. */
@@ -133,6 +174,9 @@ export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
     cache = DEFAULTS.cache,
     exemptPaths = DEFAULTS.exemptPaths,
     ipv6Subnet = DEFAULTS.ipv6Subnet,
+    headers = DEFAULTS.headers,
+    algorithm = DEFAULTS.algorithm,
+    shadow = DEFAULTS.shadow,
   } = opts
 
   if (typeof enabled !== 'boolean') throw new FST_RATE_LIMIT_INVALID_OPTION('enabled', 'expected a boolean')
@@ -163,11 +207,18 @@ export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
     throw new FST_RATE_LIMIT_INVALID_OPTION('ipv6Subnet', 'expected an integer 0-128')
   }
 
+  if (!HEADERS.has(headers)) throw new FST_RATE_LIMIT_INVALID_OPTION('headers', "expected 'x-ratelimit', 'draft' or 'both'")
+  if (!ALGORITHMS.has(algorithm)) throw new FST_RATE_LIMIT_INVALID_OPTION('algorithm', "expected 'fixed' or 'sliding'")
+  if (typeof shadow !== 'boolean') throw new FST_RATE_LIMIT_INVALID_OPTION('shadow', 'expected a boolean')
+  const resolvedTiers = resolveTiers(tiers, 'tiers')
+  // tier names are policy names in the draft headers (only there must they be printable ASCII)
+  if (resolvedTiers !== undefined && headers !== 'x-ratelimit') for (const role of resolvedTiers.keys()) resolvePolicyName(role, `tiers.${role}`)
+
   return {
     enabled,
     max: resolveMax(max, 'max'),
     timeWindow: resolveWindow(timeWindow, 'timeWindow'),
-    tiers: resolveTiers(tiers, 'tiers'),
+    tiers: resolvedTiers,
     redis,
     failOpen,
     allowList: resolvedAllowList,
@@ -176,36 +227,72 @@ export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
     cache,
     exemptPaths,
     ipv6Subnet,
+    headers,
+    algorithm,
+    shadow,
   }
 }
 
-/** The limits one route applies: the plugin's, or its `config.rateLimit` merged over them. */
+/** The limits of one policy: the plugin's, or a route's `config.rateLimit` merged over them. */
 export interface RouteLimits {
   max: number
   timeWindow: number
   tiers: Map<string, number> | undefined
 }
 
-const ROUTE_KEYS = new Set(['max', 'timeWindow', 'tiers'])
+/** One policy a route applies: its limits, its name in the draft headers, its counters' namespace. */
+export interface Policy extends RouteLimits {
+  /** The policy name; `undefined` for the plugin's own policy, named after the tier that applies. */
+  name: string | undefined
+  /** Prepended to the key ('' for the plugin's own policy: one counter per key across its routes). */
+  namespace: string
+}
 
-/** `config.rateLimit` of a route → its limits; throws naming `config.rateLimit.<field>` on a bad value. */
-export function resolveRouteLimits(config: unknown, global: RouteLimits, route: string): RouteLimits {
+const ROUTE_KEYS = new Set(['name', 'max', 'timeWindow', 'tiers'])
+
+function resolveRouteLimits(config: unknown, global: RouteLimits, field: string, route: string, draft: boolean): RouteLimits & { name: string | undefined } {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new FST_RATE_LIMIT_INVALID_OPTION(`config.rateLimit (${route})`, 'expected false or an object { max?, timeWindow?, tiers? }')
+    throw new FST_RATE_LIMIT_INVALID_OPTION(`${field} (${route})`, 'expected false, an object { name?, max?, timeWindow?, tiers? } or an array of { name, max?, timeWindow?, tiers? }')
   }
   const routeConfig = config as RouteRateLimitOptions
   for (const key of Object.keys(routeConfig)) {
-    if (!ROUTE_KEYS.has(key)) throw new FST_RATE_LIMIT_INVALID_OPTION(`config.rateLimit.${key} (${route})`, 'unknown option; expected max, timeWindow or tiers')
+    if (!ROUTE_KEYS.has(key)) throw new FST_RATE_LIMIT_INVALID_OPTION(`${field}.${key} (${route})`, 'unknown option; expected name, max, timeWindow or tiers')
   }
-  const max = routeConfig.max === undefined ? global.max : resolveMax(routeConfig.max, `config.rateLimit.max (${route})`)
+  const name = routeConfig.name === undefined ? undefined : resolvePolicyName(routeConfig.name, `${field}.name (${route})`)
+  const max = routeConfig.max === undefined ? global.max : resolveMax(routeConfig.max, `${field}.max (${route})`)
   const timeWindow = routeConfig.timeWindow === undefined
     ? global.timeWindow
-    : resolveWindow(routeConfig.timeWindow, `config.rateLimit.timeWindow (${route})`)
+    : resolveWindow(routeConfig.timeWindow, `${field}.timeWindow (${route})`)
   // A route that sets its own max means it for everyone, unless it also names its own tiers.
   const tiers = routeConfig.tiers !== undefined
-    ? resolveTiers(routeConfig.tiers, `config.rateLimit.tiers (${route})`)
+    ? resolveTiers(routeConfig.tiers, `${field}.tiers (${route})`)
     : routeConfig.max === undefined ? global.tiers : undefined
-  return { max, timeWindow, tiers }
+  if (draft && tiers !== undefined && tiers !== global.tiers) for (const role of tiers.keys()) resolvePolicyName(role, `${field}.tiers.${role} (${route})`)
+  return { name, max, timeWindow, tiers }
+}
+
+/**
+ * `config.rateLimit` of a route → its policies, each with its own counters under `namespace`;
+ * throws naming `config.rateLimit.<field>` (or `config.rateLimit[i].<field>`) on a bad value.
+ * An object is one policy named `name ?? path`; an array is several, each with a distinct `name`.
+ * With `draft` (headers 'draft' or 'both') a route's own tier names must be printable ASCII too.
+ */
+export function resolveRoutePolicies(config: unknown, global: RouteLimits, route: string, path: string, namespace: string, draft: boolean): Policy[] {
+  if (!Array.isArray(config)) {
+    const limits = resolveRouteLimits(config, global, 'config.rateLimit', route, draft)
+    // a path outside printable ASCII is percent-encoded to fit a Structured Fields String
+    return [{ ...limits, name: limits.name ?? (POLICY_NAME.test(path) ? path : encodeURI(path)), namespace }]
+  }
+  if (config.length === 0) throw new FST_RATE_LIMIT_INVALID_OPTION(`config.rateLimit (${route})`, 'expected at least one policy')
+  const names = new Set<string>()
+  return config.map((entry: unknown, i) => {
+    const field = `config.rateLimit[${i}]`
+    const limits = resolveRouteLimits(entry, global, field, route, draft)
+    if (limits.name === undefined) throw new FST_RATE_LIMIT_INVALID_OPTION(`${field}.name (${route})`, 'every policy of a list needs a name')
+    if (names.has(limits.name)) throw new FST_RATE_LIMIT_INVALID_OPTION(`${field}.name (${route})`, `duplicate policy name "${limits.name}"`)
+    names.add(limits.name)
+    return { ...limits, name: limits.name, namespace: `${namespace}${limits.name}|` }
+  })
 }
 
 /** True when a route path is matched by an `exemptPaths` entry (`'/health*'` is a prefix). */

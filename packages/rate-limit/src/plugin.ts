@@ -1,15 +1,18 @@
 import type { FastifyInstance, FastifyPluginAsync, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { createRouteLimiter, type CounterLike, type LimiterState } from './limiter.js'
-import { MemoryStore } from './memory-store.js'
-import { isExemptPath, resolveOptions, resolveRouteLimits, type OpskitRateLimitOptions, type ResolvedOptions, type RouteLimits, type RouteRateLimitOptions } from './options.js'
+import { MemorySlidingStore, MemoryStore } from './memory-store.js'
+import { isExemptPath, resolveOptions, resolveRoutePolicies, type OpskitRateLimitOptions, type Policy, type ResolvedOptions, type RoutePolicyOptions, type RouteRateLimitOptions } from './options.js'
 import { createRedisClient, RedisStore } from './redis-store.js'
 import type { CounterStore } from './store.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** `false` exempts the route; an object gives it its own limits (and its own counters). */
-    rateLimit?: RouteRateLimitOptions | false
+    /**
+     * `false` exempts the route; an object gives it its own limits (and its own counters); an array
+     * gives it several named policies, each applied (a request is rejected when any is exhausted).
+     */
+    rateLimit?: RouteRateLimitOptions | RoutePolicyOptions[] | false
   }
 }
 
@@ -22,16 +25,17 @@ const REDIS_STARTUP_WAIT_MS = 1000
 
 function openStore(options: ResolvedOptions, fastify: FastifyInstance): CounterStore {
   const { redis } = options
-  if (redis === undefined) return new MemoryStore(options.cache)
+  const { algorithm } = options
+  if (redis === undefined) return algorithm === 'sliding' ? new MemorySlidingStore(options.cache) : new MemoryStore(options.cache)
   if (typeof redis === 'string') {
     const client = createRedisClient(redis, options.redisTimeoutMs)
     // The client reconnects on its own; requests report the outage (once), this only keeps the
     // 'error' events from being unhandled.
     client.on('error', (err: Error) => fastify.log.debug({ err }, 'rate-limit Redis connection error'))
-    return new RedisStore(client, { keyPrefix: options.keyPrefix, timeoutMs: options.redisTimeoutMs, owned: true })
+    return new RedisStore(client, { keyPrefix: options.keyPrefix, timeoutMs: options.redisTimeoutMs, owned: true, algorithm })
   }
   if (redis.status === 'wait') redis.connect().catch(() => {})
-  return new RedisStore(redis, { keyPrefix: options.keyPrefix, timeoutMs: options.redisTimeoutMs, owned: false })
+  return new RedisStore(redis, { keyPrefix: options.keyPrefix, timeoutMs: options.redisTimeoutMs, owned: false, algorithm })
 }
 
 function routeNamespace(routeOptions: RouteOptions): string {
@@ -61,14 +65,19 @@ const plugin: FastifyPluginAsync<OpskitRateLimitOptions> = async (fastify, opts)
     allowList: options.allowList,
     ipv6Subnet: options.ipv6Subnet,
     log: fastify.log,
+    headers: options.headers,
+    shadow: options.shadow,
+    now: () => Date.now(),
     storeDown: false,
     rejections: null,
+    shadowRejections: null,
     storeErrors: null,
     securityLog: false,
   }
-  const globalLimits: RouteLimits = { max: options.max, timeWindow: options.timeWindow, tiers: options.tiers }
-  // Routes on the plugin's limits share one hook (and one counter per key).
-  const globalLimiter = createRouteLimiter.bind(null, state, globalLimits, '')
+  // The plugin's own policy, named after the tier that applies; its routes share one counter per key.
+  const globalPolicy: Policy = { name: undefined, max: options.max, timeWindow: options.timeWindow, tiers: options.tiers, namespace: '' }
+  const globalPolicies = [globalPolicy]
+  const draft = options.headers !== 'x-ratelimit'
 
   // Route-level onRequest hooks run after every application-level one, so the limiter always sees
   // the actor that @opskit/core's resolveActor set, even an async one.
@@ -77,11 +86,11 @@ const plugin: FastifyPluginAsync<OpskitRateLimitOptions> = async (fastify, opts)
     if (config === false) return
     if (config === undefined || config === null) {
       if (isExemptPath(routeOptions.url, options.exemptPaths)) return
-      appendOnRequest(routeOptions, globalLimiter(routeOptions.url))
+      appendOnRequest(routeOptions, createRouteLimiter(state, globalPolicies, routeOptions.url))
       return
     }
-    const limits = resolveRouteLimits(config, globalLimits, `${String(routeOptions.method)} ${routeOptions.url}`)
-    appendOnRequest(routeOptions, createRouteLimiter(state, limits, routeNamespace(routeOptions), routeOptions.url))
+    const policies = resolveRoutePolicies(config, globalPolicy, `${String(routeOptions.method)} ${routeOptions.url}`, routeOptions.url, routeNamespace(routeOptions), draft)
+    appendOnRequest(routeOptions, createRouteLimiter(state, policies, routeOptions.url))
   })
 
   fastify.addHook('onReady', function onReady(done) {
@@ -92,6 +101,13 @@ const plugin: FastifyPluginAsync<OpskitRateLimitOptions> = async (fastify, opts)
         help: 'Requests rejected with 429 by the rate limiter',
         labelNames: ['route'],
       })
+      if (options.shadow) {
+        state.shadowRejections = metrics.counter({
+          name: 'rate_limit_shadow_rejections_total',
+          help: 'Requests past the limit let through by the rate limiter in shadow mode',
+          labelNames: ['route'],
+        })
+      }
       state.storeErrors = metrics.counter({
         name: 'rate_limit_store_errors_total',
         help: 'Rate-limit store calls that failed or timed out',

@@ -94,13 +94,14 @@ describe('429', () => {
     const warns = lines.filter((l) => l.level === WARN)
     expect(warns).toHaveLength(1)
     expect(warns[0]!.msg).toBe('Rate limit hit on GET /items from 10.0.0.1')
-    expect(warns[0]).toMatchObject({ route: '/items', limit: 2, key_kind: 'ip' })
+    expect(warns[0]).toMatchObject({ route: '/items', limit: 2, key_kind: 'ip', policy: 'default' })
+    expect(warns[0]!.shadow).toBeUndefined()
 
     const metric = await registry.getSingleMetric('rate_limit_rejections_total')!.get()
     expect(metric.values).toEqual([{ value: 1, labels: { route: '/items' } }])
 
     expect(events).toEqual([
-      { action: 'rate_limit_hit', requestId: res.headers['x-request-id'], details: { route: '/items', limit: 2, key_kind: 'ip', window_ms: 30_000 } },
+      { action: 'rate_limit_hit', requestId: res.headers['x-request-id'], details: { route: '/items', limit: 2, key_kind: 'ip', window_ms: 30_000, policy: 'default' } },
     ])
   })
 

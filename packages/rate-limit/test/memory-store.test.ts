@@ -1,25 +1,33 @@
 import Fastify from 'fastify'
 import { opskitCore } from '@opskit/core'
 import { describe, expect, it } from 'vitest'
-import { MemoryStore, opskitRateLimit } from '@opskit/rate-limit'
+import { MemorySlidingStore, MemoryStore, opskitRateLimit, type PolicyResult } from '@opskit/rate-limit'
+
+function hitOnce(store: MemoryStore | MemorySlidingStore, key: string, windowMs: number, limit = 100, now = Date.now()): PolicyResult {
+  const out: PolicyResult[] = [{ exhausted: false, remaining: 0, resetMs: 0 }]
+  store.hitSync([key], [windowMs], [limit], now, out)
+  return out[0]!
+}
 
 describe('memory store', () => {
-  it('stays bounded to its cache size under a flood of 50k distinct keys', () => {
-    const store = new MemoryStore(5000)
-    for (let i = 0; i < 50_000; i++) store.incrSync(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 60_000)
-    expect(store.size).toBeLessThanOrEqual(5000)
-    expect(store.size).toBeGreaterThan(0)
-  })
+  for (const Store of [MemoryStore, MemorySlidingStore]) {
+    it(`${Store.name} stays bounded to its cache size under a flood of 50k distinct keys`, () => {
+      const store = new Store(5000)
+      for (let i = 0; i < 50_000; i++) hitOnce(store, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 60_000)
+      expect(store.size).toBeLessThanOrEqual(5000)
+      expect(store.size).toBeGreaterThan(0)
+    })
+  }
 
   it('counts hits inside a window and starts over after it', async () => {
     const store = new MemoryStore(10)
-    expect(store.incrSync('k', 50)).toMatchObject({ current: 1 })
-    const second = store.incrSync('k', 50)
-    expect(second.current).toBe(2)
-    expect(second.ttl).toBeGreaterThan(0)
-    expect(second.ttl).toBeLessThanOrEqual(50)
+    expect(hitOnce(store, 'k', 50)).toMatchObject({ remaining: 99, exhausted: false })
+    const second = hitOnce(store, 'k', 50)
+    expect(second.remaining).toBe(98)
+    expect(second.resetMs).toBeGreaterThan(0)
+    expect(second.resetMs).toBeLessThanOrEqual(50)
     await new Promise((resolve) => setTimeout(resolve, 60))
-    expect(store.incrSync('k', 50).current).toBe(1)
+    expect(hitOnce(store, 'k', 50).remaining).toBe(99)
   })
 
   it('through the plugin: a flood of distinct IPs evicts the oldest counter instead of growing', async () => {

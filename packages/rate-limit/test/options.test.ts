@@ -33,6 +33,10 @@ describe('invalid options throw FST_RATE_LIMIT_INVALID_OPTION naming the option'
     ['ipv6Subnet', { ipv6Subnet: 129 }],
     ['enabled', { enabled: 'false' }],
     ['maxx', { maxx: 3 }],
+    ['headers', { headers: 'ietf' }],
+    ['algorithm', { algorithm: 'gcra' }],
+    ['shadow', { shadow: 'yes' }],
+    ['tiers.café', { tiers: { 'café': 3 }, headers: 'draft' }],
   ]
   for (const [name, options] of cases) {
     it(`${name}: ${JSON.stringify(options)}`, async () => {
@@ -41,6 +45,10 @@ describe('invalid options throw FST_RATE_LIMIT_INVALID_OPTION naming the option'
       expect(err?.message).toContain(`"${name}"`)
     })
   }
+
+  it('accepts any tier name with the x-ratelimit headers only (no Structured Field to fit)', async () => {
+    await expect(register({ tiers: { 'café': 3 } })).resolves.toBeUndefined()
+  })
 
   it('still validates when enabled is false', async () => {
     await expect(register({ enabled: false, max: -1 })).rejects.toThrow(/"max"/)

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { readdir, stat, unlink } from 'node:fs/promises'
+import { readdir, stat, unlink, utimes } from 'node:fs/promises'
 import { basename, dirname, extname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
@@ -30,9 +30,16 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-/** Gzips `file` into `file.gz` (appended as a new gzip member if one is there already) and deletes it. */
+/**
+ * Gzips `file` into `file.gz` (appended as a new gzip member if one is there already) and deletes it.
+ * The `.gz` keeps the plain file's modification time: pruning keeps the newest files by the time
+ * they were written, and a file compressed late (it was still open at the previous tidy) must not
+ * pass for newer than the files rotated after it.
+ */
 async function gzipFile(file: string): Promise<void> {
+  const written = await stat(file)
   await pipeline(createReadStream(file), createGzip(), createWriteStream(`${file}.gz`, { flags: 'a' }))
+  await utimes(`${file}.gz`, written.atime, written.mtime)
   await unlink(file)
 }
 

@@ -232,6 +232,21 @@ describe('log channels', () => {
     expect((await readdir(dir)).sort()).toEqual(['app.1.log', 'app.9.log.gz', 'other.2.log'])
   })
 
+  test('a file compressed late keeps its write time, so pruning keeps the newest written (regression: the .gz got the time it was compressed)', async () => {
+    const hour = 60 * 60 * 1000
+    await writeFile(join(dir, 'app.7.log.gz'), gzipSync('{"n":7}\n'))
+    await writeFile(join(dir, 'app.8.log'), '{"n":8}\n')
+    await writeFile(join(dir, 'app.9.log.gz'), gzipSync('{"n":9}\n'))
+    await utimes(join(dir, 'app.7.log.gz'), new Date(Date.now() - 3 * hour), new Date(Date.now() - 3 * hour))
+    await utimes(join(dir, 'app.8.log'), new Date(Date.now() - 4 * hour), new Date(Date.now() - 4 * hour))
+    await utimes(join(dir, 'app.9.log.gz'), new Date(Date.now() - hour), new Date(Date.now() - hour))
+    const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'app.log'), maxFiles: 3, compress: true } })
+    logger.info('fresh')
+    await closeLogger(logger)
+    // app.8 was written first (left plain by an earlier run): compressed now, it is still the oldest.
+    expect((await readdir(dir)).sort()).toEqual(['app.1.log', 'app.7.log.gz', 'app.9.log.gz'])
+  })
+
   test('a restart does not delete the files it writes (regression: pino-roll pruned by number, and numbered from 1 again)', async () => {
     for (let n = 5; n <= 9; n++) await writeFile(join(dir, `app.${n}.log`), `{"run":1,"n":${n}}\n`)
     const earlier = new Date(Date.now() - 60_000)

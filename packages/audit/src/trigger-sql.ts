@@ -1,0 +1,232 @@
+import { quoteIdent } from '@opskit/store'
+import { STAMP_COLUMNS } from './auditable-columns.js'
+
+/**
+ * Version of the PL/pgSQL functions below. Each function carries `opskit-audit v<N>` as its
+ * comment; a migration replaces a function whose version is lower (or missing) and leaves a newer
+ * one alone, so an older opskit starting next to a newer one never downgrades the triggers.
+ * Bump it whenever the SQL of any function changes.
+ */
+export const TRIGGER_VERSION = 1
+
+/**
+ * Key names redacted in SQL, as `isSecretKey()` of @opskit/core matches them: lower-cased, `-` and
+ * `_` removed, containing any of these (a test keeps the two in step).
+ */
+export const SECRET_KEY_PATTERN = 'password|passwd|secret|token|authorization|cookie|apikey|creditcard|cvv'
+
+/** Key names as core and the triggers compare them. */
+export const normalizeKey = (key: string): string => key.toLowerCase().replace(/[-_]/g, '')
+
+/** A SQL string literal (standard_conforming_strings, the default since PostgreSQL 9.1). */
+export function sqlLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`
+}
+
+/** A `text[]` literal (`{"id","tenant"}`), for trigger arguments. */
+export function textArrayLiteral(items: readonly string[]): string {
+  return `{${items.map((item) => `"${item.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`
+}
+
+/** Where the audit table and its functions live: `schema` resolved (current_schema() when unqualified). */
+export interface AuditTarget {
+  schema: string
+  /** The audit table's name without schema. */
+  name: string
+}
+
+/** `"schema"."name"`. */
+export const qualified = (target: AuditTarget): string => quoteIdent(`${target.schema}.${target.name}`)
+
+/** Names of the functions that belong to one audit table, in its schema (at most 63 characters). */
+export function functionNames(target: AuditTarget): Record<'stamp' | 'capture' | 'redact' | 'show' | 'chain', string> {
+  const name = (suffix: string): string => `${target.name.slice(0, 63 - suffix.length)}${suffix}`
+  return {
+    stamp: name('_opskit_stamp'),
+    capture: name('_opskit_capture'),
+    redact: name('_opskit_redact'),
+    show: name('_opskit_show'),
+    chain: name('_opskit_chain'),
+  }
+}
+
+/** Trigger names on a tracked table (BEFORE fires stamp; AFTER writes the audit row). */
+export const STAMP_TRIGGER = 'opskit_audit_stamp'
+export const CAPTURE_TRIGGER = 'opskit_audit_capture'
+/** Trigger name on the audit table with `chain: true`. */
+export const CHAIN_TRIGGER = 'opskit_audit_chain'
+
+const fn = (target: AuditTarget, name: string): string => quoteIdent(`${target.schema}.${name}`)
+const STAMPS = `ARRAY[${STAMP_COLUMNS.map((c) => sqlLiteral(c)).join(', ')}]::text[]`
+
+/** `CREATE OR REPLACE FUNCTION` statements, by function name. */
+export function triggerFunctionsSql(target: AuditTarget): Array<{ name: string; sql: string }> {
+  const names = functionNames(target)
+  const redact = fn(target, names.redact)
+  const show = fn(target, names.show)
+  const key = "translate(lower(key), '-_', '')"
+  return [
+    {
+      name: names.redact,
+      // Secret keys at any depth become "[REDACTED]" (a null stays null, like core's redact()).
+      // Fast path: when nothing in the value's text looks like a secret key, it is returned as is.
+      sql: `CREATE OR REPLACE FUNCTION ${redact}(v jsonb, extra text[]) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $opskit$
+DECLARE
+  flat text;
+BEGIN
+  IF v IS NULL OR jsonb_typeof(v) NOT IN ('object', 'array') THEN RETURN v; END IF;
+  flat := translate(lower(v::text), '-_', '');
+  IF flat !~ '${SECRET_KEY_PATTERN}' AND NOT EXISTS (SELECT 1 FROM unnest(extra) AS e(k) WHERE strpos(flat, e.k) > 0) THEN
+    RETURN v;
+  END IF;
+  IF jsonb_typeof(v) = 'array' THEN
+    RETURN (SELECT coalesce(jsonb_agg(${redact}(a.e, extra) ORDER BY a.i), '[]'::jsonb) FROM jsonb_array_elements(v) WITH ORDINALITY AS a(e, i));
+  END IF;
+  RETURN (SELECT coalesce(jsonb_object_agg(key, CASE
+      WHEN value <> 'null'::jsonb AND (${key} ~ '${SECRET_KEY_PATTERN}' OR ${key} = ANY (extra)) THEN to_jsonb('[REDACTED]'::text)
+      ELSE ${redact}(value, extra) END), '{}'::jsonb)
+    FROM jsonb_each(v));
+END
+$opskit$`,
+    },
+    {
+      name: names.show,
+      // One side of a changes_summary entry: the JSON text, cut at 120 characters.
+      sql: `CREATE OR REPLACE FUNCTION ${show}(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $opskit$
+SELECT CASE WHEN v IS NULL THEN '(unset)' WHEN length(v::text) > 120 THEN left(v::text, 119) || '…' ELSE v::text END
+$opskit$`,
+    },
+    {
+      name: names.stamp,
+      // BEFORE INSERT OR UPDATE: date_added / added_by set on insert and kept on update,
+      // date_updated = now() on every real change, updated_by = the bound actor (else what the
+      // statement wrote itself, else null). Columns the table lacks are ignored.
+      sql: `CREATE OR REPLACE FUNCTION ${fn(target, names.stamp)}() RETURNS trigger LANGUAGE plpgsql AS $opskit$
+DECLARE
+  actor text := nullif(current_setting('opskit.ctx', true), '')::jsonb ->> 'user_id';
+  new_j jsonb := to_jsonb(NEW);
+  old_j jsonb;
+  patch jsonb;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    patch := jsonb_build_object('date_added', now(), 'date_updated', now());
+    IF actor IS NOT NULL THEN patch := patch || jsonb_build_object('added_by', actor, 'updated_by', actor); END IF;
+  ELSE
+    old_j := to_jsonb(OLD);
+    IF (new_j - ${STAMPS}) = (old_j - ${STAMPS}) THEN RETURN NEW; END IF;
+    patch := jsonb_build_object('date_added', old_j -> 'date_added', 'added_by', old_j -> 'added_by', 'date_updated', now());
+    IF actor IS NOT NULL THEN
+      patch := patch || jsonb_build_object('updated_by', actor);
+    ELSIF (new_j -> 'updated_by') IS NOT DISTINCT FROM (old_j -> 'updated_by') THEN
+      patch := patch || jsonb_build_object('updated_by', NULL::text);
+    END IF;
+  END IF;
+  RETURN jsonb_populate_record(NEW, patch);
+END
+$opskit$`,
+    },
+    {
+      name: names.capture,
+      // AFTER INSERT OR UPDATE OR DELETE: one audit row in the writer's transaction.
+      // TG_ARGV[0]: primary key columns (text[]); TG_ARGV[1]: extra redacted keys, normalized.
+      sql: `CREATE OR REPLACE FUNCTION ${fn(target, names.capture)}() RETURNS trigger LANGUAGE plpgsql AS $opskit$
+DECLARE
+  ctx jsonb := nullif(current_setting('opskit.ctx', true), '')::jsonb;
+  pk text[] := TG_ARGV[0]::text[];
+  extra text[] := coalesce(TG_ARGV[1], '{}')::text[];
+  row_j jsonb;
+  old_v jsonb;
+  new_v jsonb;
+  keys text[];
+  act text;
+  eid text;
+  summary text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    act := 'create';
+    row_j := to_jsonb(NEW);
+    new_v := ${redact}(row_j, extra);
+  ELSIF TG_OP = 'DELETE' THEN
+    act := 'delete';
+    row_j := to_jsonb(OLD);
+    old_v := ${redact}(row_j, extra);
+  ELSE
+    row_j := to_jsonb(NEW);
+    SELECT jsonb_object_agg(n.key, o.value::jsonb), jsonb_object_agg(n.key, n.value::jsonb), array_agg(n.key ORDER BY n.ord)
+      INTO old_v, new_v, keys
+      FROM json_each(row_to_json(NEW)) WITH ORDINALITY AS n(key, value, ord)
+      JOIN json_each(row_to_json(OLD)) AS o(key, value) ON o.key = n.key
+     WHERE n.key <> ALL (${STAMPS}) AND n.value::jsonb IS DISTINCT FROM o.value::jsonb;
+    IF keys IS NULL THEN RETURN NULL; END IF;
+    -- Soft delete: deleted_at going from null to a time is recorded as a delete.
+    act := CASE WHEN 'deleted_at' = ANY (keys) AND old_v -> 'deleted_at' = 'null'::jsonb THEN 'delete' ELSE 'update' END;
+    old_v := ${redact}(old_v, extra);
+    new_v := ${redact}(new_v, extra);
+    SELECT string_agg(format('%s: %s → %s', u.k, ${show}(old_v -> u.k), ${show}(new_v -> u.k)), '; ' ORDER BY u.i)
+      INTO summary FROM unnest(keys) WITH ORDINALITY AS u(k, i);
+  END IF;
+  SELECT string_agg(row_j ->> u.k, ',' ORDER BY u.i) INTO eid FROM unnest(pk) WITH ORDINALITY AS u(k, i);
+  summary := coalesce(summary, CASE act WHEN 'create' THEN 'created ' ELSE 'deleted ' END || TG_TABLE_NAME || coalesce(' ' || eid, ''));
+  IF length(summary) > 2000 THEN summary := left(summary, 1999) || '…'; END IF;
+  INSERT INTO ${qualified(target)} (id, user_id, user_email, action, entity_type, entity_id, entity_name,
+    old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at)
+  VALUES (gen_random_uuid(), ctx ->> 'user_id', ctx ->> 'user_email', act, TG_TABLE_NAME, eid, NULL,
+    old_v, new_v, summary, (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now());
+  RETURN NULL;
+END
+$opskit$`,
+    },
+  ]
+}
+
+/**
+ * The fields of a row's canonical JSON, as SQL over `prefix` (`NEW.` in the trigger, `` in the
+ * verifier): each the column's text as PostgreSQL prints it, in this order. The canonical JSON is
+ * the JSON array of those strings (null for NULL) with no whitespace, exactly what
+ * `JSON.stringify([...])` gives in JavaScript; `hash = sha256_hex(utf8(prev_hash ?? '' + json))`.
+ */
+export function canonicalFields(prefix: string): string[] {
+  const c = (column: string): string => `${prefix}${column}`
+  return [
+    `${c('chain_seq')}::text`, `${c('id')}::text`, c('user_id'), c('user_email'), c('action'), c('entity_type'),
+    c('entity_id'), c('entity_name'), `${c('old_values')}::text`, `${c('new_values')}::text`, c('changes_summary'),
+    `${c('ip_address')}::text`, c('user_agent'), c('request_path'), c('request_id'),
+    `to_char(${c('created_at')} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  ]
+}
+
+/** The chain columns, unique index, and the BEFORE INSERT function; all idempotent. */
+export function chainColumnsSql(target: AuditTarget): string[] {
+  const t = qualified(target)
+  const index = quoteIdent(`${target.name.slice(0, 63 - '_chain_seq_idx'.length)}_chain_seq_idx`)
+  return [
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS chain_seq bigint`,
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS prev_hash text`,
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS hash text`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS ${index} ON ${t} (chain_seq)`,
+  ]
+}
+
+export function chainFunctionSql(target: AuditTarget): { name: string; sql: string } {
+  const { chain } = functionNames(target)
+  const json = `'[' || array_to_string(ARRAY[${canonicalFields('NEW.').map((f) => `coalesce(to_json(${f})::text, 'null')`).join(', ')}], ',') || ']'`
+  return {
+    name: chain,
+    // The transaction-scoped advisory lock makes appends one at a time until COMMIT: every writer
+    // (group commit, trigger-written rows, other services) reads the committed head. Under
+    // REPEATABLE READ a stale head gives a duplicate chain_seq, which the unique index refuses.
+    sql: `CREATE OR REPLACE FUNCTION ${fn(target, chain)}() RETURNS trigger LANGUAGE plpgsql AS $opskit$
+DECLARE
+  last_seq bigint;
+  last_hash text;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('opskit-audit-chain:' || TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME));
+  SELECT chain_seq, hash INTO last_seq, last_hash FROM ${qualified(target)} WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1;
+  NEW.chain_seq := coalesce(last_seq, 0) + 1;
+  NEW.prev_hash := last_hash;
+  NEW.hash := encode(sha256(convert_to(coalesce(last_hash, '') || ${json}, 'UTF8')), 'hex');
+  RETURN NEW;
+END
+$opskit$`,
+  }
+}

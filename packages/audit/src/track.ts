@@ -50,7 +50,7 @@ export class AuditableRecords {
       await this.#ensureFunctions(q, target)
       const names = functionNames(target)
       const columns = (await q.query(
-        'SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped', [oid],
+        'SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum', [oid],
       )).rows.map((r: { attname: string }) => r.attname)
       const pk = (await q.query(
         `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
@@ -58,7 +58,7 @@ export class AuditableRecords {
       )).rows.map((r: { attname: string }) => r.attname)
       const t = quoteIdent(table)
       const existing = await this.#triggers(q, oid)
-      const captureArgs = [textArrayLiteral(pk), textArrayLiteral(this.#extra)]
+      const captureArgs = [textArrayLiteral(pk), textArrayLiteral(this.#extra), textArrayLiteral(columns)]
       await this.#ensureTrigger(q, existing, CAPTURE_TRIGGER, `${target.schema}.${names.capture}`, captureArgs,
         `CREATE TRIGGER ${CAPTURE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${quoteIdent(`${target.schema}.${names.capture}`)}(${captureArgs.map(sqlLiteral).join(', ')})`, t)
       if (STAMP_COLUMNS.some((c) => columns.includes(c))) {
@@ -130,7 +130,7 @@ export class AuditableRecords {
     for (const { name, sql } of functions) {
       if ((versions.get(name) ?? 0) >= TRIGGER_VERSION) continue
       await q.query(sql)
-      const signature = name === functionNames(target).redact ? '(jsonb, text[])' : name === functionNames(target).show ? '(jsonb)' : '()'
+      const signature = name === functionNames(target).redact ? '(jsonb, text[])' : '()'
       await q.query(`COMMENT ON FUNCTION ${quoteIdent(`${target.schema}.${name}`)}${signature} IS ${sqlLiteral(`opskit-audit v${TRIGGER_VERSION}`)}`)
     }
   }

@@ -39,13 +39,12 @@ export interface AuditTarget {
 export const qualified = (target: AuditTarget): string => quoteIdent(`${target.schema}.${target.name}`)
 
 /** Names of the functions that belong to one audit table, in its schema (at most 63 characters). */
-export function functionNames(target: AuditTarget): Record<'stamp' | 'capture' | 'redact' | 'show' | 'chain', string> {
+export function functionNames(target: AuditTarget): Record<'stamp' | 'capture' | 'redact' | 'chain', string> {
   const name = (suffix: string): string => `${target.name.slice(0, 63 - suffix.length)}${suffix}`
   return {
     stamp: name('_opskit_stamp'),
     capture: name('_opskit_capture'),
     redact: name('_opskit_redact'),
-    show: name('_opskit_show'),
     chain: name('_opskit_chain'),
   }
 }
@@ -59,11 +58,18 @@ export const CHAIN_TRIGGER = 'opskit_audit_chain'
 const fn = (target: AuditTarget, name: string): string => quoteIdent(`${target.schema}.${name}`)
 const STAMPS = `ARRAY[${STAMP_COLUMNS.map((c) => sqlLiteral(c)).join(', ')}]::text[]`
 
+/** One side of a changes_summary entry: the JSON text, cut at 120 characters (inline: a SQL function call per value costs more than the rest of the row). */
+const showSql = (v: string): string =>
+  `CASE WHEN ${v} IS NULL THEN '(unset)' WHEN length(${v}::text) > 120 THEN left(${v}::text, 119) || '…' ELSE ${v}::text END`
+
+// The queries of a trigger function run once per row with new parameter values: planning them
+// anew each time (the custom plans plpgsql starts with) costs as much as running them.
+const GENERIC_PLANS = 'SET plan_cache_mode = force_generic_plan'
+
 /** `CREATE OR REPLACE FUNCTION` statements, by function name. */
 export function triggerFunctionsSql(target: AuditTarget): Array<{ name: string; sql: string }> {
   const names = functionNames(target)
   const redact = fn(target, names.redact)
-  const show = fn(target, names.show)
   const key = "translate(lower(key), '-_', '')"
   return [
     {
@@ -76,7 +82,7 @@ DECLARE
 BEGIN
   IF v IS NULL OR jsonb_typeof(v) NOT IN ('object', 'array') THEN RETURN v; END IF;
   flat := translate(lower(v::text), '-_', '');
-  IF flat !~ '${SECRET_KEY_PATTERN}' AND NOT EXISTS (SELECT 1 FROM unnest(extra) AS e(k) WHERE strpos(flat, e.k) > 0) THEN
+  IF flat !~ '${SECRET_KEY_PATTERN}' AND (cardinality(extra) = 0 OR NOT EXISTS (SELECT 1 FROM unnest(extra) AS e(k) WHERE strpos(flat, e.k) > 0)) THEN
     RETURN v;
   END IF;
   IF jsonb_typeof(v) = 'array' THEN
@@ -90,18 +96,11 @@ END
 $opskit$`,
     },
     {
-      name: names.show,
-      // One side of a changes_summary entry: the JSON text, cut at 120 characters.
-      sql: `CREATE OR REPLACE FUNCTION ${show}(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $opskit$
-SELECT CASE WHEN v IS NULL THEN '(unset)' WHEN length(v::text) > 120 THEN left(v::text, 119) || '…' ELSE v::text END
-$opskit$`,
-    },
-    {
       name: names.stamp,
       // BEFORE INSERT OR UPDATE: date_added / added_by set on insert and kept on update,
       // date_updated = now() on every real change, updated_by = the bound actor (else what the
       // statement wrote itself, else null). Columns the table lacks are ignored.
-      sql: `CREATE OR REPLACE FUNCTION ${fn(target, names.stamp)}() RETURNS trigger LANGUAGE plpgsql AS $opskit$
+      sql: `CREATE OR REPLACE FUNCTION ${fn(target, names.stamp)}() RETURNS trigger LANGUAGE plpgsql ${GENERIC_PLANS} AS $opskit$
 DECLARE
   actor text := nullif(current_setting('opskit.ctx', true), '')::jsonb ->> 'user_id';
   new_j jsonb := to_jsonb(NEW);
@@ -127,45 +126,57 @@ $opskit$`,
     },
     {
       name: names.capture,
-      // AFTER INSERT OR UPDATE OR DELETE: one audit row in the writer's transaction.
-      // TG_ARGV[0]: primary key columns (text[]); TG_ARGV[1]: extra redacted keys, normalized.
-      sql: `CREATE OR REPLACE FUNCTION ${fn(target, names.capture)}() RETURNS trigger LANGUAGE plpgsql AS $opskit$
+      // AFTER INSERT OR UPDATE OR DELETE: one audit row in the writer's transaction. Two queries
+      // per row at most (the diff with its redaction and summary, then the INSERT); the rest are
+      // plain expressions. TG_ARGV: primary key columns, extra redacted keys (normalized) and the
+      // table's columns in order (for the summary), each a text[] literal.
+      sql: `CREATE OR REPLACE FUNCTION ${fn(target, names.capture)}() RETURNS trigger LANGUAGE plpgsql ${GENERIC_PLANS} AS $opskit$
 DECLARE
   ctx jsonb := nullif(current_setting('opskit.ctx', true), '')::jsonb;
   pk text[] := TG_ARGV[0]::text[];
-  extra text[] := coalesce(TG_ARGV[1], '{}')::text[];
+  extra text[] := TG_ARGV[1]::text[];
+  cols text[] := TG_ARGV[2]::text[];
   row_j jsonb;
   old_v jsonb;
   new_v jsonb;
-  keys text[];
+  soft boolean;
   act text;
   eid text;
   summary text;
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    act := 'create';
+  IF TG_OP = 'UPDATE' THEN
     row_j := to_jsonb(NEW);
-    new_v := ${redact}(row_j, extra);
-  ELSIF TG_OP = 'DELETE' THEN
-    act := 'delete';
-    row_j := to_jsonb(OLD);
-    old_v := ${redact}(row_j, extra);
-  ELSE
-    row_j := to_jsonb(NEW);
-    SELECT jsonb_object_agg(n.key, o.value::jsonb), jsonb_object_agg(n.key, n.value::jsonb), array_agg(n.key ORDER BY n.ord)
-      INTO old_v, new_v, keys
-      FROM json_each(row_to_json(NEW)) WITH ORDINALITY AS n(key, value, ord)
-      JOIN json_each(row_to_json(OLD)) AS o(key, value) ON o.key = n.key
-     WHERE n.key <> ALL (${STAMPS}) AND n.value::jsonb IS DISTINCT FROM o.value::jsonb;
-    IF keys IS NULL THEN RETURN NULL; END IF;
+    SELECT jsonb_object_agg(d.key, d.ro), jsonb_object_agg(d.key, d.rn),
+           string_agg(format('%s: %s → %s', d.key, ${showSql('d.ro')}, ${showSql('d.rn')}), '; ' ORDER BY d.pos, d.key),
+           bool_or(d.key = 'deleted_at' AND d.ov = 'null'::jsonb)
+      INTO old_v, new_v, summary, soft
+      FROM (
+        SELECT n.key, o.value AS ov, coalesce(array_position(cols, n.key), 2147483647) AS pos,
+               CASE WHEN s.secret AND o.value <> 'null'::jsonb THEN to_jsonb('[REDACTED]'::text)
+                    WHEN jsonb_typeof(o.value) IN ('object', 'array') THEN ${redact}(o.value, extra) ELSE o.value END AS ro,
+               CASE WHEN s.secret AND n.value <> 'null'::jsonb THEN to_jsonb('[REDACTED]'::text)
+                    WHEN jsonb_typeof(n.value) IN ('object', 'array') THEN ${redact}(n.value, extra) ELSE n.value END AS rn
+          FROM jsonb_each(row_j) AS n
+          JOIN jsonb_each(to_jsonb(OLD)) AS o ON o.key = n.key
+         CROSS JOIN LATERAL (SELECT translate(lower(n.key), '-_', '') ~ '${SECRET_KEY_PATTERN}' OR translate(lower(n.key), '-_', '') = ANY (extra) AS secret) AS s
+         WHERE n.key <> ALL (${STAMPS}) AND n.value IS DISTINCT FROM o.value
+      ) AS d;
+    IF summary IS NULL THEN RETURN NULL; END IF;
     -- Soft delete: deleted_at going from null to a time is recorded as a delete.
-    act := CASE WHEN 'deleted_at' = ANY (keys) AND old_v -> 'deleted_at' = 'null'::jsonb THEN 'delete' ELSE 'update' END;
-    old_v := ${redact}(old_v, extra);
-    new_v := ${redact}(new_v, extra);
-    SELECT string_agg(format('%s: %s → %s', u.k, ${show}(old_v -> u.k), ${show}(new_v -> u.k)), '; ' ORDER BY u.i)
-      INTO summary FROM unnest(keys) WITH ORDINALITY AS u(k, i);
+    act := CASE WHEN soft THEN 'delete' ELSE 'update' END;
+  ELSE
+    IF TG_OP = 'INSERT' THEN act := 'create'; row_j := to_jsonb(NEW); ELSE act := 'delete'; row_j := to_jsonb(OLD); END IF;
+    new_v := row_j;
+    IF cardinality(extra) > 0 OR translate(lower(row_j::text), '-_', '') ~ '${SECRET_KEY_PATTERN}' THEN
+      new_v := ${redact}(row_j, extra);
+    END IF;
+    IF act = 'delete' THEN old_v := new_v; new_v := NULL; END IF;
   END IF;
-  SELECT string_agg(row_j ->> u.k, ',' ORDER BY u.i) INTO eid FROM unnest(pk) WITH ORDINALITY AS u(k, i);
+  IF cardinality(pk) = 1 THEN
+    eid := row_j ->> pk[1];
+  ELSIF cardinality(pk) > 1 THEN
+    eid := array_to_string(ARRAY(SELECT row_j ->> u.k FROM unnest(pk) WITH ORDINALITY AS u(k, i) ORDER BY u.i), ',');
+  END IF;
   summary := coalesce(summary, CASE act WHEN 'create' THEN 'created ' ELSE 'deleted ' END || TG_TABLE_NAME || coalesce(' ' || eid, ''));
   IF length(summary) > 2000 THEN summary := left(summary, 1999) || '…'; END IF;
   INSERT INTO ${qualified(target)} (id, user_id, user_email, action, entity_type, entity_id, entity_name,
@@ -215,7 +226,7 @@ export function chainFunctionSql(target: AuditTarget): { name: string; sql: stri
     // The transaction-scoped advisory lock makes appends one at a time until COMMIT: every writer
     // (group commit, trigger-written rows, other services) reads the committed head. Under
     // REPEATABLE READ a stale head gives a duplicate chain_seq, which the unique index refuses.
-    sql: `CREATE OR REPLACE FUNCTION ${fn(target, chain)}() RETURNS trigger LANGUAGE plpgsql AS $opskit$
+    sql: `CREATE OR REPLACE FUNCTION ${fn(target, chain)}() RETURNS trigger LANGUAGE plpgsql ${GENERIC_PLANS} AS $opskit$
 DECLARE
   last_seq bigint;
   last_hash text;

@@ -160,6 +160,21 @@ describe(`auditable records (track / bind) against ${target}`, () => {
     expect(triggers.map((t) => t.tgname)).toEqual(['opskit_audit_capture'])
   })
 
+  it('the summary lists changed columns in table order; secrets nested in jsonb columns are redacted too', async () => {
+    const docs = `docs_${table.slice(-10)}`
+    await db.query(`CREATE TABLE ${docs} (id int PRIMARY KEY, zeta text, alpha text, meta jsonb)`)
+    try {
+      await app.audit.track(docs)
+      await db.query(`INSERT INTO ${docs} VALUES (1, 'z', 'a', '{"k": 1}')`)
+      await db.query(`UPDATE ${docs} SET zeta = 'z2', alpha = 'a2', meta = $1::jsonb`, [JSON.stringify({ k: 2, user: { name: 'ann', password: 'hunter2' }, list: [{ accessToken: 't' }] })])
+      const [row] = await db.query(`SELECT * FROM ${table} WHERE entity_type = $1 AND action = 'update'`, [docs])
+      expect(row.changes_summary).toBe('zeta: "z" → "z2"; alpha: "a" → "a2"; meta: {"k": 1} → {"k": 2, "list": [{"accessToken": "[REDACTED]"}], "user": {"name": "ann", "password": "[REDACTED]"}}')
+      expect(row.new_values.meta).toEqual({ k: 2, user: { name: 'ann', password: '[REDACTED]' }, list: [{ accessToken: '[REDACTED]' }] })
+    } finally {
+      await db.query(`DROP TABLE ${docs}`)
+    }
+  })
+
   it('track() refuses an unknown table, a bad name and the audit table itself', async () => {
     await expect(app.audit.track('no_such_table_here')).rejects.toThrow(AuditTrackError)
     await expect(app.audit.track('x; drop table y')).rejects.toThrow(/invalid table name/)

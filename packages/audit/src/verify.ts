@@ -19,9 +19,17 @@ export interface VerifyResult {
 
 const PAGE = 2000
 
+/**
+ * The canonical JSON of a row's 16 chained values (see `canonicalFields`): what PostgreSQL's
+ * `json_build_array(...)::text` prints, elements separated by `, `.
+ */
+export function canonicalJson(fields: Array<string | null>): string {
+  return `[${fields.map((f) => JSON.stringify(f)).join(', ')}]`
+}
+
 /** sha256 hex over `prev_hash` (empty for the first row) and the row's canonical JSON. */
 export function chainHash(prevHash: string | null, fields: Array<string | null>): string {
-  return createHash('sha256').update(`${prevHash ?? ''}${JSON.stringify(fields)}`, 'utf8').digest('hex')
+  return createHash('sha256').update(`${prevHash ?? ''}${canonicalJson(fields)}`, 'utf8').digest('hex')
 }
 
 interface ChainRow { seq: string; id: string; prev_hash: string | null; hash: string | null; [field: `f${number}`]: string | null }

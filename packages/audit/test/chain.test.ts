@@ -66,6 +66,41 @@ describe(`tamper evidence (chain: true) against ${target}`, () => {
     expect(await b.audit.head()).toBe(await a.audit.head())
   })
 
+  it.skipIf(DATABASE_URL === undefined)('a second transaction appending while the first is open waits for its COMMIT, then links to its row', async () => {
+    const table = newTable()
+    const app = await newApp(table)
+    await app.audit.record(update(0))
+    const pg = (await import('pg')).default
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
+    const [a, b] = [await pool.connect(), await pool.connect()]
+    try {
+      await a.query('BEGIN')
+      await app.audit.record(update(1), { client: a })
+      await b.query('BEGIN')
+      const { rows: [{ pid }] } = await b.query('SELECT pg_backend_pid() AS pid')
+      const second = app.audit.record(update(2), { client: b })
+      // B is blocked on the chain lock (not racing A for the same chain_seq).
+      let waiting: string
+      for (;;) {
+        const rows = await db.query(`SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1`, [pid])
+        if (rows[0]?.wait_event_type === 'Lock') {
+          waiting = rows[0].wait_event
+          break
+        }
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      expect(waiting).toBe('advisory')
+      await a.query('COMMIT')
+      await second
+      await b.query('COMMIT')
+    } finally {
+      a.release()
+      b.release()
+      await pool.end()
+    }
+    expect(await app.audit.verify()).toEqual({ ok: true, checked: 3 })
+  })
+
   it('the hash is SHA-256 over prev_hash and the canonical JSON, recomputable from the columns (odd characters included)', async () => {
     const table = newTable()
     const app = await newApp(table)

@@ -1,7 +1,7 @@
 import { isValidIdent, quoteIdent, type Database, type Queryable } from '@opskit/store'
 import { STAMP_COLUMNS } from './auditable-columns.js'
 import {
-  CAPTURE_TRIGGER, CHAIN_TRIGGER, STAMP_TRIGGER, TRIGGER_VERSION, chainColumnsSql, chainFunctionSql, functionNames,
+  CAPTURE_TRIGGERS, CHAIN_TRIGGER, OLD_CAPTURE_TRIGGER, STAMP_TRIGGER, TRIGGER_VERSION, chainColumnsSql, chainFunctionSql, functionNames,
   normalizeKey, qualified, sqlLiteral, textArrayLiteral, triggerFunctionsSql, type AuditTarget,
 } from './trigger-sql.js'
 
@@ -59,8 +59,12 @@ export class AuditableRecords {
       const t = quoteIdent(table)
       const existing = await this.#triggers(q, oid)
       const captureArgs = [textArrayLiteral(pk), textArrayLiteral(this.#extra), textArrayLiteral(columns)]
-      await this.#ensureTrigger(q, existing, CAPTURE_TRIGGER, `${target.schema}.${names.capture}`, captureArgs,
-        `CREATE TRIGGER ${CAPTURE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${quoteIdent(`${target.schema}.${names.capture}`)}(${captureArgs.map(sqlLiteral).join(', ')})`, t)
+      const capture = quoteIdent(`${target.schema}.${names.capture}`)
+      for (const [event, { name, referencing }] of Object.entries(CAPTURE_TRIGGERS)) {
+        await this.#ensureTrigger(q, existing, name, `${target.schema}.${names.capture}`, captureArgs,
+          `CREATE TRIGGER ${name} AFTER ${event} ON ${t} REFERENCING ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION ${capture}(${captureArgs.map(sqlLiteral).join(', ')})`, t)
+      }
+      if (existing.has(OLD_CAPTURE_TRIGGER)) await q.query(`DROP TRIGGER ${OLD_CAPTURE_TRIGGER} ON ${t}`)
       if (STAMP_COLUMNS.some((c) => columns.includes(c))) {
         await this.#ensureTrigger(q, existing, STAMP_TRIGGER, `${target.schema}.${names.stamp}`, [],
           `CREATE TRIGGER ${STAMP_TRIGGER} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${quoteIdent(`${target.schema}.${names.stamp}`)}()`, t)
@@ -75,7 +79,8 @@ export class AuditableRecords {
     return this.#locked(async (q, target) => {
       await this.#tableOid(q, table, target)
       const t = quoteIdent(table)
-      await q.query(`DROP TRIGGER IF EXISTS ${CAPTURE_TRIGGER} ON ${t}`)
+      for (const { name } of Object.values(CAPTURE_TRIGGERS)) await q.query(`DROP TRIGGER IF EXISTS ${name} ON ${t}`)
+      await q.query(`DROP TRIGGER IF EXISTS ${OLD_CAPTURE_TRIGGER} ON ${t}`)
       await q.query(`DROP TRIGGER IF EXISTS ${STAMP_TRIGGER} ON ${t}`)
     })
   }
@@ -151,7 +156,7 @@ export class AuditableRecords {
       `SELECT t.tgname, n.nspname || '.' || p.proname AS fn, encode(t.tgargs, 'escape') AS args
          FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE t.tgrelid = $1::oid AND t.tgname = ANY ($2::text[])`,
-      [oid, [CAPTURE_TRIGGER, STAMP_TRIGGER, CHAIN_TRIGGER]],
+      [oid, [...Object.values(CAPTURE_TRIGGERS).map((c) => c.name), OLD_CAPTURE_TRIGGER, STAMP_TRIGGER, CHAIN_TRIGGER]],
     )
     return new Map((rows as TriggerRow[]).map((r) => [r.tgname, r]))
   }

@@ -49,9 +49,15 @@ export function functionNames(target: AuditTarget): Record<'stamp' | 'capture' |
   }
 }
 
-/** Trigger names on a tracked table (BEFORE fires stamp; AFTER writes the audit row). */
+/** Trigger names on a tracked table: BEFORE (each row) stamps it; AFTER (each statement) writes the audit rows. */
 export const STAMP_TRIGGER = 'opskit_audit_stamp'
-export const CAPTURE_TRIGGER = 'opskit_audit_capture'
+export const CAPTURE_TRIGGERS = {
+  INSERT: { name: 'opskit_audit_insert', referencing: 'NEW TABLE AS opskit_new' },
+  UPDATE: { name: 'opskit_audit_update', referencing: 'OLD TABLE AS opskit_old NEW TABLE AS opskit_new' },
+  DELETE: { name: 'opskit_audit_delete', referencing: 'OLD TABLE AS opskit_old' },
+} as const
+/** The row-level trigger of earlier versions, dropped when found. */
+export const OLD_CAPTURE_TRIGGER = 'opskit_audit_capture'
 /** Trigger name on the audit table with `chain: true`. */
 export const CHAIN_TRIGGER = 'opskit_audit_chain'
 
@@ -65,6 +71,17 @@ const showSql = (v: string): string =>
 // The queries of a trigger function run once per row with new parameter values: planning them
 // anew each time (the custom plans plpgsql starts with) costs as much as running them.
 const GENERIC_PLANS = 'SET plan_cache_mode = force_generic_plan'
+
+/** The primary key value of row `j` as text (a composite key joined with `,`; null without a key). */
+const entityIdSql = (j: string): string =>
+  `CASE cardinality(pk) WHEN 0 THEN NULL WHEN 1 THEN ${j} ->> pk[1] ELSE array_to_string(ARRAY(SELECT ${j} ->> u.k FROM unnest(pk) WITH ORDINALITY AS u(k, i) ORDER BY u.i), ',') END`
+
+/** A summary cut at 2000 characters. */
+const boundSql = (text: string): string => `CASE WHEN length(${text}) > 2000 THEN left(${text}, 1999) || '…' ELSE ${text} END`
+
+/** Row `j` redacted; the redact function only runs when the row's text holds a secret-looking key. */
+const redactRowSql = (redact: string, j: string): string =>
+  `CASE WHEN cardinality(extra) > 0 OR translate(lower(${j}::text), '-_', '') ~ '${SECRET_KEY_PATTERN}' THEN ${redact}(${j}, extra) ELSE ${j} END`
 
 /** `CREATE OR REPLACE FUNCTION` statements, by function name. */
 export function triggerFunctionsSql(target: AuditTarget): Array<{ name: string; sql: string }> {
@@ -126,63 +143,60 @@ $opskit$`,
     },
     {
       name: names.capture,
-      // AFTER INSERT OR UPDATE OR DELETE: one audit row in the writer's transaction. Two queries
-      // per row at most (the diff with its redaction and summary, then the INSERT); the rest are
-      // plain expressions. TG_ARGV: primary key columns, extra redacted keys (normalized) and the
-      // table's columns in order (for the summary), each a text[] literal.
+      // AFTER ... FOR EACH STATEMENT with transition tables (opskit_new / opskit_old): one
+      // INSERT ... SELECT writes the audit rows of every row the statement changed, in the
+      // writer's transaction. An UPDATE's old and new rows are paired by their position in the
+      // transition tables (both are filled row by row together), so a changed primary key or a
+      // table without one is paired right too. TG_ARGV: primary key columns, extra redacted keys
+      // (normalized) and the table's columns in order (for the summary), each a text[] literal.
       sql: `CREATE OR REPLACE FUNCTION ${fn(target, names.capture)}() RETURNS trigger LANGUAGE plpgsql ${GENERIC_PLANS} AS $opskit$
 DECLARE
   ctx jsonb := nullif(current_setting('opskit.ctx', true), '')::jsonb;
   pk text[] := TG_ARGV[0]::text[];
   extra text[] := TG_ARGV[1]::text[];
   cols text[] := TG_ARGV[2]::text[];
-  row_j jsonb;
-  old_v jsonb;
-  new_v jsonb;
-  soft boolean;
-  act text;
-  eid text;
-  summary text;
 BEGIN
   IF TG_OP = 'UPDATE' THEN
-    row_j := to_jsonb(NEW);
-    SELECT jsonb_object_agg(d.key, d.ro), jsonb_object_agg(d.key, d.rn),
-           string_agg(format('%s: %s → %s', d.key, ${showSql('d.ro')}, ${showSql('d.rn')}), '; ' ORDER BY d.pos, d.key),
-           bool_or(d.key = 'deleted_at' AND d.ov = 'null'::jsonb)
-      INTO old_v, new_v, summary, soft
-      FROM (
-        SELECT n.key, o.value AS ov, coalesce(array_position(cols, n.key), 2147483647) AS pos,
-               CASE WHEN s.secret AND o.value <> 'null'::jsonb THEN to_jsonb('[REDACTED]'::text)
-                    WHEN jsonb_typeof(o.value) IN ('object', 'array') THEN ${redact}(o.value, extra) ELSE o.value END AS ro,
-               CASE WHEN s.secret AND n.value <> 'null'::jsonb THEN to_jsonb('[REDACTED]'::text)
-                    WHEN jsonb_typeof(n.value) IN ('object', 'array') THEN ${redact}(n.value, extra) ELSE n.value END AS rn
-          FROM jsonb_each(row_j) AS n
-          JOIN jsonb_each(to_jsonb(OLD)) AS o ON o.key = n.key
-         CROSS JOIN LATERAL (SELECT translate(lower(n.key), '-_', '') ~ '${SECRET_KEY_PATTERN}' OR translate(lower(n.key), '-_', '') = ANY (extra) AS secret) AS s
-         WHERE n.key <> ALL (${STAMPS}) AND n.value IS DISTINCT FROM o.value
-      ) AS d;
-    IF summary IS NULL THEN RETURN NULL; END IF;
-    -- Soft delete: deleted_at going from null to a time is recorded as a delete.
-    act := CASE WHEN soft THEN 'delete' ELSE 'update' END;
-  ELSE
-    IF TG_OP = 'INSERT' THEN act := 'create'; row_j := to_jsonb(NEW); ELSE act := 'delete'; row_j := to_jsonb(OLD); END IF;
-    new_v := row_j;
-    IF cardinality(extra) > 0 OR translate(lower(row_j::text), '-_', '') ~ '${SECRET_KEY_PATTERN}' THEN
-      new_v := ${redact}(row_j, extra);
-    END IF;
-    IF act = 'delete' THEN old_v := new_v; new_v := NULL; END IF;
+    INSERT INTO ${qualified(target)} (id, user_id, user_email, action, entity_type, entity_id, entity_name,
+      old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at)
+    SELECT gen_random_uuid(), ctx ->> 'user_id', ctx ->> 'user_email', CASE WHEN d.soft THEN 'delete' ELSE 'update' END,
+      TG_TABLE_NAME, ${entityIdSql('n.j')}, NULL, d.old_v, d.new_v, ${boundSql('d.summary')},
+      (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now()
+    FROM (SELECT to_jsonb(t) AS j, row_number() OVER () AS rn FROM opskit_new AS t) AS n
+    JOIN (SELECT to_jsonb(t) AS j, row_number() OVER () AS rn FROM opskit_old AS t) AS o ON o.rn = n.rn
+    CROSS JOIN LATERAL (
+      SELECT jsonb_object_agg(c.key, c.ro) AS old_v, jsonb_object_agg(c.key, c.rn) AS new_v,
+             string_agg(format('%s: %s → %s', c.key, ${showSql('c.ro')}, ${showSql('c.rn')}), '; ' ORDER BY c.pos, c.key) AS summary,
+             -- Soft delete: deleted_at going from null to a time is recorded as a delete.
+             bool_or(c.key = 'deleted_at' AND c.ov = 'null'::jsonb) AS soft
+        FROM (
+          SELECT nv.key, ov.value AS ov, coalesce(array_position(cols, nv.key), 2147483647) AS pos,
+                 CASE WHEN s.secret AND ov.value <> 'null'::jsonb THEN to_jsonb('[REDACTED]'::text)
+                      WHEN jsonb_typeof(ov.value) IN ('object', 'array') THEN ${redact}(ov.value, extra) ELSE ov.value END AS ro,
+                 CASE WHEN s.secret AND nv.value <> 'null'::jsonb THEN to_jsonb('[REDACTED]'::text)
+                      WHEN jsonb_typeof(nv.value) IN ('object', 'array') THEN ${redact}(nv.value, extra) ELSE nv.value END AS rn
+            FROM jsonb_each(n.j) AS nv
+            JOIN jsonb_each(o.j) AS ov ON ov.key = nv.key
+           CROSS JOIN LATERAL (SELECT translate(lower(nv.key), '-_', '') ~ '${SECRET_KEY_PATTERN}' OR translate(lower(nv.key), '-_', '') = ANY (extra) AS secret) AS s
+           WHERE nv.key <> ALL (${STAMPS}) AND nv.value IS DISTINCT FROM ov.value
+        ) AS c
+    ) AS d
+    WHERE d.summary IS NOT NULL;
+  ELSIF TG_OP = 'INSERT' THEN
+    INSERT INTO ${qualified(target)} (id, user_id, user_email, action, entity_type, entity_id, entity_name,
+      old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at)
+    SELECT gen_random_uuid(), ctx ->> 'user_id', ctx ->> 'user_email', 'create', TG_TABLE_NAME, r.eid, NULL, NULL, ${redactRowSql(redact, 'r.j')},
+      ${boundSql("'created ' || TG_TABLE_NAME || coalesce(' ' || r.eid, '')")},
+      (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now()
+    FROM (SELECT s.j, ${entityIdSql('s.j')} AS eid FROM (SELECT to_jsonb(t) AS j FROM opskit_new AS t) AS s) AS r;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO ${qualified(target)} (id, user_id, user_email, action, entity_type, entity_id, entity_name,
+      old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at)
+    SELECT gen_random_uuid(), ctx ->> 'user_id', ctx ->> 'user_email', 'delete', TG_TABLE_NAME, r.eid, NULL, ${redactRowSql(redact, 'r.j')}, NULL,
+      ${boundSql("'deleted ' || TG_TABLE_NAME || coalesce(' ' || r.eid, '')")},
+      (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now()
+    FROM (SELECT s.j, ${entityIdSql('s.j')} AS eid FROM (SELECT to_jsonb(t) AS j FROM opskit_old AS t) AS s) AS r;
   END IF;
-  IF cardinality(pk) = 1 THEN
-    eid := row_j ->> pk[1];
-  ELSIF cardinality(pk) > 1 THEN
-    eid := array_to_string(ARRAY(SELECT row_j ->> u.k FROM unnest(pk) WITH ORDINALITY AS u(k, i) ORDER BY u.i), ',');
-  END IF;
-  summary := coalesce(summary, CASE act WHEN 'create' THEN 'created ' ELSE 'deleted ' END || TG_TABLE_NAME || coalesce(' ' || eid, ''));
-  IF length(summary) > 2000 THEN summary := left(summary, 1999) || '…'; END IF;
-  INSERT INTO ${qualified(target)} (id, user_id, user_email, action, entity_type, entity_id, entity_name,
-    old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at)
-  VALUES (gen_random_uuid(), ctx ->> 'user_id', ctx ->> 'user_email', act, TG_TABLE_NAME, eid, NULL,
-    old_v, new_v, summary, (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now());
   RETURN NULL;
 END
 $opskit$`,

@@ -142,7 +142,7 @@ describe(`auditable records (track / bind) against ${target}`, () => {
     await db.query(`UPDATE ${bookings} SET amount = 7 WHERE id = 'b1'`)
     expect(await auditRows(`AND entity_id = 'b1' AND changes_summary = 'amount: 99 → 7'`)).toHaveLength(1)
     const triggers = await db.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass ORDER BY tgname`, [bookings])
-    expect(triggers.map((t) => t.tgname)).toEqual(['opskit_audit_capture', 'opskit_audit_stamp'])
+    expect(triggers.map((t) => t.tgname)).toEqual(['opskit_audit_delete', 'opskit_audit_insert', 'opskit_audit_stamp', 'opskit_audit_update'])
 
     await app.audit.untrack(bookings)
     await db.query(`UPDATE ${bookings} SET amount = 8 WHERE id = 'b1'`)
@@ -151,13 +151,32 @@ describe(`auditable records (track / bind) against ${target}`, () => {
     await app.audit.track(bookings)
   })
 
-  it('a table without the auditable columns gets no stamp trigger; a composite key becomes "a,b"', async () => {
+  it('a table without the auditable columns gets no stamp trigger; a composite key becomes "a,b"; changed keys and key-less tables are paired right', async () => {
     await app.audit.track(plain)
     await db.query(`INSERT INTO ${plain} VALUES (1, 2, 'x')`)
     const rows = await db.query(`SELECT entity_id, action FROM ${table} WHERE entity_type = $1`, [plain])
     expect(rows).toEqual([{ entity_id: '1,2', action: 'create' }])
-    const triggers = await db.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass`, [plain])
-    expect(triggers.map((t) => t.tgname)).toEqual(['opskit_audit_capture'])
+    // Rows whose primary key changes are paired with their old selves (by position, not by key).
+    await db.query(`INSERT INTO ${plain} SELECT g, 0, 'n' || g FROM generate_series(2, 30) g`)
+    await db.query(`UPDATE ${plain} SET b = b + 100 WHERE a >= 2`)
+    const moved = await db.query(`SELECT entity_id, old_values, new_values FROM ${table} WHERE entity_type = $1 AND action = 'update'`, [plain])
+    expect(moved).toHaveLength(29)
+    for (const row of moved) expect(row).toMatchObject({ old_values: { b: 0 }, new_values: { b: 100 }, entity_id: expect.stringMatching(/^\d+,100$/) })
+    const nopk = `nopk_${table.slice(-10)}`
+    await db.query(`CREATE TABLE ${nopk} (label text, n int)`)
+    try {
+      await app.audit.track(nopk)
+      await db.query(`INSERT INTO ${nopk} SELECT 'row ' || g, g FROM generate_series(1, 20) g`)
+      await db.query(`UPDATE ${nopk} SET n = n * 10`)
+      const paired = await db.query(`SELECT entity_id, old_values, new_values FROM ${table} WHERE entity_type = $1 AND action = 'update'`, [nopk])
+      expect(paired).toHaveLength(20)
+      for (const row of paired) expect(row.new_values.n).toBe(row.old_values.n * 10)
+      expect(paired.every((row) => row.entity_id === null)).toBe(true)
+    } finally {
+      await db.query(`DROP TABLE ${nopk}`)
+    }
+    const triggers = await db.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass ORDER BY tgname`, [plain])
+    expect(triggers.map((t) => t.tgname)).toEqual(['opskit_audit_delete', 'opskit_audit_insert', 'opskit_audit_update'])
   })
 
   it('the summary lists changed columns in table order; secrets nested in jsonb columns are redacted too', async () => {

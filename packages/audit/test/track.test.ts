@@ -136,6 +136,10 @@ describe(`auditable records (track / bind) against ${target}`, () => {
     expect(row).toMatchObject({ user_id: 'cron', user_email: 'ops@example.com', request_id: 'job-42', ip_address: null })
   })
 
+  it('bind() refuses the pool (or PGlite database) itself, where the binding would not outlive its statement', async () => {
+    await expect(app.audit.bind(db.connection as never)).rejects.toThrow(/needs the client of your transaction/)
+  })
+
   it('track() twice leaves one set of triggers (one audit row per change); untrack() stops recording', async () => {
     await app.audit.track(bookings)
     await app.audit.track(bookings)

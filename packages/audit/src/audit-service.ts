@@ -10,7 +10,7 @@ import { AuditInsert } from './insert-sql.js'
 import { FieldRedactor } from './redact-fields.js'
 import type { ResolvedAuditOptions } from './options.js'
 import { auditTableSql } from './schema.js'
-import type { AuditApi, AuditCallOptions, AuditContext, AuditEvent, AuditPage, AuditQuery, AuditRecord } from './types.js'
+import type { AuditTrailApi, AuditCallOptions, AuditContext, AuditEvent, AuditPage, AuditQuery, AuditRecord } from './types.js'
 
 export const AUDIT_LIST_SPEC: ListSpec = {
   filters: {
@@ -32,7 +32,7 @@ const handled = (): void => undefined
 const eventFields = (record: AuditRecord) => ({ action: record.action, entity_type: record.entity_type, entity_id: record.entity_id })
 
 /** One audit trail: the database, the group-commit queue, the log lines and metrics around them. */
-export class AuditService implements AuditApi {
+export class AuditService implements AuditTrailApi {
   readonly db: Database
   readonly #options: ResolvedAuditOptions
   readonly #log: FastifyBaseLogger

@@ -7,5 +7,9 @@ export { diffFields, deepEqual } from './diff.js'
 export { entityOfRoute } from './auto-audit.js'
 export { QueueFullError, QueueClosedError, InvalidQueryError } from '@opskit/store'
 export type {
-  AuditEvent, AuditCallOptions, AuditContext, AuditRecord, AuditQuery, AuditPage, AuditApi,
+  AuditEvent, AuditCallOptions, AuditContext, AuditRecord, AuditQuery, AuditPage, AuditApi, AuditTrailApi,
 } from './types.js'
+export { auditableColumnsSql } from './auditable-columns.js'
+export { AuditTrackError } from './track.js'
+export { chainHash } from './verify.js'
+export type { VerifyOptions, VerifyResult } from './verify.js'

@@ -50,6 +50,8 @@ export interface OpskitAuditOptions {
   retentionDays?: number
   /** Group-commit tuning. */
   queue?: AuditQueueOptions
+  /** Link each row to the previous one by SHA-256 (`prev_hash`, `hash`), checked by `verify()`. Default `false`. */
+  chain?: boolean
 }
 
 export interface ResolvedAuditOptions {
@@ -61,6 +63,7 @@ export interface ResolvedAuditOptions {
   routes: { prefix: string; authorize: AuditRoutesOptions['authorize'] }
   retentionDays: number | undefined
   queue: Required<AuditQueueOptions>
+  chain: boolean
 }
 
 export const DEFAULTS = {
@@ -111,6 +114,7 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
     routes = {},
     retentionDays,
     queue = {},
+    chain = false,
   } = opts
   if (!isConnection(connection)) {
     throw new FST_AUDIT_INVALID_OPTION('connection', 'expected a pg.Pool, a connection string, { embedded: { dataDir? } } or a PGlite instance')
@@ -140,6 +144,7 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
   if (retentionDays !== undefined && (typeof retentionDays !== 'number' || !Number.isFinite(retentionDays) || retentionDays <= 0)) {
     throw new FST_AUDIT_INVALID_OPTION('retentionDays', 'expected a number of days > 0')
   }
+  if (typeof chain !== 'boolean') throw new FST_AUDIT_INVALID_OPTION('chain', 'expected a boolean')
   if (!isPlainObject(queue)) throw new FST_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, maxConcurrentWrites?, retryBaseMs?, retryMaxMs?, closeTimeoutMs? }')
   const q = queue as AuditQueueOptions
   return {
@@ -158,5 +163,6 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
       retryMaxMs: positiveInt('queue.retryMaxMs', q.retryMaxMs, DEFAULTS.retryMaxMs),
       closeTimeoutMs: positiveInt('queue.closeTimeoutMs', q.closeTimeoutMs, DEFAULTS.closeTimeoutMs),
     },
+    chain,
   }
 }

@@ -1,11 +1,15 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { getRequestContext } from '@opskit/core'
 import { registerListRoute } from '@opskit/store'
 import { createAuditMetrics } from './audit-metrics.js'
 import { AUDIT_LIST_SPEC, AuditService } from './audit-service.js'
 import { autoAuditRoute } from './auto-audit.js'
 import { resolveOptions, type OpskitAuditOptions } from './options.js'
 import { startRetention } from './retention.js'
+import { bindContext } from './bind-context.js'
+import { AuditableRecords } from './track.js'
+import { chainHead, verifyChain } from './verify.js'
 import type { AuditApi, AuditCallOptions, AuditEvent, AuditRecord } from './types.js'
 
 declare module 'fastify' {
@@ -27,10 +31,15 @@ const auditPlugin: FastifyPluginAsync<OpskitAuditOptions> = async (fastify, opts
   const options = resolveOptions(opts)
   const service = await AuditService.open(options, fastify.log)
   let retention: { stop(): Promise<void> } | null = null
+  const records = new AuditableRecords(service.db, options.table, options.redact)
+  const migrate = async (): Promise<void> => {
+    await service.migrate()
+    await records.migrate(options.chain)
+  }
 
   if (options.migrate) {
     try {
-      await service.migrate()
+      await migrate()
     } catch (err) {
       await service.close()
       throw err
@@ -47,10 +56,15 @@ const auditPlugin: FastifyPluginAsync<OpskitAuditOptions> = async (fastify, opts
     record: (event, ctx) => service.record(event, ctx),
     query: (filters) => service.query(filters),
     flush: () => service.flush(),
-    migrate: () => service.migrate(),
+    migrate,
     get queueDepth() {
       return service.queueDepth
     },
+    bind: (client, ctx) => bindContext(client, getRequestContext(), ctx),
+    track: (table) => records.track(table),
+    untrack: (table) => records.untrack(table),
+    verify: (verifyOpts) => verifyChain(service.db, options.table, verifyOpts),
+    head: () => chainHead(service.db, options.table),
   }
   fastify.decorate('audit', api)
   fastify.decorateRequest('audit', function audit(this: FastifyRequest, event: AuditEvent, callOpts?: AuditCallOptions): Promise<AuditRecord> {

@@ -1,5 +1,6 @@
 import type { Actor } from '@opskit/core'
 import type { Queryable } from '@opskit/store'
+import type { VerifyOptions, VerifyResult } from './verify.js'
 
 /** What happened, to what. Actor, e-mail, IP, user agent, path and request id come from the request. */
 export interface AuditEvent {
@@ -80,7 +81,8 @@ export interface AuditPage {
   total: number
 }
 
-export interface AuditApi {
+/** The trail itself (what AuditService implements); `AuditApi` adds auditable records and the chain. */
+export interface AuditTrailApi {
   /** Records an event (context from `ctx`, else the current request, else none). Resolves once committed. */
   record(event: AuditEvent, ctx?: AuditContext): Promise<AuditRecord>
   /** Newest first, `{ items, limit, skip, total }`; throws a 400 error naming a bad filter. */
@@ -91,4 +93,21 @@ export interface AuditApi {
   migrate(): Promise<void>
   /** Accepted-but-unwritten events. */
   readonly queueDepth: number
+}
+
+export interface AuditApi extends AuditTrailApi {
+  /**
+   * Binds this request's actor, IP, user agent, path and request id (or `ctx`) to the caller's
+   * transaction (one `set_config('opskit.ctx', ..., true)`), for the rows the triggers of tracked
+   * tables write in it. Call it inside the transaction, before the writes.
+   */
+  bind(client: Queryable, ctx?: Omit<AuditContext, 'client'>): Promise<void>
+  /** Installs the triggers on an app table: every insert, update and delete gets an audit row (idempotent). */
+  track(table: string): Promise<void>
+  /** Removes the triggers `track()` installed. */
+  untrack(table: string): Promise<void>
+  /** With `chain: true`: checks the hash chain; `firstBad` is the first altered or missing row. */
+  verify(opts?: VerifyOptions): Promise<VerifyResult>
+  /** With `chain: true`: the hash of the newest chained row (keep it elsewhere, pass it as `anchor` later). */
+  head(): Promise<string | null>
 }

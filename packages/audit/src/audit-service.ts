@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { getRequestContext, redactString, type RequestContext } from '@opskit/core'
 import {
-  GroupCommitQueue, listRows, openDatabase, parseListQuery, quoteIdent, runMigration,
+  GroupCommitQueue, listRows, openDatabase, OutageLog, parseListQuery, QueueClosedError, quoteIdent, refusedError, runMigration,
   type Database, type ListSpec, type ParsedList,
 } from '@opskit/store'
 import type { AuditMetrics } from './audit-metrics.js'
@@ -42,8 +42,7 @@ export class AuditService implements AuditApi {
   #metrics: AuditMetrics | null = null
   /** With autoAudit on: the requests (by context) that recorded an event themselves. */
   #audited: WeakSet<RequestContext> | null = null
-  #outageSince = 0
-  #lastFailureLog = 0
+  readonly #outage: OutageLog
   #lastFullLog = 0
   /** Events refused as queue full and not yet reported in a log line (the line is throttled). */
   #unreportedFull = 0
@@ -55,7 +54,15 @@ export class AuditService implements AuditApi {
     this.#log = log
     this.#insert = new AuditInsert(options.table)
     this.#redactor = new FieldRedactor(options.redact)
-    const { maxBatchSize, maxQueueSize, maxConcurrentWrites, retryBaseMs, retryMaxMs } = options.queue
+    this.#outage = new OutageLog({
+      logger: log,
+      // A database message can echo a value from a row: masked like every other log field.
+      redact: redactString,
+      failedMessage: '@opskit/audit: writing audit events failed; they stay queued and are retried',
+      recoveredMessage: '@opskit/audit: audit writes recovered',
+      intervalMs: FAILURE_LOG_INTERVAL_MS,
+    })
+    const { maxBatchSize, maxQueueSize, maxConcurrentWrites, retryBaseMs, retryMaxMs, writeTimeoutMs, settleTimeoutMs } = options.queue
     this.#queue = new GroupCommitQueue<AuditRecord>({
       write: (batch) => this.#insert.write(db, batch),
       maxBatchSize,
@@ -63,9 +70,13 @@ export class AuditService implements AuditApi {
       maxConcurrentWrites,
       retryBaseMs,
       retryMaxMs,
+      writeTimeoutMs,
+      settleTimeoutMs,
       onWriteFailure: (error, size, attempt) => this.#onWriteFailure(error, size, attempt),
-      onRecovered: (attempts) => this.#onRecovered(attempts),
+      onRecovered: (attempts) => this.#outage.recovered(attempts, { queue_depth: this.#queue.depth }),
       onCommitted: (batch) => this.#onCommitted(batch),
+      onRefused: (record, error) => this.#onRefused(record, error),
+      onAbandoned: (records) => this.#metrics?.notStored(records.length),
       logger: log,
       name: '@opskit/audit',
     })
@@ -142,9 +153,33 @@ export class AuditService implements AuditApi {
   // logged here when nobody else logs it (queue full). The others are logged where they happen:
   // after close (#logRefused), on the caller's client (#onClientWriteFailure), at the close
   // deadline (by the queue, with the count).
+  // Not counted here: NotCommittedError (the event is still queued), a refusal for its content
+  // (counted and logged by #onRefused) and the close deadline (counted by onAbandoned, logged by the
+  // queue with the count), which also reach events whose callers were already told "not committed".
   #onNotStored(err: Error & { code?: string }, record: AuditRecord): void {
+    if (err.code === 'FST_OPSKIT_NOT_COMMITTED' || err.code === 'FST_OPSKIT_REFUSED') return
+    if (err instanceof QueueClosedError && err.accepted) return
     this.#metrics?.notStored()
     if (err.code === 'FST_OPSKIT_QUEUE_FULL') this.#logQueueFull(err, record)
+  }
+
+  // Alone in its INSERT and still refused (a value too large for an index, a CHECK the table has):
+  // never retried; the events grouped with it are stored.
+  async #onRefused(record: AuditRecord, error: Error): Promise<Error> {
+    const refused = await refusedError(this.db, error, { pkg: '@opskit/audit', what: 'audit event', redact: redactString })
+    this.#metrics?.notStored()
+    this.#log.error(
+      {
+        err: { message: refused.message, code: refused.code, sql_state: refused.sqlState },
+        fields: refused.fields,
+        event_id: record.id,
+        ...eventFields(record),
+        // The event's own request (this line is written off the request path).
+        event_request_id: record.request_id,
+      },
+      `@opskit/audit: audit event REFUSED by the database for its content and NOT stored${refused.fields.length > 0 ? ` (field ${refused.fields.join(', ')})` : ''}`,
+    )
+    return refused
   }
 
   query(filters?: AuditQuery): Promise<AuditPage> {
@@ -192,28 +227,7 @@ export class AuditService implements AuditApi {
 
   #onWriteFailure(error: Error, size: number, attempt: number): void {
     this.#metrics?.writeFailed()
-    const now = Date.now()
-    if (this.#outageSince === 0) this.#outageSince = now
-    else if (now - this.#lastFailureLog < FAILURE_LOG_INTERVAL_MS) return
-    this.#lastFailureLog = now
-    this.#log.error(
-      {
-        // A database message can echo a value from a row: masked like every other log field.
-        err: { message: redactString(error.message), code: (error as { code?: string }).code },
-        batch_size: size,
-        attempt,
-        queue_depth: this.#queue.depth,
-        outage_ms: now - this.#outageSince,
-      },
-      '@opskit/audit: writing audit events failed; they stay queued and are retried',
-    )
-  }
-
-  #onRecovered(attempts: number): void {
-    const outageMs = this.#outageSince === 0 ? 0 : Date.now() - this.#outageSince
-    this.#outageSince = 0
-    this.#lastFailureLog = 0
-    this.#log.warn({ attempts, outage_ms: outageMs, queue_depth: this.#queue.depth }, '@opskit/audit: audit writes recovered')
+    this.#outage.failed(error, { batch_size: size, attempt, queue_depth: this.#queue.depth })
   }
 
   // Transactional mode is not retried (the caller's transaction decides); a caller that does not

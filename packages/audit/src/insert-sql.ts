@@ -1,5 +1,5 @@
 import { redactString } from '@opskit/core'
-import { quoteIdent, storableJson, storableText, type Queryable } from '@opskit/store'
+import { asDataError, quoteIdent, storableJson, storableText, type Queryable } from '@opskit/store'
 import { eventSummary, updateSummary } from './changes-summary.js'
 import { AUDIT_COLUMNS } from './schema.js'
 import type { AuditRecord } from './types.js'
@@ -85,6 +85,14 @@ export class AuditInsert {
   }
 
   async write(q: Queryable, batch: AuditRecord[]): Promise<void> {
-    await q.query(this.text, this.params(batch))
+    let params: unknown[][]
+    try {
+      params = this.params(batch)
+    } catch (err) {
+      // A value that cannot be serialized (a BigInt, a throwing toJSON) is the row's fault: the
+      // queue splits the batch and refuses that row alone rather than retrying it forever.
+      throw asDataError(err)
+    }
+    await q.query(this.text, params)
   }
 }

@@ -31,6 +31,14 @@ export interface AuditQueueOptions {
   retryMaxMs?: number
   /** How long `fastify.close()` keeps retrying before giving up on unwritten events (logged). Default `30000`. */
   closeTimeoutMs?: number
+  /** One INSERT attempt not answered after this many ms counts as failed (logged) and is retried. Default `5000`. */
+  writeTimeoutMs?: number
+  /**
+   * An awaited `record()` / `request.audit()` not committed after this many ms rejects
+   * `NotCommittedError` (`FST_OPSKIT_NOT_COMMITTED`); the event stays queued and is written once the
+   * database answers. Default `10000`.
+   */
+  settleTimeoutMs?: number
 }
 
 export interface OpskitAuditOptions {
@@ -74,6 +82,8 @@ export const DEFAULTS = {
   retryBaseMs: 100,
   retryMaxMs: 5000,
   closeTimeoutMs: 30_000,
+  writeTimeoutMs: 5000,
+  settleTimeoutMs: 10_000,
 } as const
 
 // One INSERT carries the whole batch; beyond this a statement gets too big to be worth it.
@@ -140,7 +150,7 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
   if (retentionDays !== undefined && (typeof retentionDays !== 'number' || !Number.isFinite(retentionDays) || retentionDays <= 0)) {
     throw new FST_AUDIT_INVALID_OPTION('retentionDays', 'expected a number of days > 0')
   }
-  if (!isPlainObject(queue)) throw new FST_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, maxConcurrentWrites?, retryBaseMs?, retryMaxMs?, closeTimeoutMs? }')
+  if (!isPlainObject(queue)) throw new FST_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, maxConcurrentWrites?, retryBaseMs?, retryMaxMs?, closeTimeoutMs?, writeTimeoutMs?, settleTimeoutMs? }')
   const q = queue as AuditQueueOptions
   return {
     connection,
@@ -157,6 +167,8 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
       retryBaseMs: positiveInt('queue.retryBaseMs', q.retryBaseMs, DEFAULTS.retryBaseMs),
       retryMaxMs: positiveInt('queue.retryMaxMs', q.retryMaxMs, DEFAULTS.retryMaxMs),
       closeTimeoutMs: positiveInt('queue.closeTimeoutMs', q.closeTimeoutMs, DEFAULTS.closeTimeoutMs),
+      writeTimeoutMs: positiveInt('queue.writeTimeoutMs', q.writeTimeoutMs, DEFAULTS.writeTimeoutMs),
+      settleTimeoutMs: positiveInt('queue.settleTimeoutMs', q.settleTimeoutMs, DEFAULTS.settleTimeoutMs),
     },
   }
 }

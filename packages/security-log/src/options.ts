@@ -73,6 +73,14 @@ export interface QueueOptions {
   retryMaxMs?: number
   /** How long `fastify.close()` keeps trying to write what was accepted. Default `30000` ms. */
   closeTimeoutMs?: number
+  /** One INSERT attempt not answered after this many ms counts as failed (logged) and is retried. Default `5000`. */
+  writeTimeoutMs?: number
+  /**
+   * An awaited `record()` / `request.securityEvent()` not committed after this many ms rejects
+   * `NotCommittedError` (`FST_OPSKIT_NOT_COMMITTED`); the event stays queued and is written once
+   * the database answers. Default `10000`.
+   */
+  settleTimeoutMs?: number
 }
 
 export interface SecurityLogOptions {
@@ -118,7 +126,7 @@ export const DEFAULTS = {
   abuse: { windowMs: 60_000, keyBy: ['ip', 'user'] as AbuseKeyType[], maxKeys: 10_000, keyPrefix: 'opskit:security:', redisTimeoutMs: 1000 },
   alerts: { minSeverity: 'critical' as Severity, cooldownMs: 300_000, retries: 3, retryBaseMs: 1000, closeTimeoutMs: 5000 },
   routes: { prefix: '/security/events' },
-  queue: { maxBatchSize: 500, maxQueueSize: 100_000, retryBaseMs: 100, retryMaxMs: 5000, closeTimeoutMs: 30_000 },
+  queue: { maxBatchSize: 500, maxQueueSize: 100_000, retryBaseMs: 100, retryMaxMs: 5000, closeTimeoutMs: 30_000, writeTimeoutMs: 5000, settleTimeoutMs: 10_000 },
 } as const
 
 // 11 parameters per row; PostgreSQL allows 65535 per statement.
@@ -259,8 +267,8 @@ export function resolveOptions(opts: SecurityLogOptions = {}): ResolvedOptions {
     resolvedRoutes = { prefix, authorize: routes.authorize as RoutesOptions['authorize'] }
   }
 
-  if (!isPlainObject(queue)) fail('queue', 'expected { maxBatchSize?, maxQueueSize?, retryBaseMs?, retryMaxMs?, closeTimeoutMs? }')
-  onlyKeys(queue, ['maxBatchSize', 'maxQueueSize', 'retryBaseMs', 'retryMaxMs', 'closeTimeoutMs'], 'queue')
+  if (!isPlainObject(queue)) fail('queue', 'expected { maxBatchSize?, maxQueueSize?, retryBaseMs?, retryMaxMs?, closeTimeoutMs?, writeTimeoutMs?, settleTimeoutMs? }')
+  onlyKeys(queue, ['maxBatchSize', 'maxQueueSize', 'retryBaseMs', 'retryMaxMs', 'closeTimeoutMs', 'writeTimeoutMs', 'settleTimeoutMs'], 'queue')
   const q = DEFAULTS.queue
   return {
     connection,
@@ -278,6 +286,8 @@ export function resolveOptions(opts: SecurityLogOptions = {}): ResolvedOptions {
       retryBaseMs: int(queue.retryBaseMs, q.retryBaseMs, 'queue.retryBaseMs', 1),
       retryMaxMs: int(queue.retryMaxMs, q.retryMaxMs, 'queue.retryMaxMs', 1),
       closeTimeoutMs: int(queue.closeTimeoutMs, q.closeTimeoutMs, 'queue.closeTimeoutMs', 0),
+      writeTimeoutMs: int(queue.writeTimeoutMs, q.writeTimeoutMs, 'queue.writeTimeoutMs', 1),
+      settleTimeoutMs: int(queue.settleTimeoutMs, q.settleTimeoutMs, 'queue.settleTimeoutMs', 1),
     },
   }
 }

@@ -1,4 +1,5 @@
-import { GroupCommitQueue, InvalidQueryError, listRows, parseListQuery, runMigration } from '@opskit/store'
+import { redactString } from '@opskit/core'
+import { GroupCommitQueue, InvalidQueryError, listRows, OutageLog, parseListQuery, QueueClosedError, refusedError, runMigration } from '@opskit/store'
 import type { Database, ListResult, ListSpec, ParsedList } from '@opskit/store'
 import type { FastifyBaseLogger } from 'fastify'
 import { isSeverity } from './actions.js'
@@ -59,24 +60,38 @@ export class SecurityLog {
   readonly #alerts: AlertDispatcher | undefined
   readonly #observing = new Set<Promise<void>>()
   readonly #statements = new Map<number, string>()
-  #lastFailureLog = 0
-  #failing = false
+  readonly #outage: OutageLog
 
   constructor(db: Database, options: ResolvedOptions, logger: FastifyBaseLogger, redis: import('ioredis').Redis | undefined) {
     this.#db = db
     this.#options = options
     this.#logger = logger
     const { table, queue } = options
+    this.#outage = new OutageLog({
+      logger,
+      // A database message can echo a value from a row: masked like every other log field.
+      redact: redactString,
+      failedMessage: '@opskit/security-log: writing security events failed; retrying (nothing is dropped)',
+      recoveredMessage: '@opskit/security-log: security events are being written again',
+      fields: { table },
+      intervalMs: FAILURE_LOG_INTERVAL_MS,
+    })
     this.#queue = new GroupCommitQueue<Row>({
       write: (batch) => this.#write(batch),
       maxBatchSize: queue.maxBatchSize,
       maxQueueSize: queue.maxQueueSize,
       retryBaseMs: queue.retryBaseMs,
       retryMaxMs: queue.retryMaxMs,
-      onWriteFailure: (error, batchSize, attempt) => this.#onWriteFailure(error, batchSize, attempt),
-      onRecovered: (attempts) => {
-        this.#failing = false
-        logger.warn({ attempts, table }, '@opskit/security-log: security events are being written again')
+      writeTimeoutMs: queue.writeTimeoutMs,
+      settleTimeoutMs: queue.settleTimeoutMs,
+      onWriteFailure: (error, batchSize, attempt) => {
+        this.metric.writeFailure()
+        this.#outage.failed(error, { batch_size: batchSize, attempt, queue_depth: this.#queue.depth })
+      },
+      onRecovered: (attempts) => this.#outage.recovered(attempts, { queue_depth: this.#queue.depth }),
+      onRefused: (row, error) => this.#onRefused(row, error),
+      onAbandoned: (rows) => {
+        for (let i = 0; i < rows.length; i++) this.metric.notStored()
       },
       logger,
       name: '@opskit/security-log',
@@ -163,8 +178,12 @@ export class SecurityLog {
       record.created_at,
     ]).then(
       () => record,
-      (err: Error) => {
-        this.metric.notStored()
+      (err: Error & { code?: string }) => {
+        // Still queued (written once the database answers), or refused for its content (logged
+        // and counted by #onRefused): not "lost" here.
+        if (err.code === 'FST_OPSKIT_NOT_COMMITTED' || err.code === 'FST_OPSKIT_REFUSED') throw err
+        // Given up at close: counted once for every such event by onAbandoned.
+        if (!(err instanceof QueueClosedError && err.accepted)) this.metric.notStored()
         logger.error(
           { event_id: record.id, action: record.action, err: { message: err.message, code: (err as { code?: string }).code } },
           `@opskit/security-log: security event ${record.action} NOT stored`,
@@ -213,15 +232,15 @@ export class SecurityLog {
     await this.#db.query(text, batch.flat())
   }
 
-  #onWriteFailure(error: Error, batchSize: number, attempt: number): void {
-    this.metric.writeFailure()
-    const now = Date.now()
-    if (this.#failing && now - this.#lastFailureLog < FAILURE_LOG_INTERVAL_MS) return
-    this.#failing = true
-    this.#lastFailureLog = now
+  // Alone in its INSERT and still refused (a CHECK or an index the table was given): never retried;
+  // the events grouped with it are stored.
+  async #onRefused(row: Row, error: Error): Promise<Error> {
+    const refused = await refusedError(this.#db, error, { pkg: '@opskit/security-log', what: 'security event', redact: redactString })
+    this.metric.notStored()
     this.#logger.error(
-      { err: { message: error.message, code: (error as { code?: string }).code }, batch_size: batchSize, attempt, queue_depth: this.#queue.depth, table: this.#options.table },
-      '@opskit/security-log: writing security events failed; retrying (nothing is dropped)',
+      { err: { message: refused.message, code: refused.code, sql_state: refused.sqlState }, fields: refused.fields, event_id: row[0], action: row[1], table: this.#options.table },
+      `@opskit/security-log: security event ${String(row[1])} REFUSED by the database for its content and NOT stored${refused.fields.length > 0 ? ` (field ${refused.fields.join(', ')})` : ''}`,
     )
+    return refused
   }
 }

@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { getRequestContext, redactString, type RequestContext } from '@opskit/core'
 import {
-  GroupCommitQueue, listRows, openDatabase, OutageLog, parseListQuery, QueueClosedError, quoteIdent, refusedError, runMigration,
+  GroupCommitQueue, listRows, openDatabase, OutageLog, parseListQuery, QueueClosedError, quoteIdent, refusedError, runMigration, Spool,
   type Database, type ListSpec, type ParsedList,
 } from '@opskit/store'
 import type { AuditMetrics } from './audit-metrics.js'
 import { buildRecord, eventProblem, InvalidAuditEventError } from './build-record.js'
-import { AuditInsert } from './insert-sql.js'
+import { AuditInsert, fromSpoolEntry, toSpoolEntry } from './insert-sql.js'
 import { FieldRedactor } from './redact-fields.js'
 import type { ResolvedAuditOptions } from './options.js'
 import { auditTableSql } from './schema.js'
@@ -47,8 +47,10 @@ export class AuditService implements AuditApi {
   /** Events refused as queue full and not yet reported in a log line (the line is throttled). */
   #unreportedFull = 0
   #closed = false
+  readonly #spool: Spool | undefined
 
-  private constructor(db: Database, options: ResolvedAuditOptions, log: FastifyBaseLogger) {
+  private constructor(db: Database, options: ResolvedAuditOptions, log: FastifyBaseLogger, spool: Spool | undefined) {
+    this.#spool = spool
     this.db = db
     this.#options = options
     this.#log = log
@@ -77,14 +79,32 @@ export class AuditService implements AuditApi {
       onCommitted: (batch) => this.#onCommitted(batch),
       onRefused: (record, error) => this.#onRefused(record, error),
       onAbandoned: (records) => this.#metrics?.notStored(records.length),
+      spool: spool === undefined ? undefined : { spool, toEntry: toSpoolEntry },
       logger: log,
       name: '@opskit/audit',
     })
   }
 
   static async open(options: ResolvedAuditOptions, log: FastifyBaseLogger): Promise<AuditService> {
+    const spool = options.spool === undefined ? undefined : await Spool.open(options.spool, `audit-${options.table}`)
     const db = await openDatabase(options.connection, { logger: log, pkg: '@opskit/audit' })
-    return new AuditService(db, options, log)
+    return new AuditService(db, options, log, spool)
+  }
+
+  /** Queues what the spool's files hold from an earlier process (after the table exists). */
+  async replaySpool(): Promise<void> {
+    if (this.#spool === undefined) return
+    let total = 0
+    for (const { segment, entries } of await this.#spool.leftovers()) {
+      const records = entries.map(fromSpoolEntry).filter((r): r is AuditRecord => r !== null)
+      // Entries that are not audit rows are settled at once (never replayed again).
+      if (records.length < entries.length) this.#spool.settle(segment, entries.length - records.length)
+      this.#queue.replay(records, segment)
+      total += records.length
+    }
+    if (total > 0) {
+      this.#log.warn({ replayed: total, spool_dir: this.#spool.dir }, `@opskit/audit: replaying ${total} audit events an earlier process accepted and did not see committed (spool)`)
+    }
   }
 
   /** Starts remembering which requests recorded events (for autoAudit). */

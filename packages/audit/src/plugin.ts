@@ -28,13 +28,12 @@ const auditPlugin: FastifyPluginAsync<OpskitAuditOptions> = async (fastify, opts
   const service = await AuditService.open(options, fastify.log)
   let retention: { stop(): Promise<void> } | null = null
 
-  if (options.migrate) {
-    try {
-      await service.migrate()
-    } catch (err) {
-      await service.close()
-      throw err
-    }
+  try {
+    if (options.migrate) await service.migrate()
+    await service.replaySpool()
+  } catch (err) {
+    await service.close()
+    throw err
   }
   // Runs after in-flight requests finished: every accepted event is flushed before the pool ends.
   fastify.addHook('onClose', async () => {

@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks'
 import { isDataError } from './data-error.js'
+import type { Spool, SpoolSegment } from './spool.js'
 
 /** Rejected by `push()` at once when `maxQueueSize` accepted-but-unwritten items are waiting. */
 export class QueueFullError extends Error {
@@ -97,6 +98,13 @@ export interface GroupCommitOptions<T> {
   onCommitted?(batch: T[]): void
   /** Called with every accepted item `close()` gave up on (their pushes reject `QueueClosedError`). */
   onAbandoned?(items: T[], error: QueueClosedError): void
+  /**
+   * A durable spool: every accepted item is appended to it (one write and fsync per group) before
+   * its first write to the database, and settled there once committed or refused, so a process
+   * killed mid-outage loses nothing it accepted; `replay()` queues what a spool file left. Items
+   * are stored as `toEntry(item)` (a JSON value). `close()` closes the spool.
+   */
+  spool?: { spool: Spool; toEntry(item: T): unknown }
   /** Told (ERROR) how many items `close()` had to give up on. */
   logger?: MinimalLogger
   /** Name used in that log line. Default `'group-commit'`. */
@@ -120,6 +128,8 @@ interface Batch<T> extends Run<T> {
 }
 
 const emptyRun = <T>(): Run<T> => ({ items: [], resolves: [], rejects: [], times: [], expired: 0 })
+
+const noop = (): void => undefined
 
 /**
  * Group commit: while a write is in flight new items queue; when it finishes the next write takes
@@ -146,6 +156,11 @@ export class GroupCommitQueue<T> {
   readonly #scope: AsyncResource
 
   #queued: Run<T> = emptyRun()
+  /** With a spool: items accepted and not yet appended to it, then the group being appended. */
+  #spooling: Run<T> = emptyRun()
+  #appending: Run<T> | null = null
+  readonly #segments = new Map<T, SpoolSegment>()
+  #spoolFailed = false
   /** Items accepted so far; the next accepted item gets this sequence number. */
   #accepted = 0
   /** Items taken out of the queue (into a batch, or rejected by close()). */
@@ -178,6 +193,7 @@ export class GroupCommitQueue<T> {
     this.#scope = new AsyncResource('opskit.group-commit')
     this.#kick = this.#scope.bind(() => {
       this.#scheduled = false
+      if (this.#opts.spool !== undefined && this.#appending === null && this.#spooling.items.length > 0) void this.#appendGroup()
       this.#pump()
     })
     this.#sweep = this.#scope.bind(() => this.#expire())
@@ -201,7 +217,7 @@ export class GroupCommitQueue<T> {
   enqueue(item: T): Promise<T> {
     if (this.#closing) return Promise.reject(new QueueClosedError('queue closed: the item was not accepted'))
     if (this.#depth >= this.#maxQueueSize) return Promise.reject(new QueueFullError(this.#maxQueueSize))
-    const queued = this.#queued
+    const queued = this.#opts.spool === undefined ? this.#queued : this.#spooling
     const promise = new Promise<T>((resolve, reject) => {
       queued.resolves.push(resolve)
       queued.rejects.push(reject)
@@ -214,11 +230,36 @@ export class GroupCommitQueue<T> {
     this.#depth++
     this.#accepted++
     if (this.#opts.onDepthChange !== undefined) this.#depthChanged()
-    if (!this.#scheduled && this.#inFlight.size < this.#maxConcurrent) {
+    if (!this.#scheduled && (this.#opts.spool !== undefined ? this.#appending === null : this.#inFlight.size < this.#maxConcurrent)) {
       this.#scheduled = true
       setImmediate(this.#kick)
     }
     return promise
+  }
+
+  /**
+   * Queues items a spool file left (an earlier process accepted them and did not see them
+   * committed). Nobody awaits them; they are written like any other, and the file is deleted once
+   * all of them are settled.
+   */
+  replay(items: T[], segment: SpoolSegment): void {
+    if (this.#closing || items.length === 0) return
+    const queued = this.#queued
+    const now = Date.now()
+    for (const item of items) {
+      queued.items.push(item)
+      queued.resolves.push(noop)
+      queued.rejects.push(noop)
+      if (this.#settleTimeoutMs > 0) queued.times.push(now)
+      this.#segments.set(item, segment)
+    }
+    this.#depth += items.length
+    this.#accepted += items.length
+    if (this.#opts.onDepthChange !== undefined) this.#depthChanged()
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(this.#kick)
+    }
   }
 
   /** Resolves when everything accepted so far is written (or given up on by `close()`). */
@@ -236,7 +277,10 @@ export class GroupCommitQueue<T> {
   async close(opts: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = opts.timeoutMs ?? 30_000
     this.#closing = true
-    if (this.#depth === 0) return this.#stopSweep()
+    if (this.#depth === 0) {
+      this.#stopSweep()
+      return this.#closeSpool()
+    }
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(resolve, timeoutMs, 'timeout')
@@ -245,14 +289,10 @@ export class GroupCommitQueue<T> {
     const result = await Promise.race([this.flush(), deadline])
     clearTimeout(timer)
     this.#stopSweep()
-    if (result !== 'timeout') return
+    if (result !== 'timeout') return this.#closeSpool()
     const unwritten = this.#depth
     const aborted = new QueueClosedError(`queue closed after ${timeoutMs} ms with ${unwritten} items unwritten`, { accepted: true })
     this.#aborted = aborted
-    this.#opts.logger?.error(
-      { unwritten, timeout_ms: timeoutMs },
-      `${this.#opts.name ?? 'group-commit'}: closed with ${unwritten} accepted items NOT written (store unreachable until the close deadline)`,
-    )
     // Batches in flight may still commit (their outcome is unknown): they are rejected too; rows
     // carry client-side ids, so a later retry of the same rows can never land twice.
     const abandoned: T[] = []
@@ -260,17 +300,125 @@ export class GroupCommitQueue<T> {
       abandoned.push(...batch.items)
       this.#finish(batch, aborted)
     }
-    const queued: Batch<T> = { ...this.#queued, start: this.#taken, settled: false }
-    this.#taken += queued.items.length
+    // Not yet on disk: written now, synchronously, so the next start replays them too.
+    this.#spoolNow(this.#spooling)
+    const spooled = this.#segments.size
+    const spool = this.#opts.spool?.spool
+    this.#opts.logger?.error(
+      spool === undefined ? { unwritten, timeout_ms: timeoutMs } : { unwritten, timeout_ms: timeoutMs, spooled, spool_dir: spool.dir },
+      `${this.#opts.name ?? 'group-commit'}: closed with ${unwritten} accepted items NOT written (store unreachable until the close deadline)` +
+        (spool === undefined ? '' : `; ${spooled} of them are kept in the spool (${spool.dir}) and written at the next start`),
+    )
+    const runs = [this.#queued, ...(this.#appending === null ? [] : [this.#appending]), this.#spooling]
     this.#queued = emptyRun()
-    abandoned.push(...queued.items)
-    this.#finish(queued, aborted)
+    this.#spooling = emptyRun()
+    this.#appending = null
+    for (const run of runs) {
+      const queued: Batch<T> = { ...run, start: this.#taken, settled: false }
+      this.#taken += queued.items.length
+      abandoned.push(...queued.items)
+      this.#finish(queued, aborted)
+    }
     for (const wake of [...this.#sleepers]) wake()
     try {
       this.#opts.onAbandoned?.(abandoned, aborted)
     } catch {
       // it only reports
     }
+    await this.#closeSpool()
+  }
+
+  /** Items still in the spool (not settled) and where, for the close log line. */
+  get spooled(): number {
+    return this.#segments.size
+  }
+
+  async #closeSpool(): Promise<void> {
+    await this.#opts.spool?.spool.close(this.#segments.size).catch(() => undefined)
+  }
+
+  #spoolNow(run: Run<T>): void {
+    const spool = this.#opts.spool
+    if (spool === undefined || run.items.length === 0 || this.#spoolFailed) return
+    try {
+      const kept = run.items.filter((item) => {
+        try {
+          spool.toEntry(item)
+          return true
+        } catch {
+          return false
+        }
+      })
+      const segment = spool.spool.appendSync(kept.map((item) => spool.toEntry(item)))
+      if (segment !== null) for (const item of kept) this.#segments.set(item, segment)
+    } catch {
+      // nothing more can be done at close: the count is logged
+    }
+  }
+
+  /** Appends the items accepted so far as one group (one write, one fsync), then queues them. */
+  async #appendGroup(): Promise<void> {
+    const spool = this.#opts.spool!
+    while (this.#spooling.items.length > 0 && this.#aborted === null) {
+      const run = this.#spooling
+      this.#spooling = emptyRun()
+      this.#appending = run
+      let segment: SpoolSegment | null = null
+      // An item that cannot be made an entry (a value JSON cannot hold) goes on unspooled: its
+      // write will refuse it for its content anyway.
+      const entries: unknown[] = []
+      const kept: T[] = []
+      for (const item of run.items) {
+        try {
+          entries.push(spool.toEntry(item))
+          kept.push(item)
+        } catch {
+          // not kept on disk
+        }
+      }
+      if (!this.#spoolFailed && entries.length > 0) {
+        try {
+          segment = await spool.spool.append(entries)
+        } catch (err) {
+          // A full or broken disk must not stop the events: they go on, undurable, and this is said once.
+          this.#spoolFailed = true
+          this.#opts.logger?.error(
+            { err: { message: (err as Error).message, code: (err as { code?: string }).code } },
+            `${this.#opts.name ?? 'group-commit'}: writing the spool failed; accepted items are no longer kept on disk until restart`,
+          )
+        }
+      }
+      if (this.#appending !== run) return // close() gave up meanwhile and settled them
+      this.#appending = null
+      if (segment !== null) for (const item of kept) this.#segments.set(item, segment)
+      const queued = this.#queued
+      const allExpired = queued.expired === queued.items.length
+      queued.items.push(...run.items)
+      queued.resolves.push(...run.resolves)
+      queued.rejects.push(...run.rejects)
+      queued.times.push(...run.times)
+      if (allExpired) queued.expired += run.expired
+      this.#pump()
+    }
+  }
+
+  /** Committed or refused items are done with: their spool files can go. */
+  #settleSpooled(items: T[]): void {
+    if (this.#segments.size === 0) return
+    let last: SpoolSegment | undefined
+    let count = 0
+    for (const item of items) {
+      const segment = this.#segments.get(item)
+      if (segment === undefined) continue
+      this.#segments.delete(item)
+      if (segment !== last) {
+        if (last !== undefined) this.#opts.spool?.spool.settle(last, count)
+        last = segment
+        count = 0
+      }
+      count++
+    }
+    if (last !== undefined) this.#opts.spool?.spool.settle(last, count)
   }
 
   /** Every item with a sequence number below this is settled (written or rejected). */
@@ -329,6 +477,7 @@ export class GroupCommitQueue<T> {
           // ignored: the callbacks only log and count
         }
         this.#finish(batch, null, refused)
+        this.#settleSpooled(batch.items)
       }
     }
     this.#pump()
@@ -466,6 +615,8 @@ export class GroupCommitQueue<T> {
     }
     for (const batch of this.#inFlight) expireRun(batch)
     expireRun(this.#queued)
+    if (this.#appending !== null) expireRun(this.#appending)
+    expireRun(this.#spooling)
   }
 
   /** A throwing onDepthChange must neither refuse an accepted item nor leave a batch unsettled. */

@@ -12,3 +12,5 @@ export type { FilterKind, ListSpec, ParsedFilter, ParsedList, ListResult } from 
 export { registerListRoute } from './list-route.js'
 export type { ListRouteOptions } from './list-route.js'
 export { storableText, storableJson, storableIp, deeperThan, MAX_JSON_DEPTH } from './storable-values.js'
+export { Spool, SpoolLockedError } from './spool.js'
+export type { SpoolOptions, SpoolSegment } from './spool.js'

@@ -1,5 +1,6 @@
 import { redactString } from '@opskit/core'
 import { GroupCommitQueue, InvalidQueryError, listRows, OutageLog, parseListQuery, QueueClosedError, refusedError, runMigration } from '@opskit/store'
+import type { Spool } from '@opskit/store'
 import type { Database, ListResult, ListSpec, ParsedList } from '@opskit/store'
 import type { FastifyBaseLogger } from 'fastify'
 import { isSeverity } from './actions.js'
@@ -11,7 +12,7 @@ import { logSecurityEvent } from './log-line.js'
 import type { ResolvedOptions } from './options.js'
 import { buildRecord } from './record.js'
 import type { SecurityEvent, SecurityEventContext, SecurityRecord } from './record.js'
-import { insertStatement, securityLogMigration } from './schema.js'
+import { COLUMNS, insertStatement, securityLogMigration } from './schema.js'
 
 /** Query parameters of `GET <prefix>` and `securityLog.query()`. */
 export const LIST_SPEC: ListSpec = {
@@ -61,8 +62,10 @@ export class SecurityLog {
   readonly #observing = new Set<Promise<void>>()
   readonly #statements = new Map<number, string>()
   readonly #outage: OutageLog
+  readonly #spool: Spool | undefined
 
-  constructor(db: Database, options: ResolvedOptions, logger: FastifyBaseLogger, redis: import('ioredis').Redis | undefined) {
+  constructor(db: Database, options: ResolvedOptions, logger: FastifyBaseLogger, redis: import('ioredis').Redis | undefined, spool?: Spool) {
+    this.#spool = spool
     this.#db = db
     this.#options = options
     this.#logger = logger
@@ -93,6 +96,8 @@ export class SecurityLog {
       onAbandoned: (rows) => {
         for (let i = 0; i < rows.length; i++) this.metric.notStored()
       },
+      // A row is already its column values, JSON-safe (details as jsonb text).
+      spool: spool === undefined ? undefined : { spool, toEntry: (row) => row },
       logger,
       name: '@opskit/security-log',
     })
@@ -105,6 +110,21 @@ export class SecurityLog {
       })
     }
     if (options.alerts !== undefined) this.#alerts = new AlertDispatcher({ ...options.alerts, logger })
+  }
+
+  /** Queues what the spool's files hold from an earlier process (after the table exists). */
+  async replaySpool(): Promise<void> {
+    if (this.#spool === undefined) return
+    let total = 0
+    for (const { segment, entries } of await this.#spool.leftovers()) {
+      const rows = entries.filter((entry): entry is Row => Array.isArray(entry) && entry.length === COLUMNS.length && typeof entry[0] === 'string')
+      if (rows.length < entries.length) this.#spool.settle(segment, entries.length - rows.length)
+      this.#queue.replay(rows, segment)
+      total += rows.length
+    }
+    if (total > 0) {
+      this.#logger.warn({ replayed: total, spool_dir: this.#spool.dir }, `@opskit/security-log: replaying ${total} security events an earlier process accepted and did not see committed (spool)`)
+    }
   }
 
   migrate(): Promise<void> {

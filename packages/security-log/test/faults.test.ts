@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import pg from 'pg'
@@ -54,9 +57,9 @@ describe.skipIf(DATABASE_URL === undefined)('security-log faults over real socke
     await proxy.close()
   })
 
-  async function start(options: SecurityLogOptions, logger: FastifyBaseLogger): Promise<{ server: FastifyInstance; table: string }> {
-    const table = `security_faults_${randomBytes(5).toString('hex')}`
-    tables.push(table)
+  async function start(options: SecurityLogOptions, logger: FastifyBaseLogger, existing?: string): Promise<{ server: FastifyInstance; table: string }> {
+    const table = existing ?? `security_faults_${randomBytes(5).toString('hex')}`
+    if (existing === undefined) tables.push(table)
     const server: FastifyInstance = Fastify({ genReqId: requestIdGenerator(), loggerInstance: logger })
     app = server
     await server.register(opskitCore, { resolveActor: (request) => (typeof request.headers['x-user'] === 'string' ? { id: request.headers['x-user'] } : null) })
@@ -133,5 +136,32 @@ describe.skipIf(DATABASE_URL === undefined)('security-log faults over real socke
     const body = await res.json() as { message: string }
     expect(res.status).toBe(400)
     expect(body.message).toContain('"user_id"')
+  })
+
+  it('with spool: { dir }, events still unwritten when close() gives up during an outage are kept on disk and written exactly once by the next start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'opskit-security-spool-'))
+    try {
+      const { lines, logger } = contextLogger()
+      const { server, table } = await start({ spool: { dir }, queue: { closeTimeoutMs: 500, retryBaseMs: 20, retryMaxMs: 50 } }, logger)
+      await server.securityLog.record({ action: 'login_success' })
+      proxy.refuse()
+      for (let i = 0; i < 300; i++) void server.securityLog.record({ action: 'login_failure', details: { i } })
+      await server.close()
+      app = undefined
+      const gaveUp = lines.find((l) => l.msg.includes('NOT written'))
+      expect(gaveUp).toMatchObject({ unwritten: 300, spooled: 300 })
+      expect((await readdir(dir)).some((f) => f.endsWith('.jsonl'))).toBe(true)
+
+      proxy.pass()
+      const again = contextLogger()
+      const { server: next } = await start({ spool: { dir } }, again.logger, table)
+      await next.securityLog.flush()
+      expect(again.lines.find((l) => l.msg.includes('replaying'))?.replayed).toBe(300)
+      const { rows } = await direct.query(`SELECT count(*)::int AS total, count(DISTINCT id)::int AS ids FROM ${table}`)
+      expect(rows[0]).toEqual({ total: 301, ids: 301 })
+      expect((await readdir(dir)).filter((f) => f.endsWith('.jsonl'))).toEqual([])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

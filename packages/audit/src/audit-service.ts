@@ -28,6 +28,9 @@ const FAILURE_LOG_INTERVAL_MS = 30_000
 
 const handled = (): void => undefined
 
+/** Rows one retention DELETE removes at most. */
+const PURGE_CHUNK = 10_000
+
 /** One audit row's identifying fields, for log lines. */
 const eventFields = (record: AuditRecord) => ({ action: record.action, entity_type: record.entity_type, entity_id: record.entity_id })
 
@@ -220,13 +223,21 @@ export class AuditService implements AuditApi {
     return this.#queue.flush()
   }
 
-  /** Rows older than `days` deleted; resolves with how many. */
+  /**
+   * Rows older than `days` deleted; resolves with how many. In chunks of 10,000 rows, so each
+   * statement stays well inside the pool's `statement_timeout` however large the backlog is.
+   */
   async purgeOlderThan(days: number): Promise<number> {
-    const { rowCount } = await this.db.query(
-      `DELETE FROM ${quoteIdent(this.#options.table)} WHERE created_at < now() - ($1::double precision * interval '1 day')`,
-      [days],
-    )
-    return rowCount ?? 0
+    const table = quoteIdent(this.#options.table)
+    let total = 0
+    for (;;) {
+      const { rowCount } = await this.db.query(
+        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE created_at < now() - ($1::double precision * interval '1 day') LIMIT ${PURGE_CHUNK})`,
+        [days],
+      )
+      total += rowCount ?? 0
+      if ((rowCount ?? 0) < PURGE_CHUNK || this.#closed) return total
+    }
   }
 
   /** Flushes (retrying until the close deadline), then closes what `openDatabase` opened. */

@@ -99,9 +99,9 @@ export interface GroupCommitOptions<T> {
   /** Called with every accepted item `close()` gave up on (their pushes reject `QueueClosedError`). */
   onAbandoned?(items: T[], error: QueueClosedError): void
   /**
-   * A durable spool: every accepted item is appended to it (one write and fsync per group) before
-   * its first write to the database, and settled there once committed or refused, so a process
-   * killed mid-outage loses nothing it accepted; `replay()` queues what a spool file left. Items
+   * A durable spool: every accepted item is appended to it (one write and fsync per group) while
+   * its first write to the database goes ahead, and settled there once committed or refused, so a
+   * process killed mid-outage loses nothing that reached either; `replay()` queues what a spool file left. Items
    * are stored as `toEntry(item)` (a JSON value). `close()` closes the spool.
    */
   spool?: { spool: Spool; toEntry(item: T): unknown }
@@ -156,10 +156,14 @@ export class GroupCommitQueue<T> {
   readonly #scope: AsyncResource
 
   #queued: Run<T> = emptyRun()
-  /** With a spool: items accepted and not yet appended to it, then the group being appended. */
-  #spooling: Run<T> = emptyRun()
-  #appending: Run<T> | null = null
+  /** With a spool: items accepted and not yet appended to it (the next group). */
+  #toSpool: T[] = []
+  /** Items not yet on disk (the next group and the one being appended). */
+  readonly #unspooled = new Set<T>()
+  /** Items committed (or refused) before their group reached the disk: settled as soon as it does. */
+  readonly #settledEarly = new Set<T>()
   readonly #segments = new Map<T, SpoolSegment>()
+  #appendLoop: Promise<void> | null = null
   #spoolFailed = false
   /** Items accepted so far; the next accepted item gets this sequence number. */
   #accepted = 0
@@ -193,7 +197,7 @@ export class GroupCommitQueue<T> {
     this.#scope = new AsyncResource('opskit.group-commit')
     this.#kick = this.#scope.bind(() => {
       this.#scheduled = false
-      if (this.#opts.spool !== undefined && this.#appending === null && this.#spooling.items.length > 0) void this.#appendGroup()
+      if (this.#opts.spool !== undefined && this.#appendLoop === null && this.#toSpool.length > 0) this.#appendLoop = this.#appendGroups()
       this.#pump()
     })
     this.#sweep = this.#scope.bind(() => this.#expire())
@@ -217,7 +221,11 @@ export class GroupCommitQueue<T> {
   enqueue(item: T): Promise<T> {
     if (this.#closing) return Promise.reject(new QueueClosedError('queue closed: the item was not accepted'))
     if (this.#depth >= this.#maxQueueSize) return Promise.reject(new QueueFullError(this.#maxQueueSize))
-    const queued = this.#opts.spool === undefined ? this.#queued : this.#spooling
+    const queued = this.#queued
+    if (this.#opts.spool !== undefined) {
+      this.#toSpool.push(item)
+      this.#unspooled.add(item)
+    }
     const promise = new Promise<T>((resolve, reject) => {
       queued.resolves.push(resolve)
       queued.rejects.push(reject)
@@ -230,7 +238,7 @@ export class GroupCommitQueue<T> {
     this.#depth++
     this.#accepted++
     if (this.#opts.onDepthChange !== undefined) this.#depthChanged()
-    if (!this.#scheduled && (this.#opts.spool !== undefined ? this.#appending === null : this.#inFlight.size < this.#maxConcurrent)) {
+    if (!this.#scheduled && (this.#inFlight.size < this.#maxConcurrent || (this.#opts.spool !== undefined && this.#appendLoop === null))) {
       this.#scheduled = true
       setImmediate(this.#kick)
     }
@@ -279,6 +287,7 @@ export class GroupCommitQueue<T> {
     this.#closing = true
     if (this.#depth === 0) {
       this.#stopSweep()
+      await this.#appendLoop
       return this.#closeSpool()
     }
     let timer: NodeJS.Timeout | undefined
@@ -289,7 +298,11 @@ export class GroupCommitQueue<T> {
     const result = await Promise.race([this.flush(), deadline])
     clearTimeout(timer)
     this.#stopSweep()
-    if (result !== 'timeout') return this.#closeSpool()
+    if (result !== 'timeout') {
+      // Committed, but groups still on their way to the disk are settled when they get there.
+      await this.#appendLoop
+      return this.#closeSpool()
+    }
     const unwritten = this.#depth
     const aborted = new QueueClosedError(`queue closed after ${timeoutMs} ms with ${unwritten} items unwritten`, { accepted: true })
     this.#aborted = aborted
@@ -300,8 +313,9 @@ export class GroupCommitQueue<T> {
       abandoned.push(...batch.items)
       this.#finish(batch, aborted)
     }
-    // Not yet on disk: written now, synchronously, so the next start replays them too.
-    this.#spoolNow(this.#spooling)
+    // Not yet on disk: written now, synchronously, so the next start replays them too (an item of
+    // the group being appended may land twice in the files; it is stored once, by its id).
+    this.#spoolNow([...this.#unspooled])
     const spooled = this.#segments.size
     const spool = this.#opts.spool?.spool
     this.#opts.logger?.error(
@@ -309,16 +323,13 @@ export class GroupCommitQueue<T> {
       `${this.#opts.name ?? 'group-commit'}: closed with ${unwritten} accepted items NOT written (store unreachable until the close deadline)` +
         (spool === undefined ? '' : `; ${spooled} of them are kept in the spool (${spool.dir}) and written at the next start`),
     )
-    const runs = [this.#queued, ...(this.#appending === null ? [] : [this.#appending]), this.#spooling]
+    this.#toSpool = []
+    this.#unspooled.clear()
+    const queued: Batch<T> = { ...this.#queued, start: this.#taken, settled: false }
+    this.#taken += queued.items.length
     this.#queued = emptyRun()
-    this.#spooling = emptyRun()
-    this.#appending = null
-    for (const run of runs) {
-      const queued: Batch<T> = { ...run, start: this.#taken, settled: false }
-      this.#taken += queued.items.length
-      abandoned.push(...queued.items)
-      this.#finish(queued, aborted)
-    }
+    abandoned.push(...queued.items)
+    this.#finish(queued, aborted)
     for (const wake of [...this.#sleepers]) wake()
     try {
       this.#opts.onAbandoned?.(abandoned, aborted)
@@ -337,11 +348,11 @@ export class GroupCommitQueue<T> {
     await this.#opts.spool?.spool.close(this.#segments.size).catch(() => undefined)
   }
 
-  #spoolNow(run: Run<T>): void {
+  #spoolNow(items: T[]): void {
     const spool = this.#opts.spool
-    if (spool === undefined || run.items.length === 0 || this.#spoolFailed) return
+    if (spool === undefined || items.length === 0 || this.#spoolFailed) return
     try {
-      const kept = run.items.filter((item) => {
+      const kept = items.filter((item) => {
         try {
           spool.toEntry(item)
           return true
@@ -356,19 +367,21 @@ export class GroupCommitQueue<T> {
     }
   }
 
-  /** Appends the items accepted so far as one group (one write, one fsync), then queues them. */
-  async #appendGroup(): Promise<void> {
+  /**
+   * Appends the items accepted so far as one group (one write, one fsync), while their writes to
+   * the database go ahead: an item is safe once either holds it. Groups follow one another until
+   * nothing is left to append.
+   */
+  async #appendGroups(): Promise<void> {
     const spool = this.#opts.spool!
-    while (this.#spooling.items.length > 0 && this.#aborted === null) {
-      const run = this.#spooling
-      this.#spooling = emptyRun()
-      this.#appending = run
-      let segment: SpoolSegment | null = null
-      // An item that cannot be made an entry (a value JSON cannot hold) goes on unspooled: its
+    while (this.#toSpool.length > 0 && this.#aborted === null) {
+      const group = this.#toSpool
+      this.#toSpool = []
+      // An item that cannot be made an entry (a value JSON cannot hold) is not kept on disk: its
       // write will refuse it for its content anyway.
       const entries: unknown[] = []
       const kept: T[] = []
-      for (const item of run.items) {
+      for (const item of group) {
         try {
           entries.push(spool.toEntry(item))
           kept.push(item)
@@ -376,6 +389,7 @@ export class GroupCommitQueue<T> {
           // not kept on disk
         }
       }
+      let segment: SpoolSegment | null = null
       if (!this.#spoolFailed && entries.length > 0) {
         try {
           segment = await spool.spool.append(entries)
@@ -388,28 +402,29 @@ export class GroupCommitQueue<T> {
           )
         }
       }
-      if (this.#appending !== run) return // close() gave up meanwhile and settled them
-      this.#appending = null
-      if (segment !== null) for (const item of kept) this.#segments.set(item, segment)
-      const queued = this.#queued
-      const allExpired = queued.expired === queued.items.length
-      queued.items.push(...run.items)
-      queued.resolves.push(...run.resolves)
-      queued.rejects.push(...run.rejects)
-      queued.times.push(...run.times)
-      if (allExpired) queued.expired += run.expired
-      this.#pump()
+      if (this.#aborted !== null) break // close() gave up meanwhile: what is on disk stays for the next start
+      let early = 0
+      for (const item of group) {
+        this.#unspooled.delete(item)
+        if (this.#settledEarly.delete(item)) early++
+        else if (segment !== null) this.#segments.set(item, segment)
+      }
+      if (segment !== null && early > 0) spool.spool.settle(segment, early)
     }
+    this.#appendLoop = null
   }
 
   /** Committed or refused items are done with: their spool files can go. */
   #settleSpooled(items: T[]): void {
-    if (this.#segments.size === 0) return
+    if (this.#segments.size === 0 && this.#unspooled.size === 0) return
     let last: SpoolSegment | undefined
     let count = 0
     for (const item of items) {
       const segment = this.#segments.get(item)
-      if (segment === undefined) continue
+      if (segment === undefined) {
+        if (this.#unspooled.has(item)) this.#settledEarly.add(item)
+        continue
+      }
       this.#segments.delete(item)
       if (segment !== last) {
         if (last !== undefined) this.#opts.spool?.spool.settle(last, count)
@@ -615,8 +630,6 @@ export class GroupCommitQueue<T> {
     }
     for (const batch of this.#inFlight) expireRun(batch)
     expireRun(this.#queued)
-    if (this.#appending !== null) expireRun(this.#appending)
-    expireRun(this.#spooling)
   }
 
   /** A throwing onDepthChange must neither refuse an accepted item nor leave a batch unsettled. */

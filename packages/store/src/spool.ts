@@ -29,6 +29,13 @@ export class SpoolLockedError extends Error {
   }
 }
 
+/**
+ * Spool locks this process holds (by path). Process-wide on purpose: two Fastify instances of one
+ * process must not share a spool either, and a lock file naming this process's own pid is otherwise
+ * a stale one (a container restarted as pid 1 again).
+ */
+const HELD: Set<string> = ((globalThis as { [key: symbol]: Set<string> | undefined })[Symbol.for('opskit.store.spool-locks')] ??= new Set())
+
 function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false
   try {
@@ -69,7 +76,9 @@ export class Spool {
     } catch {
       holder = undefined
     }
+    if (HELD.has(spool.#lock)) throw new SpoolLockedError(spool.#lock, process.pid)
     if (holder !== undefined && isAlive(holder)) throw new SpoolLockedError(spool.#lock, holder)
+    HELD.add(spool.#lock)
     await writeFile(spool.#lock, String(process.pid))
     return spool
   }
@@ -150,6 +159,7 @@ export class Spool {
       if (current.segment.pending <= 0) await unlink(current.segment.file).catch(() => undefined)
     }
     if (unsettled === 0) await unlink(this.#lock).catch(() => undefined)
+    HELD.delete(this.#lock)
   }
 
   // Names sort in creation order: replay keeps the order events were accepted in.

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
@@ -179,9 +180,11 @@ export async function openDatabase(connection: Connection | undefined, opts: Ope
     })
     // An idle client that loses its server emits 'error' on the pool; unhandled, that would crash
     // the process. The next query fails and is retried by the caller instead.
-    pool.on('error', (err) => {
+    // Bound to this (registration) context: the connection may have been opened by a request's
+    // query, and this line is not about that request.
+    pool.on('error', AsyncResource.bind((err: Error) => {
       logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, `${pkg}: idle PostgreSQL connection failed`)
-    })
+    }))
     return postgresDatabase(pool, true, t.closeMs)
   }
   if (connection instanceof PGlite) return pgliteDatabase(connection, false)

@@ -1,4 +1,6 @@
-// `node bench/audit.js [--records 50000] [--callers 100] [--calls 1000] [--rounds 20] [--burst 20000] [--concurrency N]`
+// `node bench/audit.js [--records 50000] [--callers 100] [--calls 1000] [--rounds 20] [--burst 20000] [--concurrency N] [--spool]`
+// (`--spool`: the durable spool on, in a temporary directory: every accepted event is appended and
+// fsynced in groups before its INSERT; run once with and once without to compare)
 // (build first: `pnpm build`)
 //
 // Two numbers for @opskit/audit, against DATABASE_URL when set, else embedded PGlite:
@@ -12,6 +14,9 @@
 //    of calls in a single request without draining (20,000 queued objects: GC-bound, shown for
 //    honesty, not a goal).
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import Fastify from 'fastify'
 import { opskitCore } from '../packages/core/dist/index.js'
@@ -25,6 +30,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '20' },
     burst: { type: 'string', default: '20000' },
     concurrency: { type: 'string' },
+    spool: { type: 'boolean', default: false },
   },
 })
 const RECORDS = Number(values.records)
@@ -39,7 +45,8 @@ const store = DATABASE_URL === undefined ? 'embedded PGlite (DATABASE_URL unset)
 const app = Fastify({ logger: { level: 'warn' } })
 await app.register(opskitCore, { resolveActor: () => ({ id: 'bench-user', email: 'bench@example.com', role: 'admin' }) })
 const queue = values.concurrency === undefined ? {} : { maxConcurrentWrites: Number(values.concurrency) }
-await app.register(opskitAudit, { connection: DATABASE_URL ?? { embedded: {} }, table, queue })
+const spoolDir = values.spool ? await mkdtemp(join(tmpdir(), 'opskit-bench-spool-')) : undefined
+await app.register(opskitAudit, { connection: DATABASE_URL ?? { embedded: {} }, table, queue, ...(spoolDir === undefined ? {} : { spool: { dir: spoolDir } }) })
 
 const simple = { action: 'login', entityType: 'user', entityId: 'u-1' }
 const update = {
@@ -86,7 +93,7 @@ async function medianCost(kind) {
 }
 
 const load = (await import('node:os')).loadavg()[0]
-console.log(`@opskit/audit bench on ${store}, maxConcurrentWrites ${values.concurrency ?? 'default (2)'}, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${load.toFixed(2)}, table ${table}`)
+console.log(`@opskit/audit bench on ${store}, maxConcurrentWrites ${values.concurrency ?? 'default (2)'}, spool ${spoolDir === undefined ? 'off' : `on (${spoolDir})`}, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${load.toFixed(2)}, table ${table}`)
 // Warm-up (JIT, pool connections) before anything is timed.
 await requestPathCost('update', 2000)
 await requestPathCost('simple', 2000)
@@ -111,6 +118,7 @@ const expected = CALLERS + 2 * 2000 + RECORDS + 2 * ROUNDS * CALLS + BURST
 console.log(`rows in ${table}: ${landed} (expected ${expected}${landed === expected ? ', none lost, none twice' : ', MISMATCH'}); update rows: ${updates}`)
 
 await app.close()
+if (spoolDir !== undefined) await rm(spoolDir, { recursive: true, force: true })
 // Leave the database as found.
 if (DATABASE_URL !== undefined) {
   const pg = (await import('pg')).default

@@ -1,9 +1,13 @@
 // Burst bench for @opskit/security-log: 10,000 events from 100 concurrent callers, each awaiting
 // its event's commit, against the same PostgreSQL table written the hand-rolled way (one awaited
-// INSERT per event on a pg.Pool, what audit code usually does). Rounds alternate A B A B.
+// INSERT per event on a pg.Pool, what audit code usually does), and the plugin again with the
+// durable spool on (`spool: { dir }` in a temporary directory). Rounds alternate A B C A B C.
 //
 //   pnpm build && DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node bench/security-log.js [events] [callers] [rounds]
 import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify from 'fastify'
 import pg from 'pg'
 import { opskitCore } from '../packages/core/dist/index.js'
@@ -43,10 +47,17 @@ const app = Fastify({ logger: false })
 await app.register(opskitCore)
 await app.register(opskitSecurityLog, { connection: pool, table, migrate: false })
 await app.ready()
+const spoolDir = await mkdtemp(join(tmpdir(), 'opskit-bench-security-spool-'))
+const spooled = Fastify({ logger: false })
+await spooled.register(opskitCore)
+await spooled.register(opskitSecurityLog, { connection: pool, table, migrate: false, spool: { dir: spoolDir } })
+await spooled.ready()
 
 const contenders = {
   'opskit (group commit)': (i, caller) =>
     app.securityLog.record({ action: 'login_failure', userId: `u${caller}`, details: { i } }, { ip: '203.0.113.1', requestPath: '/login' }),
+  'opskit (group commit + spool)': (i, caller) =>
+    spooled.securityLog.record({ action: 'login_failure', userId: `u${caller}`, details: { i } }, { ip: '203.0.113.1', requestPath: '/login' }),
   'hand-written INSERT per event': (i, caller) =>
     pool.query(
       `INSERT INTO "${table}" (id, action, severity, user_id, ip_address, request_path, details) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -69,5 +80,7 @@ for (const [name, runs] of Object.entries(results)) {
 console.log(`  rows in the table: ${rows[0].n} of ${expected} ${rows[0].n === expected ? '(all landed)' : '(MISSING ROWS)'}`)
 
 await app.close()
+await spooled.close()
+await rm(spoolDir, { recursive: true, force: true })
 await pool.query(`DROP TABLE IF EXISTS "${table}"`)
 await pool.end()

@@ -10,7 +10,7 @@ interface MetricsLike {
 export interface AuditMetrics {
   committed(counts: Map<string, number>): void
   writeFailed(): void
-  notStored(): void
+  notStored(count?: number): void
 }
 
 /** Distinct `action` label values; further actions are counted as `action="other"`. */
@@ -52,8 +52,8 @@ export function createAuditMetrics(fastify: FastifyInstance, depth: () => number
     writeFailed() {
       failures.inc()
     },
-    notStored() {
-      notStored.inc()
+    notStored(count = 1) {
+      if (count > 0) notStored.inc(count)
     },
   }
 }

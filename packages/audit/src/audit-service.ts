@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { getRequestContext, redactString, type RequestContext } from '@opskit/core'
 import {
-  GroupCommitQueue, listRows, openDatabase, parseListQuery, quoteIdent, runMigration,
+  GroupCommitQueue, listRows, openDatabase, OutageLog, parseListQuery, QueueClosedError, quoteIdent, refusedError, runMigration, Spool,
   type Database, type ListSpec, type ParsedList,
 } from '@opskit/store'
 import type { AuditMetrics } from './audit-metrics.js'
 import { buildRecord, eventProblem, InvalidAuditEventError } from './build-record.js'
-import { AuditInsert } from './insert-sql.js'
+import { AuditInsert, fromSpoolEntry, toSpoolEntry } from './insert-sql.js'
 import { FieldRedactor } from './redact-fields.js'
 import type { ResolvedAuditOptions } from './options.js'
 import { auditTableSql } from './schema.js'
@@ -28,6 +28,9 @@ const FAILURE_LOG_INTERVAL_MS = 30_000
 
 const handled = (): void => undefined
 
+/** Rows one retention DELETE removes at most. */
+const PURGE_CHUNK = 10_000
+
 /** One audit row's identifying fields, for log lines. */
 const eventFields = (record: AuditRecord) => ({ action: record.action, entity_type: record.entity_type, entity_id: record.entity_id })
 
@@ -42,20 +45,29 @@ export class AuditService implements AuditTrailApi {
   #metrics: AuditMetrics | null = null
   /** With autoAudit on: the requests (by context) that recorded an event themselves. */
   #audited: WeakSet<RequestContext> | null = null
-  #outageSince = 0
-  #lastFailureLog = 0
+  readonly #outage: OutageLog
   #lastFullLog = 0
   /** Events refused as queue full and not yet reported in a log line (the line is throttled). */
   #unreportedFull = 0
   #closed = false
+  readonly #spool: Spool | undefined
 
-  private constructor(db: Database, options: ResolvedAuditOptions, log: FastifyBaseLogger) {
+  private constructor(db: Database, options: ResolvedAuditOptions, log: FastifyBaseLogger, spool: Spool | undefined) {
+    this.#spool = spool
     this.db = db
     this.#options = options
     this.#log = log
     this.#insert = new AuditInsert(options.table)
     this.#redactor = new FieldRedactor(options.redact)
-    const { maxBatchSize, maxQueueSize, maxConcurrentWrites, retryBaseMs, retryMaxMs } = options.queue
+    this.#outage = new OutageLog({
+      logger: log,
+      // A database message can echo a value from a row: masked like every other log field.
+      redact: redactString,
+      failedMessage: '@opskit/audit: writing audit events failed; they stay queued and are retried',
+      recoveredMessage: '@opskit/audit: audit writes recovered',
+      intervalMs: FAILURE_LOG_INTERVAL_MS,
+    })
+    const { maxBatchSize, maxQueueSize, maxConcurrentWrites, retryBaseMs, retryMaxMs, writeTimeoutMs, settleTimeoutMs } = options.queue
     this.#queue = new GroupCommitQueue<AuditRecord>({
       write: (batch) => this.#insert.write(db, batch),
       maxBatchSize,
@@ -63,17 +75,39 @@ export class AuditService implements AuditTrailApi {
       maxConcurrentWrites,
       retryBaseMs,
       retryMaxMs,
+      writeTimeoutMs,
+      settleTimeoutMs,
       onWriteFailure: (error, size, attempt) => this.#onWriteFailure(error, size, attempt),
-      onRecovered: (attempts) => this.#onRecovered(attempts),
+      onRecovered: (attempts) => this.#outage.recovered(attempts, { queue_depth: this.#queue.depth }),
       onCommitted: (batch) => this.#onCommitted(batch),
+      onRefused: (record, error) => this.#onRefused(record, error),
+      onAbandoned: (records) => this.#metrics?.notStored(records.length),
+      spool: spool === undefined ? undefined : { spool, toEntry: toSpoolEntry },
       logger: log,
       name: '@opskit/audit',
     })
   }
 
   static async open(options: ResolvedAuditOptions, log: FastifyBaseLogger): Promise<AuditService> {
+    const spool = options.spool === undefined ? undefined : await Spool.open(options.spool, `audit-${options.table}`)
     const db = await openDatabase(options.connection, { logger: log, pkg: '@opskit/audit' })
-    return new AuditService(db, options, log)
+    return new AuditService(db, options, log, spool)
+  }
+
+  /** Queues what the spool's files hold from an earlier process (after the table exists). */
+  async replaySpool(): Promise<void> {
+    if (this.#spool === undefined) return
+    let total = 0
+    for (const { segment, entries } of await this.#spool.leftovers()) {
+      const records = entries.map(fromSpoolEntry).filter((r): r is AuditRecord => r !== null)
+      // Entries that are not audit rows are settled at once (never replayed again).
+      if (records.length < entries.length) this.#spool.settle(segment, entries.length - records.length)
+      this.#queue.replay(records, segment)
+      total += records.length
+    }
+    if (total > 0) {
+      this.#log.warn({ replayed: total, spool_dir: this.#spool.dir }, `@opskit/audit: replaying ${total} audit events an earlier process accepted and did not see committed (spool)`)
+    }
   }
 
   /** Starts remembering which requests recorded events (for autoAudit). */
@@ -142,9 +176,33 @@ export class AuditService implements AuditTrailApi {
   // logged here when nobody else logs it (queue full). The others are logged where they happen:
   // after close (#logRefused), on the caller's client (#onClientWriteFailure), at the close
   // deadline (by the queue, with the count).
+  // Not counted here: NotCommittedError (the event is still queued), a refusal for its content
+  // (counted and logged by #onRefused) and the close deadline (counted by onAbandoned, logged by the
+  // queue with the count), which also reach events whose callers were already told "not committed".
   #onNotStored(err: Error & { code?: string }, record: AuditRecord): void {
+    if (err.code === 'FST_OPSKIT_NOT_COMMITTED' || err.code === 'FST_OPSKIT_REFUSED') return
+    if (err instanceof QueueClosedError && err.accepted) return
     this.#metrics?.notStored()
     if (err.code === 'FST_OPSKIT_QUEUE_FULL') this.#logQueueFull(err, record)
+  }
+
+  // Alone in its INSERT and still refused (a value too large for an index, a CHECK the table has):
+  // never retried; the events grouped with it are stored.
+  async #onRefused(record: AuditRecord, error: Error): Promise<Error> {
+    const refused = await refusedError(this.db, error, { pkg: '@opskit/audit', what: 'audit event', redact: redactString })
+    this.#metrics?.notStored()
+    this.#log.error(
+      {
+        err: { message: refused.message, code: refused.code, sql_state: refused.sqlState },
+        fields: refused.fields,
+        event_id: record.id,
+        ...eventFields(record),
+        // The event's own request (this line is written off the request path).
+        event_request_id: record.request_id,
+      },
+      `@opskit/audit: audit event REFUSED by the database for its content and NOT stored${refused.fields.length > 0 ? ` (field ${refused.fields.join(', ')})` : ''}`,
+    )
+    return refused
   }
 
   query(filters?: AuditQuery): Promise<AuditPage> {
@@ -165,13 +223,21 @@ export class AuditService implements AuditTrailApi {
     return this.#queue.flush()
   }
 
-  /** Rows older than `days` deleted; resolves with how many. */
+  /**
+   * Rows older than `days` deleted; resolves with how many. In chunks of 10,000 rows, so each
+   * statement stays well inside the pool's `statement_timeout` however large the backlog is.
+   */
   async purgeOlderThan(days: number): Promise<number> {
-    const { rowCount } = await this.db.query(
-      `DELETE FROM ${quoteIdent(this.#options.table)} WHERE created_at < now() - ($1::double precision * interval '1 day')`,
-      [days],
-    )
-    return rowCount ?? 0
+    const table = quoteIdent(this.#options.table)
+    let total = 0
+    for (;;) {
+      const { rowCount } = await this.db.query(
+        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE created_at < now() - ($1::double precision * interval '1 day') LIMIT ${PURGE_CHUNK})`,
+        [days],
+      )
+      total += rowCount ?? 0
+      if ((rowCount ?? 0) < PURGE_CHUNK || this.#closed) return total
+    }
   }
 
   /** Flushes (retrying until the close deadline), then closes what `openDatabase` opened. */
@@ -192,28 +258,7 @@ export class AuditService implements AuditTrailApi {
 
   #onWriteFailure(error: Error, size: number, attempt: number): void {
     this.#metrics?.writeFailed()
-    const now = Date.now()
-    if (this.#outageSince === 0) this.#outageSince = now
-    else if (now - this.#lastFailureLog < FAILURE_LOG_INTERVAL_MS) return
-    this.#lastFailureLog = now
-    this.#log.error(
-      {
-        // A database message can echo a value from a row: masked like every other log field.
-        err: { message: redactString(error.message), code: (error as { code?: string }).code },
-        batch_size: size,
-        attempt,
-        queue_depth: this.#queue.depth,
-        outage_ms: now - this.#outageSince,
-      },
-      '@opskit/audit: writing audit events failed; they stay queued and are retried',
-    )
-  }
-
-  #onRecovered(attempts: number): void {
-    const outageMs = this.#outageSince === 0 ? 0 : Date.now() - this.#outageSince
-    this.#outageSince = 0
-    this.#lastFailureLog = 0
-    this.#log.warn({ attempts, outage_ms: outageMs, queue_depth: this.#queue.depth }, '@opskit/audit: audit writes recovered')
+    this.#outage.failed(error, { batch_size: size, attempt, queue_depth: this.#queue.depth })
   }
 
   // Transactional mode is not retried (the caller's transaction decides); a caller that does not

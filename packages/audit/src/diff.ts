@@ -1,6 +1,17 @@
-/** Deep equality by value: plain objects, arrays, Dates; everything else with `Object.is`. */
+/** How deep `deepEqual` compares; two values still nested beyond it count as different. */
+const MAX_COMPARE_DEPTH = 64
+
+/**
+ * Deep equality by value: plain objects, arrays, Dates; everything else with `Object.is`. Values
+ * nested deeper than 64 levels count as different unless identical (never a stack overflow).
+ */
 export function deepEqual(a: unknown, b: unknown): boolean {
+  return equalAt(a, b, 0)
+}
+
+function equalAt(a: unknown, b: unknown, depth: number): boolean {
   if (Object.is(a, b)) return true
+  if (depth > MAX_COMPARE_DEPTH) return false
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
   if (a instanceof Date || b instanceof Date) {
     return a instanceof Date && b instanceof Date && a.getTime() === b.getTime()
@@ -9,7 +20,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a)) {
     const other = b as unknown[]
     if (a.length !== other.length) return false
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], other[i])) return false
+    for (let i = 0; i < a.length; i++) if (!equalAt(a[i], other[i], depth + 1)) return false
     return true
   }
   const ka = Object.keys(a)
@@ -17,7 +28,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (ka.length !== kb.length) return false
   for (const key of ka) {
     if (!Object.hasOwn(b, key)) return false
-    if (!deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false
+    if (!equalAt((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], depth + 1)) return false
   }
   return true
 }

@@ -5,7 +5,7 @@ export { auditTableSql, AUDIT_MIGRATION_SQL, AUDIT_COLUMNS } from './schema.js'
 export { InvalidAuditEventError } from './build-record.js'
 export { diffFields, deepEqual } from './diff.js'
 export { entityOfRoute } from './auto-audit.js'
-export { QueueFullError, QueueClosedError, InvalidQueryError } from '@opskit/store'
+export { QueueFullError, QueueClosedError, NotCommittedError, RefusedError, SpoolLockedError, InvalidQueryError } from '@opskit/store'
 export type {
   AuditEvent, AuditCallOptions, AuditContext, AuditRecord, AuditQuery, AuditPage, AuditApi, AuditTrailApi,
 } from './types.js'

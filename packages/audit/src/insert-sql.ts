@@ -1,5 +1,5 @@
 import { redactString } from '@opskit/core'
-import { quoteIdent, storableJson, storableText, type Queryable } from '@opskit/store'
+import { asDataError, quoteIdent, storableJson, storableText, type Queryable } from '@opskit/store'
 import { eventSummary, updateSummary } from './changes-summary.js'
 import { AUDIT_COLUMNS } from './schema.js'
 import type { AuditRecord } from './types.js'
@@ -44,6 +44,29 @@ export function finishRow(row: Row): void {
     : eventSummary(pending.verb, row.entity_type, row.entity_id, row.entity_name === null ? null : redactString(row.entity_name)))
 }
 
+/** A row as a spool entry: its 15 column values, JSON as text (what the INSERT sends). */
+export function toSpoolEntry(row: Row): unknown[] {
+  finishRow(row)
+  const [oldJson, newJson] = row[kJson] ?? [row.old_values === null ? null : JSON.stringify(row.old_values), row.new_values === null ? null : JSON.stringify(row.new_values)]
+  return [
+    row.id, row.user_id, row.user_email, row.action, row.entity_type, row.entity_id, row.entity_name,
+    oldJson, newJson, row.changes_summary, row.ip_address, row.user_agent, row.request_path, row.request_id, row.created_at,
+  ]
+}
+
+/** The row a spool entry holds (null when the entry is not one: a file from something else). */
+export function fromSpoolEntry(entry: unknown): AuditRecord | null {
+  if (!Array.isArray(entry) || entry.length !== COLUMN_COUNT || typeof entry[0] !== 'string') return null
+  const v = entry as Array<string | null>
+  const row: Row = {
+    id: v[0]!, user_id: v[1]!, user_email: v[2]!, action: v[3]!, entity_type: v[4]!, entity_id: v[5]!, entity_name: v[6]!,
+    old_values: v[7] === null ? null : JSON.parse(v[7]!), new_values: v[8] === null ? null : JSON.parse(v[8]!),
+    changes_summary: v[9] ?? '', ip_address: v[10]!, user_agent: v[11]!, request_path: v[12]!, request_id: v[13]!, created_at: v[14] ?? '',
+  }
+  row[kJson] = [v[7] ?? null, v[8] ?? null]
+  return row
+}
+
 /**
  * One INSERT per batch, whatever its size: `INSERT ... SELECT * FROM unnest($1::uuid[], ...)` with
  * one array per column (15 parameters, one short statement for PostgreSQL to parse, the same SQL on
@@ -72,8 +95,9 @@ export class AuditInsert {
       columns[4]![i] = row.entity_type
       columns[5]![i] = row.entity_id
       columns[6]![i] = row.entity_name
-      columns[7]![i] = row[kJson]![0]
-      columns[8]![i] = row[kJson]![1]
+      const json = row[kJson] ?? [row.old_values === null ? null : JSON.stringify(row.old_values), row.new_values === null ? null : JSON.stringify(row.new_values)]
+      columns[7]![i] = json[0]
+      columns[8]![i] = json[1]
       columns[9]![i] = row.changes_summary
       columns[10]![i] = row.ip_address
       columns[11]![i] = row.user_agent
@@ -85,6 +109,14 @@ export class AuditInsert {
   }
 
   async write(q: Queryable, batch: AuditRecord[]): Promise<void> {
-    await q.query(this.text, this.params(batch))
+    let params: unknown[][]
+    try {
+      params = this.params(batch)
+    } catch (err) {
+      // A value that cannot be serialized (a BigInt, a throwing toJSON) is the row's fault: the
+      // queue splits the batch and refuses that row alone rather than retrying it forever.
+      throw asDataError(err)
+    }
+    await q.query(this.text, params)
   }
 }

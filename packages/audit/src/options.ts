@@ -31,6 +31,14 @@ export interface AuditQueueOptions {
   retryMaxMs?: number
   /** How long `fastify.close()` keeps retrying before giving up on unwritten events (logged). Default `30000`. */
   closeTimeoutMs?: number
+  /** One INSERT attempt not answered after this many ms counts as failed (logged) and is retried. Default `5000`. */
+  writeTimeoutMs?: number
+  /**
+   * An awaited `record()` / `request.audit()` not committed after this many ms rejects
+   * `NotCommittedError` (`FST_OPSKIT_NOT_COMMITTED`); the event stays queued and is written once the
+   * database answers. Default `10000`.
+   */
+  settleTimeoutMs?: number
 }
 
 export interface OpskitAuditOptions {
@@ -52,6 +60,12 @@ export interface OpskitAuditOptions {
   queue?: AuditQueueOptions
   /** Link each row to the previous one by SHA-256 (`prev_hash`, `hash`), checked by `verify()`. Default `false`. */
   chain?: boolean
+  /**
+   * Durable spool: accepted events are appended to a file in `dir` (one fsync per group) before
+   * they are written to the database, replayed at the next start and deleted once committed, so a
+   * SIGKILL during an outage loses nothing accepted. One process per `dir`. Default: off.
+   */
+  spool?: { dir: string }
 }
 
 export interface ResolvedAuditOptions {
@@ -64,6 +78,7 @@ export interface ResolvedAuditOptions {
   retentionDays: number | undefined
   queue: Required<AuditQueueOptions>
   chain: boolean
+  spool: { dir: string } | undefined
 }
 
 export const DEFAULTS = {
@@ -77,6 +92,8 @@ export const DEFAULTS = {
   retryBaseMs: 100,
   retryMaxMs: 5000,
   closeTimeoutMs: 30_000,
+  writeTimeoutMs: 5000,
+  settleTimeoutMs: 10_000,
 } as const
 
 // One INSERT carries the whole batch; beyond this a statement gets too big to be worth it.
@@ -115,6 +132,7 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
     retentionDays,
     queue = {},
     chain = false,
+    spool,
   } = opts
   if (!isConnection(connection)) {
     throw new FST_AUDIT_INVALID_OPTION('connection', 'expected a pg.Pool, a connection string, { embedded: { dataDir? } } or a PGlite instance')
@@ -145,8 +163,11 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
     throw new FST_AUDIT_INVALID_OPTION('retentionDays', 'expected a number of days > 0')
   }
   if (typeof chain !== 'boolean') throw new FST_AUDIT_INVALID_OPTION('chain', 'expected a boolean')
-  if (!isPlainObject(queue)) throw new FST_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, maxConcurrentWrites?, retryBaseMs?, retryMaxMs?, closeTimeoutMs? }')
+  if (!isPlainObject(queue)) throw new FST_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, maxConcurrentWrites?, retryBaseMs?, retryMaxMs?, closeTimeoutMs?, writeTimeoutMs?, settleTimeoutMs? }')
   const q = queue as AuditQueueOptions
+  if (spool !== undefined && (!isPlainObject(spool) || typeof spool.dir !== 'string' || spool.dir.length === 0)) {
+    throw new FST_AUDIT_INVALID_OPTION('spool', 'expected { dir: string } (a directory for the spool files)')
+  }
   return {
     connection,
     table,
@@ -162,7 +183,10 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
       retryBaseMs: positiveInt('queue.retryBaseMs', q.retryBaseMs, DEFAULTS.retryBaseMs),
       retryMaxMs: positiveInt('queue.retryMaxMs', q.retryMaxMs, DEFAULTS.retryMaxMs),
       closeTimeoutMs: positiveInt('queue.closeTimeoutMs', q.closeTimeoutMs, DEFAULTS.closeTimeoutMs),
+      writeTimeoutMs: positiveInt('queue.writeTimeoutMs', q.writeTimeoutMs, DEFAULTS.writeTimeoutMs),
+      settleTimeoutMs: positiveInt('queue.settleTimeoutMs', q.settleTimeoutMs, DEFAULTS.settleTimeoutMs),
     },
     chain,
+    spool: spool === undefined ? undefined : { dir: spool.dir },
   }
 }

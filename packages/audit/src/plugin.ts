@@ -37,13 +37,12 @@ const auditPlugin: FastifyPluginAsync<OpskitAuditOptions> = async (fastify, opts
     await records.migrate(options.chain)
   }
 
-  if (options.migrate) {
-    try {
-      await migrate()
-    } catch (err) {
-      await service.close()
-      throw err
-    }
+  try {
+    if (options.migrate) await migrate()
+    await service.replaySpool()
+  } catch (err) {
+    await service.close()
+    throw err
   }
   // Runs after in-flight requests finished: every accepted event is flushed before the pool ends.
   fastify.addHook('onClose', async () => {

@@ -73,6 +73,14 @@ export interface QueueOptions {
   retryMaxMs?: number
   /** How long `fastify.close()` keeps trying to write what was accepted. Default `30000` ms. */
   closeTimeoutMs?: number
+  /** One INSERT attempt not answered after this many ms counts as failed (logged) and is retried. Default `5000`. */
+  writeTimeoutMs?: number
+  /**
+   * An awaited `record()` / `request.securityEvent()` not committed after this many ms rejects
+   * `NotCommittedError` (`FST_OPSKIT_NOT_COMMITTED`); the event stays queued and is written once
+   * the database answers. Default `10000`.
+   */
+  settleTimeoutMs?: number
 }
 
 export interface SecurityLogOptions {
@@ -96,6 +104,12 @@ export interface SecurityLogOptions {
   routes?: RoutesOptions
   /** Group-commit tuning. */
   queue?: QueueOptions
+  /**
+   * Durable spool: accepted events are appended to a file in `dir` (one fsync per group) before
+   * they are written to the database, replayed at the next start and deleted once committed, so a
+   * SIGKILL during an outage loses nothing accepted. One process per `dir`. Default: off.
+   */
+  spool?: { dir: string }
 }
 
 export interface ResolvedOptions {
@@ -109,6 +123,7 @@ export interface ResolvedOptions {
   alerts: Required<AlertOptions> | undefined
   routes: Required<RoutesOptions> | undefined
   queue: Required<QueueOptions>
+  spool: { dir: string } | undefined
 }
 
 export const DEFAULTS = {
@@ -118,7 +133,7 @@ export const DEFAULTS = {
   abuse: { windowMs: 60_000, keyBy: ['ip', 'user'] as AbuseKeyType[], maxKeys: 10_000, keyPrefix: 'opskit:security:', redisTimeoutMs: 1000 },
   alerts: { minSeverity: 'critical' as Severity, cooldownMs: 300_000, retries: 3, retryBaseMs: 1000, closeTimeoutMs: 5000 },
   routes: { prefix: '/security/events' },
-  queue: { maxBatchSize: 500, maxQueueSize: 100_000, retryBaseMs: 100, retryMaxMs: 5000, closeTimeoutMs: 30_000 },
+  queue: { maxBatchSize: 500, maxQueueSize: 100_000, retryBaseMs: 100, retryMaxMs: 5000, closeTimeoutMs: 30_000, writeTimeoutMs: 5000, settleTimeoutMs: 10_000 },
 } as const
 
 // 11 parameters per row; PostgreSQL allows 65535 per statement.
@@ -163,8 +178,8 @@ function isPlainObjectish(value: unknown): boolean {
 /** Validates the options and fills the defaults; throws `FST_SECURITY_LOG_INVALID_OPTION` naming the option. */
 export function resolveOptions(opts: SecurityLogOptions = {}): ResolvedOptions {
   if (!isPlainObject(opts)) fail('options', 'expected an object')
-  onlyKeys(opts as Record<string, unknown>, ['connection', 'table', 'migrate', 'autoCapture', 'redact', 'abuse', 'redis', 'alerts', 'routes', 'queue'], 'options')
-  const { connection, table = DEFAULTS.table, migrate, autoCapture, redact, abuse, redis, alerts, routes, queue = {} } = opts
+  onlyKeys(opts as Record<string, unknown>, ['connection', 'table', 'migrate', 'autoCapture', 'redact', 'abuse', 'redis', 'alerts', 'routes', 'queue', 'spool'], 'options')
+  const { connection, table = DEFAULTS.table, migrate, autoCapture, redact, abuse, redis, alerts, routes, queue = {}, spool } = opts
 
   if (!isConnection(connection)) fail('connection', 'expected a pg.Pool, a connection string or { embedded: { dataDir? } }')
   if (!isValidIdent(table)) fail('table', 'expected a SQL identifier such as "security_logs" or "audit.security_logs"')
@@ -259,9 +274,14 @@ export function resolveOptions(opts: SecurityLogOptions = {}): ResolvedOptions {
     resolvedRoutes = { prefix, authorize: routes.authorize as RoutesOptions['authorize'] }
   }
 
-  if (!isPlainObject(queue)) fail('queue', 'expected { maxBatchSize?, maxQueueSize?, retryBaseMs?, retryMaxMs?, closeTimeoutMs? }')
-  onlyKeys(queue, ['maxBatchSize', 'maxQueueSize', 'retryBaseMs', 'retryMaxMs', 'closeTimeoutMs'], 'queue')
+  if (!isPlainObject(queue)) fail('queue', 'expected { maxBatchSize?, maxQueueSize?, retryBaseMs?, retryMaxMs?, closeTimeoutMs?, writeTimeoutMs?, settleTimeoutMs? }')
+  onlyKeys(queue, ['maxBatchSize', 'maxQueueSize', 'retryBaseMs', 'retryMaxMs', 'closeTimeoutMs', 'writeTimeoutMs', 'settleTimeoutMs'], 'queue')
   const q = DEFAULTS.queue
+  if (spool !== undefined) {
+    if (!isPlainObject(spool)) fail('spool', 'expected { dir: string } (a directory for the spool files)')
+    onlyKeys(spool, ['dir'], 'spool')
+    if (typeof spool.dir !== 'string' || spool.dir.length === 0) fail('spool.dir', 'expected a directory path')
+  }
   return {
     connection,
     table,
@@ -278,6 +298,9 @@ export function resolveOptions(opts: SecurityLogOptions = {}): ResolvedOptions {
       retryBaseMs: int(queue.retryBaseMs, q.retryBaseMs, 'queue.retryBaseMs', 1),
       retryMaxMs: int(queue.retryMaxMs, q.retryMaxMs, 'queue.retryMaxMs', 1),
       closeTimeoutMs: int(queue.closeTimeoutMs, q.closeTimeoutMs, 'queue.closeTimeoutMs', 0),
+      writeTimeoutMs: int(queue.writeTimeoutMs, q.writeTimeoutMs, 'queue.writeTimeoutMs', 1),
+      settleTimeoutMs: int(queue.settleTimeoutMs, q.settleTimeoutMs, 'queue.settleTimeoutMs', 1),
     },
+    spool: spool === undefined ? undefined : { dir: spool.dir as string },
   }
 }

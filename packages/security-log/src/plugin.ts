@@ -1,6 +1,6 @@
 import { getRequestContext } from '@opskit/core'
 import type { RequestContext } from '@opskit/core'
-import { openDatabase, registerListRoute } from '@opskit/store'
+import { openDatabase, registerListRoute, Spool } from '@opskit/store'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
@@ -72,11 +72,14 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
     redis = options.redis
   }
 
+  const spool = options.spool === undefined ? undefined : await Spool.open(options.spool, `security-log-${options.table}`)
   const db = await openDatabase(options.connection, { logger, pkg: '@opskit/security-log' })
-  const engine = new SecurityLog(db, options, logger, redis)
+  const engine = new SecurityLog(db, options, logger, redis, spool)
   try {
     if (options.migrate) await engine.migrate()
+    await engine.replaySpool()
   } catch (err) {
+    await engine.close().catch(noop)
     await db.close().catch(noop)
     if (ownsRedis) redis?.disconnect()
     throw err

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { isIP } from 'node:net'
 import { redact, sanitizeHeader } from '@opskit/core'
-import { deeperThan, MAX_JSON_DEPTH } from '@opskit/store'
+import { deeperThan, MAX_JSON_DEPTH, storableIp, storableJson, storableText } from '@opskit/store'
 import type { RequestContext } from '@opskit/core'
 import { defaultSeverity, isSeverity } from './actions.js'
 import type { Severity } from './actions.js'
@@ -52,51 +51,23 @@ const MAX_ACTION_LENGTH = 128
 export const MAX_DETAILS_LENGTH = 32_768
 const MAX_TEXT_LENGTH = 1024
 /**
- * Details nested deeper than this are replaced by a `{ truncated, size, depth_limit }` marker: PGlite
- * fails on jsonb nested ~1500 deep (a 3 KB request body) and stays broken, blocking every later event.
+ * Details nested deeper than this are replaced by a `{ truncated, depth_limit }` marker, checked
+ * before anything walks them (redaction, serialization): PGlite fails on jsonb nested ~1500 deep
+ * and stays broken, and a 10,000-level request body would overflow the stack.
  */
 export const MAX_DETAILS_DEPTH = MAX_JSON_DEPTH
-// PostgreSQL text and jsonb reject NUL; a lone UTF-16 surrogate is rejected by jsonb. A row that
-// can never be written would be retried forever, so both are cleaned before a row is queued.
-// eslint-disable-next-line no-control-regex
-const NUL = /\u0000/g
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
-const HAS_LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
-function cleanText(value: string): string {
-  let out = value
-  if (out.indexOf('\u0000') !== -1) out = out.replace(NUL, '')
-  if (HAS_LONE_SURROGATE.test(out)) out = out.replace(LONE_SURROGATE, '\uFFFD')
-  return out
-}
-
+// Values PostgreSQL refuses (NUL in text; NUL or a lone surrogate in jsonb, keys included) are
+// cleaned by @opskit/store's rules, the same as audit's rows: each becomes U+FFFD.
 function optionalText(value: unknown, max = MAX_TEXT_LENGTH): string | null {
   if (value === undefined || value === null) return null
-  const text = cleanText(String(value))
+  const text = storableText(String(value))
   return text.length > max ? text.slice(0, max) : text
 }
 
 /** `inet` accepts only a plain address: a zone id (`fe80::1%eth0`) is dropped, anything else becomes null. */
 export function normalizeIp(value: unknown): string | null {
-  if (typeof value !== 'string' || value.length === 0) return null
-  const zone = value.indexOf('%')
-  const ip = zone === -1 ? value : value.slice(0, zone)
-  return isIP(ip) === 0 ? null : ip
-}
-
-function cleanJson(_key: string, value: unknown): unknown {
-  return typeof value === 'string' ? cleanText(value) : value
-}
-
-// cleanJson cleans values, never keys: a NUL or a lone surrogate left in the JSON text can only come
-// from a key (or from a value that spells such an escape out, which is harmless to clean again).
-const ESCAPE_POSTGRES_REFUSES = /\\u0000|\\ud[89a-f]/i
-
-/** A copy of parsed JSON with every key cleaned (`Object.fromEntries` keeps a `__proto__` key as data). */
-function cleanKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(cleanKeys)
-  if (typeof value !== 'object' || value === null) return value
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [cleanText(k), cleanKeys(v)]))
+  return typeof value === 'string' && value.length > 0 ? storableIp(value) : null
 }
 
 /** True when parsed JSON `value` holds an object or array nested more than `levels` deep. */
@@ -137,31 +108,31 @@ export function buildRecord(event: SecurityEvent, context: SecurityEventContext,
     if (typeof event.details !== 'object' || Array.isArray(event.details)) {
       throw new SecurityEventError('@opskit/security-log: details must be a plain object')
     }
-    try {
-      // Stored as logged: core's full redaction (secrets, URL passwords, e-mails). The event's own
-      // e-mail is the `user_email` column, kept as given.
-      details = redact(event.details, { keys: redactKeys })
-      detailsJson = JSON.stringify(details, cleanJson)
-    } catch (err) {
-      // A BigInt, a throwing toJSON, nesting deeper than the JS stack: keep the event, not its details.
-      details = { unserializable: true, error: cleanText(String((err as Error)?.message)).slice(0, 200) }
-      detailsJson = JSON.stringify(details)
-    }
-    if (ESCAPE_POSTGRES_REFUSES.test(detailsJson)) detailsJson = JSON.stringify(cleanKeys(JSON.parse(detailsJson)))
-    if (detailsJson.length > MAX_DETAILS_LENGTH) {
-      details = { truncated: true, size: detailsJson.length }
+    if (deeperThan(event.details, MAX_DETAILS_DEPTH)) {
+      details = { truncated: true, depth_limit: MAX_DETAILS_DEPTH }
       detailsJson = JSON.stringify(details)
     } else {
-      details = JSON.parse(detailsJson) as Record<string, unknown>
-      if (deeperThan(details, MAX_DETAILS_DEPTH)) {
-        details = { truncated: true, size: detailsJson.length, depth_limit: MAX_DETAILS_DEPTH }
+      try {
+        // Stored as logged: core's full redaction (secrets, URL passwords, e-mails). The event's own
+        // e-mail is the `user_email` column, kept as given.
+        ;({ text: detailsJson, value: details } = storableJson(redact(event.details, { keys: redactKeys })))
+      } catch (err) {
+        // A BigInt, a throwing toJSON: keep the event, not its details.
+        details = { unserializable: true, error: storableText(String((err as Error)?.message)).slice(0, 200) }
         detailsJson = JSON.stringify(details)
+      }
+      if (detailsJson.length > MAX_DETAILS_LENGTH) {
+        details = { truncated: true, size: detailsJson.length }
+        detailsJson = JSON.stringify(details)
+      } else {
+        // The record holds exactly what the row holds, shared with nothing the caller keeps.
+        details = JSON.parse(detailsJson) as Record<string, unknown>
       }
     }
   }
   const record: SecurityRecord = {
     id: randomUUID(),
-    action: cleanText(action),
+    action: storableText(action),
     severity,
     user_id: optionalText(event.userId !== undefined ? event.userId : context.userId, 256),
     user_email: optionalText(event.email !== undefined ? event.email : context.email, 320),

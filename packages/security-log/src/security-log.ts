@@ -1,4 +1,6 @@
-import { GroupCommitQueue, InvalidQueryError, listRows, parseListQuery, runMigration } from '@opskit/store'
+import { redactString } from '@opskit/core'
+import { GroupCommitQueue, InvalidQueryError, listRows, OutageLog, parseListQuery, QueueClosedError, refusedError, runMigration } from '@opskit/store'
+import type { Spool } from '@opskit/store'
 import type { Database, ListResult, ListSpec, ParsedList } from '@opskit/store'
 import type { FastifyBaseLogger } from 'fastify'
 import { isSeverity } from './actions.js'
@@ -10,7 +12,7 @@ import { logSecurityEvent } from './log-line.js'
 import type { ResolvedOptions } from './options.js'
 import { buildRecord } from './record.js'
 import type { SecurityEvent, SecurityEventContext, SecurityRecord } from './record.js'
-import { insertStatement, securityLogMigration } from './schema.js'
+import { COLUMNS, insertStatement, securityLogMigration } from './schema.js'
 
 /** Query parameters of `GET <prefix>` and `securityLog.query()`. */
 export const LIST_SPEC: ListSpec = {
@@ -59,25 +61,43 @@ export class SecurityLog {
   readonly #alerts: AlertDispatcher | undefined
   readonly #observing = new Set<Promise<void>>()
   readonly #statements = new Map<number, string>()
-  #lastFailureLog = 0
-  #failing = false
+  readonly #outage: OutageLog
+  readonly #spool: Spool | undefined
 
-  constructor(db: Database, options: ResolvedOptions, logger: FastifyBaseLogger, redis: import('ioredis').Redis | undefined) {
+  constructor(db: Database, options: ResolvedOptions, logger: FastifyBaseLogger, redis: import('ioredis').Redis | undefined, spool?: Spool) {
+    this.#spool = spool
     this.#db = db
     this.#options = options
     this.#logger = logger
     const { table, queue } = options
+    this.#outage = new OutageLog({
+      logger,
+      // A database message can echo a value from a row: masked like every other log field.
+      redact: redactString,
+      failedMessage: '@opskit/security-log: writing security events failed; retrying (nothing is dropped)',
+      recoveredMessage: '@opskit/security-log: security events are being written again',
+      fields: { table },
+      intervalMs: FAILURE_LOG_INTERVAL_MS,
+    })
     this.#queue = new GroupCommitQueue<Row>({
       write: (batch) => this.#write(batch),
       maxBatchSize: queue.maxBatchSize,
       maxQueueSize: queue.maxQueueSize,
       retryBaseMs: queue.retryBaseMs,
       retryMaxMs: queue.retryMaxMs,
-      onWriteFailure: (error, batchSize, attempt) => this.#onWriteFailure(error, batchSize, attempt),
-      onRecovered: (attempts) => {
-        this.#failing = false
-        logger.warn({ attempts, table }, '@opskit/security-log: security events are being written again')
+      writeTimeoutMs: queue.writeTimeoutMs,
+      settleTimeoutMs: queue.settleTimeoutMs,
+      onWriteFailure: (error, batchSize, attempt) => {
+        this.metric.writeFailure()
+        this.#outage.failed(error, { batch_size: batchSize, attempt, queue_depth: this.#queue.depth })
       },
+      onRecovered: (attempts) => this.#outage.recovered(attempts, { queue_depth: this.#queue.depth }),
+      onRefused: (row, error) => this.#onRefused(row, error),
+      onAbandoned: (rows) => {
+        for (let i = 0; i < rows.length; i++) this.metric.notStored()
+      },
+      // A row is already its column values, JSON-safe (details as jsonb text).
+      spool: spool === undefined ? undefined : { spool, toEntry: (row) => row },
       logger,
       name: '@opskit/security-log',
     })
@@ -90,6 +110,21 @@ export class SecurityLog {
       })
     }
     if (options.alerts !== undefined) this.#alerts = new AlertDispatcher({ ...options.alerts, logger })
+  }
+
+  /** Queues what the spool's files hold from an earlier process (after the table exists). */
+  async replaySpool(): Promise<void> {
+    if (this.#spool === undefined) return
+    let total = 0
+    for (const { segment, entries } of await this.#spool.leftovers()) {
+      const rows = entries.filter((entry): entry is Row => Array.isArray(entry) && entry.length === COLUMNS.length && typeof entry[0] === 'string')
+      if (rows.length < entries.length) this.#spool.settle(segment, entries.length - rows.length)
+      this.#queue.replay(rows, segment)
+      total += rows.length
+    }
+    if (total > 0) {
+      this.#logger.warn({ replayed: total, spool_dir: this.#spool.dir }, `@opskit/security-log: replaying ${total} security events an earlier process accepted and did not see committed (spool)`)
+    }
   }
 
   migrate(): Promise<void> {
@@ -163,8 +198,12 @@ export class SecurityLog {
       record.created_at,
     ]).then(
       () => record,
-      (err: Error) => {
-        this.metric.notStored()
+      (err: Error & { code?: string }) => {
+        // Still queued (written once the database answers), or refused for its content (logged
+        // and counted by #onRefused): not "lost" here.
+        if (err.code === 'FST_OPSKIT_NOT_COMMITTED' || err.code === 'FST_OPSKIT_REFUSED') throw err
+        // Given up at close: counted once for every such event by onAbandoned.
+        if (!(err instanceof QueueClosedError && err.accepted)) this.metric.notStored()
         logger.error(
           { event_id: record.id, action: record.action, err: { message: err.message, code: (err as { code?: string }).code } },
           `@opskit/security-log: security event ${record.action} NOT stored`,
@@ -213,15 +252,15 @@ export class SecurityLog {
     await this.#db.query(text, batch.flat())
   }
 
-  #onWriteFailure(error: Error, batchSize: number, attempt: number): void {
-    this.metric.writeFailure()
-    const now = Date.now()
-    if (this.#failing && now - this.#lastFailureLog < FAILURE_LOG_INTERVAL_MS) return
-    this.#failing = true
-    this.#lastFailureLog = now
+  // Alone in its INSERT and still refused (a CHECK or an index the table was given): never retried;
+  // the events grouped with it are stored.
+  async #onRefused(row: Row, error: Error): Promise<Error> {
+    const refused = await refusedError(this.#db, error, { pkg: '@opskit/security-log', what: 'security event', redact: redactString })
+    this.metric.notStored()
     this.#logger.error(
-      { err: { message: error.message, code: (error as { code?: string }).code }, batch_size: batchSize, attempt, queue_depth: this.#queue.depth, table: this.#options.table },
-      '@opskit/security-log: writing security events failed; retrying (nothing is dropped)',
+      { err: { message: refused.message, code: refused.code, sql_state: refused.sqlState }, fields: refused.fields, event_id: row[0], action: row[1], table: this.#options.table },
+      `@opskit/security-log: security event ${String(row[1])} REFUSED by the database for its content and NOT stored${refused.fields.length > 0 ? ` (field ${refused.fields.join(', ')})` : ''}`,
     )
+    return refused
   }
 }

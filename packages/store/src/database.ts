@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
@@ -27,10 +28,29 @@ export interface Database {
   close(): Promise<void>
 }
 
+/** Bounds on every wait on PostgreSQL, for the pool `openDatabase()` makes from a connection string. */
+export interface DatabaseTimeouts {
+  /** Opening a connection (TCP + startup), and waiting for a free one: `connectionTimeoutMillis`. Default `5000`. */
+  connectMs?: number
+  /**
+   * One statement: the server cancels it (`statement_timeout`) and the client gives up waiting for
+   * an answer 1 s later (`query_timeout`, for a server that went silent). Default `10000`.
+   */
+  queryMs?: number
+  /** A transaction left open (a migration whose client went silent): `idle_in_transaction_session_timeout`. Default `10000`. */
+  idleInTransactionMs?: number
+  /** How long `close()` waits for the pool to end before it destroys the connections still open. Default `2000`. */
+  closeMs?: number
+}
+
+export const DEFAULT_TIMEOUTS: Required<DatabaseTimeouts> = { connectMs: 5000, queryMs: 10_000, idleInTransactionMs: 10_000, closeMs: 2000 }
+
 export interface OpenDatabaseOptions {
   logger: FastifyBaseLogger
   /** Package name used in log messages, e.g. `@opskit/audit`. */
   pkg: string
+  /** Timeouts of the pool made from a connection string (a `pg.Pool` you pass keeps its own). */
+  timeouts?: DatabaseTimeouts
 }
 
 function isPool(value: unknown): value is pg.Pool {
@@ -54,7 +74,16 @@ export function isConnection(value: unknown): value is Connection | undefined {
   return false
 }
 
-function postgresDatabase(pool: pg.Pool, owned: boolean): Database {
+/** What `close()` needs of a pg client to drop a connection that never answers. */
+interface Destroyable { connection?: { stream?: { destroy(): void } } }
+
+function postgresDatabase(pool: pg.Pool, owned: boolean, closeMs = DEFAULT_TIMEOUTS.closeMs): Database {
+  // The clients of a pool we own, so close() can destroy the ones a silent server never lets end.
+  const clients = new Set<pg.Client>()
+  if (owned) {
+    pool.on('connect', (client) => clients.add(client))
+    pool.on('remove', (client) => clients.delete(client))
+  }
   return {
     kind: 'postgres',
     query: (text, params) => pool.query(text, params as unknown[]) as Promise<any>,
@@ -72,7 +101,19 @@ function postgresDatabase(pool: pg.Pool, owned: boolean): Database {
       }
     },
     async close() {
-      if (owned) await pool.end()
+      if (!owned) return
+      let timer: NodeJS.Timeout | undefined
+      const ended = pool.end().then(() => true, () => true)
+      const late = new Promise<false>((resolve) => {
+        timer = setTimeout(resolve, closeMs, false)
+        timer.unref()
+      })
+      const done = await Promise.race([ended, late])
+      clearTimeout(timer)
+      if (done) return
+      // A hung server (or a proxy that swallows packets) never ends its connections: drop them.
+      for (const client of clients) (client as unknown as Destroyable).connection?.stream?.destroy()
+      clients.clear()
     },
   }
 }
@@ -128,13 +169,23 @@ export async function openDatabase(connection: Connection | undefined, opts: Ope
     return pgliteDatabase(await PGlite.create(), true)
   }
   if (typeof connection === 'string') {
-    const pool = new pg.Pool({ connectionString: connection })
+    const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts }
+    const pool = new pg.Pool({
+      connectionString: connection,
+      connectionTimeoutMillis: t.connectMs,
+      statement_timeout: t.queryMs,
+      query_timeout: t.queryMs + 1000,
+      idle_in_transaction_session_timeout: t.idleInTransactionMs,
+      keepAlive: true,
+    })
     // An idle client that loses its server emits 'error' on the pool; unhandled, that would crash
     // the process. The next query fails and is retried by the caller instead.
-    pool.on('error', (err) => {
+    // Bound to this (registration) context: the connection may have been opened by a request's
+    // query, and this line is not about that request.
+    pool.on('error', AsyncResource.bind((err: Error) => {
       logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, `${pkg}: idle PostgreSQL connection failed`)
-    })
-    return postgresDatabase(pool, true)
+    }))
+    return postgresDatabase(pool, true, t.closeMs)
   }
   if (connection instanceof PGlite) return pgliteDatabase(connection, false)
   if (isPool(connection)) return postgresDatabase(connection, false)

@@ -46,6 +46,8 @@ export const DEFAULT_LIMIT = 50
 export const MAX_LIMIT = 100
 const MAX_TEXT_LENGTH = 512
 const INTEGER = /^\d{1,9}$/
+/** Largest `skip` (what nine digits hold). */
+export const MAX_SKIP = 999_999_999
 // 2024-05-01, 2024-05-01T10:00, 2024-05-01T10:00:00.123Z, 2024-05-01T10:00:00+02:00
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
 
@@ -90,7 +92,7 @@ function parseInteger(param: string, raw: unknown, min: number, max: number, exp
 
 /**
  * Validates a list route's query string: known filters only, `limit` an integer 1–100 (default 50),
- * `skip` an integer ≥ 0 (default 0), ISO-8601 dates, valid IPs. Throws `InvalidQueryError`
+ * `skip` an integer from 0 to 999999999 (default 0), ISO-8601 dates, valid IPs. Throws `InvalidQueryError`
  * (statusCode 400) naming the bad parameter.
  */
 export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
@@ -104,7 +106,7 @@ export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
       continue
     }
     if (param === 'skip') {
-      parsed.skip = parseInteger(param, raw, 0, 1e9, 'expected an integer ≥ 0')
+      parsed.skip = parseInteger(param, raw, 0, MAX_SKIP, `expected an integer from 0 to ${MAX_SKIP}`)
       continue
     }
     const filter = Object.hasOwn(spec.filters, param) ? spec.filters[param] : undefined
@@ -119,6 +121,8 @@ export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
         if (text.length === 0 || text.length > MAX_TEXT_LENGTH) {
           throw new InvalidQueryError(param, `expected 1 to ${MAX_TEXT_LENGTH} characters`)
         }
+        // PostgreSQL refuses a NUL in text (the query would fail with a 500): no row can hold one.
+        if (text.includes('\0')) throw new InvalidQueryError(param, 'must not contain a NUL character')
         break
       case 'date-from':
       case 'date-to': {
@@ -133,7 +137,8 @@ export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
         break
       }
       case 'ip':
-        if (isIP(text) === 0) throw new InvalidQueryError(param, 'expected an IPv4 or IPv6 address')
+        // isIP() accepts an IPv6 zone (`fe80::1%eth0`) that inet refuses; stored addresses never have one.
+        if (isIP(text) === 0 || text.includes('%')) throw new InvalidQueryError(param, 'expected an IPv4 or IPv6 address')
         break
     }
     parsed.filters.push({ param, column: filter.column, kind: filter.kind, value })

@@ -34,8 +34,9 @@ export function emailSink({ url, from, to, timeoutMs = 10_000 }: EmailSinkOption
         await transport.sendMail({ from, to: recipients, subject: alertSubject(message), text: alertText(message) })
       } catch (err) {
         // nodemailer's codes (ECONNECTION, ETIMEDOUT, EENVELOPE…), never the URL with its password.
-        const e = err as { code?: string; responseCode?: number }
-        throw new FST_OPSKIT_ALERTS_DELIVERY_FAILED(`smtp delivery failed: ${e?.code ?? 'error'}${e?.responseCode ? ` ${e.responseCode}` : ''}`)
+        const e = err as { code?: string; responseCode?: number; message?: string }
+        const cause = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN)\b/.exec(String(e?.message))?.[1]
+        throw new FST_OPSKIT_ALERTS_DELIVERY_FAILED(`smtp delivery failed: ${e?.code ?? 'error'}${cause ? ` ${cause}` : ''}${e?.responseCode ? ` ${e.responseCode}` : ''}`)
       }
     },
   }

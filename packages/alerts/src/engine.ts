@@ -149,7 +149,8 @@ export class AlertEngine {
     if (message.kind === 'firing' && (message.severity === 'critical' || message.severity === 'error')) this.logger.error(fields, line)
     else if (message.kind === 'firing') this.logger.warn(fields, line)
     else this.logger.info(fields, line)
-    if (sinks.length > 0) this.deliverer.deliver(message, sinks, entry.deliveries)
+    const targets = message.kind === 'summary' ? sinks : sinks.filter((s) => s.severities === undefined || s.severities.includes(message.severity))
+    if (targets.length > 0) this.deliverer.deliver(message, targets, entry.deliveries)
   }
 
   #prune(now: number): void {

@@ -29,6 +29,8 @@ export interface AlertSink {
   name: string
   /** Resolves when delivered; rejects to have it retried. */
   send(message: SinkMessage): Promise<void>
+  /** Only alerts of these severities (firing and resolved) go to this sink; summaries always do. Default all. */
+  severities?: readonly AlertSeverity[]
 }
 
 function hasOwnText(message: SinkMessage): message is { text: string; title?: string } {

@@ -63,7 +63,7 @@ describe('error reports to a local Sentry ingest (the real SDK, the real envelop
     expect(event.user).toEqual({ id: 'u-7' })
     expect(event.environment).toBe('staging')
     expect(event.release).toBe('1.4.2')
-    expect(event.exception.values[0]).toMatchObject({ type: 'Error', value: expect.stringContaining('payment failed for c***l@example.com') })
+    expect(event.exception.values[0]).toMatchObject({ type: 'Error', value: 'payment failed for c***l@example.com, password=[REDACTED]' })
     expect(event.request).toMatchObject({ method: 'POST', url: '/orders/42' })
     const raw = ingest.envelopes[0]!.raw
     for (const secret of ['carol@example.com', 'pw-in-message', 'hunter2', '4111111111111111', 'body-marker', 's3cr3t-cookie', 'eyJhbGciOiJIUzI1NiJ9', 'abc123secret']) {

@@ -1,10 +1,12 @@
 import { createTransport } from 'nodemailer'
 import { FST_OPSKIT_ALERTS_DELIVERY_FAILED, FST_OPSKIT_ALERTS_INVALID_OPTION } from '../errors.js'
 import { alertSubject, alertText } from '../message.js'
-import type { AlertSink, SinkMessage } from '../message.js'
-import { positiveTimeout } from './fetch-error.js'
+import type { AlertSeverity, AlertSink, SinkMessage } from '../message.js'
+import { positiveTimeout, severitiesOf } from './sink-options.js'
 
 export interface EmailSinkOptions {
+  /** Only alerts of these severities go here (summaries always do), e.g. `['critical', 'error']`. Default all. */
+  severities?: readonly AlertSeverity[]
   /** SMTP URL: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. Never logged. */
   url: string
   /** Sender address, e.g. `'opskit <alerts@example.com>'`. */
@@ -20,7 +22,7 @@ function fail(option: string, problem: string): never {
 }
 
 /** Sends each alert as a plain-text e-mail (subject: its first line) through nodemailer over SMTP. */
-export function emailSink({ url, from, to, timeoutMs = 10_000 }: EmailSinkOptions): AlertSink {
+export function emailSink({ url, from, to, timeoutMs = 10_000, severities }: EmailSinkOptions): AlertSink {
   if (typeof url !== 'string' || !/^smtps?:\/\/[^/]/.test(url)) fail('url', 'expected an smtp:// or smtps:// URL')
   if (typeof from !== 'string' || !from.includes('@')) fail('from', 'expected an e-mail address')
   const recipients = Array.isArray(to) ? to : [to]
@@ -29,6 +31,7 @@ export function emailSink({ url, from, to, timeoutMs = 10_000 }: EmailSinkOption
   const transport = createTransport({ url, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs })
   return {
     name: 'email',
+    ...severitiesOf(severities, fail),
     async send(message: SinkMessage): Promise<void> {
       try {
         await transport.sendMail({ from, to: recipients, subject: alertSubject(message), text: alertText(message) })

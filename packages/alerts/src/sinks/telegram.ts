@@ -1,9 +1,12 @@
 import { FST_OPSKIT_ALERTS_DELIVERY_FAILED, FST_OPSKIT_ALERTS_INVALID_OPTION } from '../errors.js'
 import { alertText } from '../message.js'
-import type { AlertSink, SinkMessage } from '../message.js'
-import { describeFetchError, httpUrl, positiveTimeout } from './fetch-error.js'
+import type { AlertSeverity, AlertSink, SinkMessage } from '../message.js'
+import { describeFetchError } from './fetch-error.js'
+import { httpUrl, positiveTimeout, severitiesOf } from './sink-options.js'
 
 export interface TelegramSinkOptions {
+  /** Only alerts of these severities go here (summaries always do), e.g. `['critical', 'error']`. Default all. */
+  severities?: readonly AlertSeverity[]
   /** The bot token from @BotFather. Never logged. */
   botToken: string
   /** Chat, group or channel id (`-100…`) or `@channelname`. */
@@ -21,7 +24,7 @@ function fail(option: string, problem: string): never {
 }
 
 /** Sends each alert's text through the Telegram Bot API `sendMessage`. */
-export function telegramSink({ botToken, chatId, apiBaseUrl = 'https://api.telegram.org', timeoutMs = 5000 }: TelegramSinkOptions): AlertSink {
+export function telegramSink({ botToken, chatId, apiBaseUrl = 'https://api.telegram.org', timeoutMs = 5000, severities }: TelegramSinkOptions): AlertSink {
   if (typeof botToken !== 'string' || botToken.length === 0) fail('botToken', 'expected the bot token')
   if ((typeof chatId !== 'string' || chatId.length === 0) && typeof chatId !== 'number') fail('chatId', 'expected a chat id or @channelname')
   const base = httpUrl(apiBaseUrl, 'apiBaseUrl', fail)
@@ -29,6 +32,7 @@ export function telegramSink({ botToken, chatId, apiBaseUrl = 'https://api.teleg
   const endpoint = `${base.href.replace(/\/+$/, '')}/bot${botToken}/sendMessage`
   return {
     name: 'telegram',
+    ...severitiesOf(severities, fail),
     async send(message: SinkMessage): Promise<void> {
       const full = alertText(message)
       const text = full.length > TELEGRAM_MAX_TEXT ? `${full.slice(0, TELEGRAM_MAX_TEXT - 1)}…` : full

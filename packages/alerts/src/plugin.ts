@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import type { HealthApi } from '@opskit/health'
 import type { MetricsApi } from '@opskit/metrics'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
@@ -40,10 +41,13 @@ const alertsPlugin: FastifyPluginAsync<OpskitAlertsOptions> = async (fastify, op
   const engine = new AlertEngine(options, deliverer, new SharedState(redis, options.keyPrefix, logger), logger)
   const evaluator = new Evaluator(fastify, options, engine, logger)
 
+  // Evaluations run in the async context of registration, never a request's: called from a handler,
+  // the lines about alerts and deliveries still carry no request_id / user_id.
+  const outsideRequests = new AsyncResource('@opskit/alerts')
   fastify.decorate('alerts', {
     firing: () => engine.firing(),
     history: () => engine.history(),
-    evaluate: () => evaluator.run(),
+    evaluate: () => outsideRequests.runInAsyncScope(() => evaluator.run()),
   } satisfies AlertsApi)
 
   if (options.routes !== undefined) {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
-import { opskitCore, requestIdGenerator } from '@opskit/core'
+import { getRequestContext, opskitCore, requestIdGenerator } from '@opskit/core'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -16,11 +16,12 @@ function captureLogs() {
   return { stream, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>) }
 }
 
-async function buildApp(options: OpskitErrorReportsOptions, logs?: ReturnType<typeof captureLogs>): Promise<FastifyInstance> {
+async function buildApp(options: OpskitErrorReportsOptions, logs?: ReturnType<typeof captureLogs>, setup?: (app: FastifyInstance) => void): Promise<FastifyInstance> {
   const app = Fastify({ logger: logs ? { level: 'info', stream: logs.stream } : false, genReqId: requestIdGenerator() })
   await app.register(opskitCore, {
     resolveActor: (req) => (typeof req.headers['x-user'] === 'string' ? { id: req.headers['x-user'], email: 'carol@example.com' } : null),
   })
+  setup?.(app)
   await app.register(opskitErrorReports, options)
   app.post('/orders/:id', async () => {
     throw new Error('payment failed for carol@example.com, password=pw-in-message')
@@ -71,6 +72,19 @@ describe('error reports to a local Sentry ingest (the real SDK, the real envelop
     }
     expect(Object.keys(event.request.headers)).not.toContain('authorization')
     expect(Object.keys(event.request.headers)).not.toContain('cookie')
+  })
+
+  it('trace_id is the request context\'s trace id when it has one', async () => {
+    ingest = await startIngest()
+    app = await buildApp({ dsn: ingest.dsn }, undefined, (a) => {
+      a.addHook('onRequest', async () => {
+        // What core's trace context sets (traceparent / OpenTelemetry).
+        Object.assign(getRequestContext()!, { traceId: '0af7651916cd43dd8448eb211c80319c' })
+      })
+    })
+    await app.inject({ method: 'POST', url: '/orders/7' })
+    await ingest.received(1)
+    expect(ingest.events()[0].tags).toMatchObject({ trace_id: '0af7651916cd43dd8448eb211c80319c', route: '/orders/:id' })
   })
 
   it('4xx are not reported; a 503 thrown with statusCode is', async () => {

@@ -22,6 +22,9 @@ declare module 'fastify' {
   }
 }
 
+/** Marks this plugin's `uncaughtException` listeners: another instance's is not "someone else keeping the process alive". */
+const OURS = Symbol.for('@opskit/error-reports.listener')
+
 function statusOf(error: FastifyError & { status?: number }): number {
   const status = error.statusCode ?? error.status
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500
@@ -97,15 +100,15 @@ const errorReportsPlugin: FastifyPluginAsync<OpskitErrorReportsOptions> = async 
 
   // Uncaught exceptions (and unhandled rejections, which Node turns into one): reported, then,
   // when no other listener would keep the process alive, it exits with code 1 as Node would have.
-  const onUncaught = (error: Error, origin: string): void => {
+  const onUncaught = Object.assign((error: Error, origin: string): void => {
     capture(error)
-    const others = process.listeners('uncaughtException').filter((l) => l !== onUncaught)
+    const others = process.listeners('uncaughtException').filter((l) => !(OURS in l))
     void bounded(client.flush(options.flushTimeoutMs), options.flushTimeoutMs + 100, false).then(() => {
       if (others.length > 0) return
       process.stderr.write(`${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'}: ${error?.stack ?? String(error)}\n`)
       process.exit(1)
     })
-  }
+  }, { [OURS]: true })
   if (options.uncaught) process.on('uncaughtException', onUncaught)
 
   fastify.addHook('onClose', async () => {

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream'
 import { getRequestContext, opskitCore, requestIdGenerator } from '@opskit/core'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { FST_OPSKIT_ERROR_REPORTS_INVALID_OPTION, opskitErrorReports } from '../src/index.js'
 import type { OpskitErrorReportsOptions } from '../src/index.js'
 import { startIngest } from './ingest.js'
@@ -139,13 +139,43 @@ describe('error reports to a local Sentry ingest (the real SDK, the real envelop
   it('an uncaught exception is reported without the request context', async () => {
     ingest = await startIngest()
     app = await buildApp({ dsn: ingest.dsn })
-    // Another listener (vitest's) is present, so the plugin reports and leaves the process alone.
+    // Another listener is present, so the plugin reports and leaves the process alone.
+    const keepAlive = (): void => undefined
+    process.on('uncaughtException', keepAlive)
+    onTestFinished(() => {
+      process.off('uncaughtException', keepAlive)
+    })
     process.emit('uncaughtException', new Error('worker crashed, password=hunter2'))
     await ingest.received(1)
     const [event] = ingest.events()
     expect(event.exception.values[0].value).not.toContain('hunter2')
     expect(event.exception.values[0].mechanism).toMatchObject({ type: 'onerror', handled: false })
     expect(event.tags ?? {}).not.toHaveProperty('request_id')
+  })
+
+  it('an uncaught exception with no other listener: reported, flushed, then exit(1) as Node would, even with two instances', async () => {
+    ingest = await startIngest()
+    const other = await startIngest()
+    const second = await buildApp({ dsn: other.dsn })
+    app = await buildApp({ dsn: ingest.dsn })
+    const foreign = process.listeners('uncaughtException').filter((l) => !(Symbol.for('@opskit/error-reports.listener') in l))
+    for (const l of foreign) process.off('uncaughtException', l)
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never)
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    try {
+      process.emit('uncaughtException', new Error('fatal one'))
+      // The SDK marks an error once captured: the instance whose listener runs first reports it.
+      await Promise.race([ingest.received(1), other.received(1)])
+      // Each instance's listener exits once its own flush is over (in a real process the first one ends it).
+      await vi.waitFor(() => expect(exit.mock.calls).toEqual([[1], [1]]))
+      expect([...ingest.events(), ...other.events()].map((e) => e.exception.values[0].value)).toEqual(['fatal one'])
+    } finally {
+      for (const l of foreign) process.on('uncaughtException', l)
+      exit.mockRestore()
+      stderr.mockRestore()
+      await second.close()
+      await other.close()
+    }
   })
 
   it('two instances in one process report to their own DSN', async () => {

@@ -32,6 +32,40 @@ declare module 'fastify' {
   }
 }
 
+const DETAILS = { type: 'object', additionalProperties: true } as const
+const SEVERITY = { type: 'string', enum: ['critical', 'error', 'warning', 'info'] } as const
+const ROUTE_RESPONSE = {
+  type: 'object',
+  required: ['firing', 'history'],
+  properties: {
+    firing: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { alert: { type: 'string' }, severity: SEVERITY, message: { type: 'string' }, details: DETAILS, since: { type: 'string' } },
+      },
+    },
+    history: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          alert: { type: 'string' },
+          severity: SEVERITY,
+          kind: { type: 'string', enum: ['firing', 'resolved', 'summary'] },
+          service: { type: 'string' },
+          instance: { type: 'string' },
+          message: { type: 'string' },
+          at: { type: 'string' },
+          details: DETAILS,
+          deliveries: { type: 'object', additionalProperties: { type: 'string', enum: ['sent', 'failed', 'pending'] } },
+          suppressed: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const
+
 const alertsPlugin: FastifyPluginAsync<OpskitAlertsOptions> = async (fastify, opts) => {
   const options = resolveOptions(opts)
   const logger = fastify.log.child({ logger: 'alerts' })
@@ -52,7 +86,7 @@ const alertsPlugin: FastifyPluginAsync<OpskitAlertsOptions> = async (fastify, op
 
   if (options.routes !== undefined) {
     const { prefix, authorize } = options.routes
-    fastify.get(prefix, async (request) => {
+    fastify.get(prefix, { schema: { response: { 200: ROUTE_RESPONSE } } }, async (request) => {
       if ((request as { actor?: unknown }).actor == null) throw new FST_OPSKIT_ALERTS_UNAUTHORIZED()
       if ((await authorize(request)) !== true) throw new FST_OPSKIT_ALERTS_FORBIDDEN()
       return { firing: engine.firing(), history: engine.history() }

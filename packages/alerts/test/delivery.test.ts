@@ -151,7 +151,13 @@ describe('GET /alerts, options and timers', () => {
       expect(forbidden.json()).toMatchObject({ code: 'FST_OPSKIT_ALERTS_FORBIDDEN' })
       const ok = await app.inject({ url: '/alerts', headers: { 'x-user': 'u1', 'x-role': 'ops' } })
       expect(ok.statusCode).toBe(200)
-      expect(ok.json()).toMatchObject({ firing: [{ alert: 'check_down' }], history: [{ alert: 'check_down', kind: 'firing' }] })
+      await hook.received(1)
+      await vi.waitFor(() => expect(app!.alerts.history()[0]!.deliveries).toEqual({ [`webhook(${new URL(hook.url).host})`]: 'sent' }))
+      const body = (await app.inject({ url: '/alerts', headers: { 'x-user': 'u1', 'x-role': 'ops' } })).json()
+      expect(body).toMatchObject({
+        firing: [{ alert: 'check_down', severity: 'critical', details: { check: 'db', error: 'down' } }],
+        history: [{ alert: 'check_down', kind: 'firing', service: 'shop', details: { check: 'db' }, deliveries: { [`webhook(${new URL(hook.url).host})`]: 'sent' } }],
+      })
     } finally {
       await hook.close()
     }

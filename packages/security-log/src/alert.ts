@@ -13,7 +13,8 @@ export interface Alert {
   event: SecurityRecord
 }
 
-/** Where alerts go: `webhookSink(url)`, `telegramSink({ botToken, chatId })` or your own. */
+/** Where alerts go: `webhookSink(url)`, `telegramSink({ botToken, chatId })` (the sinks of
+ * `@opskit/alerts`, so `emailSink()` works too) or your own. */
 export interface AlertSink {
   /** Appears in log lines about this sink; never put a secret in it. */
   name: string

@@ -1,3 +1,6 @@
+import { readAlertSinksConfig, readSentryConfig } from './config-reporting.js'
+import type { AlertSinksConfig, SentryConfig } from './config-reporting.js'
+
 /** The environments `ENVIRONMENT` accepts. */
 export type Environment = 'development' | 'staging' | 'production'
 /** pino levels `LOG_LEVEL` accepts. */
@@ -41,6 +44,13 @@ export interface OpskitConfig {
   }
   /** `METRICS_TOKEN`: when set, `/metrics` requires `Authorization: Bearer <token>`. */
   metricsToken?: string
+
+  // --- Error reports and alerts (issue #15) ---
+  /** `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_TRACES_SAMPLE_RATE`: set when `SENTRY_DSN` is. */
+  sentry?: SentryConfig
+  /** Telegram, webhook and e-mail alert sinks: set when at least one is configured. */
+  alertSinks?: AlertSinksConfig
+  // --- end error reports and alerts ---
 }
 
 /** One bad environment variable and what was expected of it. */
@@ -238,6 +248,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bad('METRICS_TOKEN', 'expected a token of visible ASCII characters without spaces (value not shown)')
   }
 
+  // --- Error reports and alerts (issue #15) ---
+  const sentry = readSentryConfig(env, bad)
+  const alertSinks = readAlertSinksConfig(env, bad)
+  // --- end error reports and alerts ---
+
   if (problems.length > 0) throw new OpskitConfigError(problems)
 
   const config: OpskitConfig = {
@@ -256,5 +271,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl
   if (redisUrl !== undefined) config.redisUrl = redisUrl
   if (metricsToken !== undefined) config.metricsToken = metricsToken
+  // --- Error reports and alerts (issue #15) ---
+  if (sentry !== undefined) config.sentry = sentry
+  if (alertSinks !== undefined) config.alertSinks = alertSinks
+  // --- end error reports and alerts ---
   return config
 }

@@ -9,9 +9,12 @@ export type {
   SecurityLogOptions,
   RateLimitOptions,
   AuditOptions,
+  ErrorReportsOptions,
+  AlertsOptions,
 } from './plugin.js'
 export { loadConfig, OpskitConfigError } from './config.js'
 export type { OpskitConfig, ConfigProblem, Environment, LogLevel, LogFormat } from './config.js'
+export type { SentryConfig, AlertSinksConfig } from './config-reporting.js'
 export { serverOptions, SUITE_PLUGIN_TIMEOUT_MS } from './server-options.js'
 export type { OpskitServerOptions } from './server-options.js'
 export { openSharedServices } from './shared-services.js'

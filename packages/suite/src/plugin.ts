@@ -8,6 +8,9 @@ import { opskitHealth, postgresCheck, redisCheck } from '@opskit/health'
 import { opskitSecurityLog } from '@opskit/security-log'
 import { opskitRateLimit } from '@opskit/rate-limit'
 import { opskitAudit } from '@opskit/audit'
+import { emailSink, opskitAlerts, telegramSink, webhookSink } from '@opskit/alerts'
+import type { AlertSink } from '@opskit/alerts'
+import { opskitErrorReports } from '@opskit/error-reports'
 import { loadConfig, type OpskitConfig } from './config.js'
 import { originOnlyCors } from './cors.js'
 import { FST_OPSKIT_INVALID_OPTION } from './errors.js'
@@ -23,6 +26,8 @@ export type HealthOptions = OptionsOf<typeof opskitHealth>
 export type SecurityLogOptions = OptionsOf<typeof opskitSecurityLog>
 export type RateLimitOptions = OptionsOf<typeof opskitRateLimit>
 export type AuditOptions = OptionsOf<typeof opskitAudit>
+export type ErrorReportsOptions = OptionsOf<typeof opskitErrorReports>
+export type AlertsOptions = OptionsOf<typeof opskitAlerts>
 
 /**
  * Options of the `opskit` plugin. Each part key takes that plugin's own options, merged over what
@@ -47,12 +52,16 @@ export interface OpskitOptions {
   audit?: AuditOptions | false
   /** `@fastify/cors` options. Default: registered when `CORS_ORIGINS` is set, exposing the opskit headers. */
   cors?: FastifyCorsOptions | false
+  /** `@opskit/error-reports` options. Default: on when `SENTRY_DSN` is set (`environment`, `release`, `tracesSampleRate` from the config). */
+  errorReports?: ErrorReportsOptions | false
+  /** `@opskit/alerts` options. Default: on when a sink is configured (`TELEGRAM_*`, `ALERT_WEBHOOK_URL`, `SMTP_URL` + `ALERT_EMAIL_*`); `service` from `APP_NAME`, `redis` from `REDIS_URL`. */
+  alerts?: AlertsOptions | false
 }
 
 /** `health.shutdownDelayMs` the suite sets when `ENVIRONMENT=production` (yours wins). */
 export const PRODUCTION_SHUTDOWN_DELAY_MS = 5000
 
-const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'cors'] as const
+const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'cors', 'errorReports', 'alerts'] as const
 const KNOWN_KEYS = new Set<string>(['config', ...PARTS])
 
 /** Response headers a browser script may read: request id, rate-limit headers and retry-after. */
@@ -123,6 +132,13 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
 
   if (on('logging')) await fastify.register(opskitLogging, user('logging') as LoggingOptions)
 
+  // Error reports: on when SENTRY_DSN is set, or when given options.
+  if (parts.errorReports !== false && (parts.errorReports !== undefined || config.sentry !== undefined)) {
+    const defaults: Record<string, unknown> = { release: config.appVersion, environment: config.sentry?.environment ?? config.environment }
+    if (config.sentry !== undefined) Object.assign(defaults, { dsn: config.sentry.dsn, tracesSampleRate: config.sentry.tracesSampleRate })
+    await fastify.register(opskitErrorReports, { ...defaults, ...user('errorReports') } as ErrorReportsOptions)
+  }
+
   if (on('metrics')) {
     const defaults: Record<string, unknown> = {}
     if (config.metricsToken !== undefined) defaults.auth = { bearerToken: config.metricsToken }
@@ -170,7 +186,29 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
     await fastify.register(opskitAudit, { ...defaults, ...user('audit') } as AuditOptions)
   }
 
+  // Alerts last: they read health and metrics. On when a sink is configured, or when given options.
+  const alertSinks = configuredSinks(config)
+  if (parts.alerts !== false && (parts.alerts !== undefined || alertSinks.length > 0)) {
+    const alertOptions: AlertsOptions = {
+      sinks: alertSinks,
+      service: config.appName,
+      ...(services.redis !== undefined ? { redis: services.redis } : {}),
+      ...(user('alerts') as Partial<AlertsOptions>),
+    }
+    await fastify.register(opskitAlerts, alertOptions)
+  }
+
   decorateSuite(fastify, config, services)
+}
+
+/** The alert sinks the environment configures. */
+function configuredSinks(config: OpskitConfig): AlertSink[] {
+  const sinks: AlertSink[] = []
+  const env = config.alertSinks
+  if (env?.telegram !== undefined) sinks.push(telegramSink(env.telegram))
+  if (env?.webhookUrl !== undefined) sinks.push(webhookSink(env.webhookUrl))
+  if (env?.email !== undefined) sinks.push(emailSink(env.email))
+  return sinks
 }
 
 /** `fastify.opskit`: the configuration in use and the shared connections, for the application's own queries. */
@@ -196,7 +234,7 @@ function decorateSuite(fastify: FastifyInstance, config: OpskitConfig, services:
 
 /**
  * Every opskit plugin from one options object: core, logging, metrics, health, security-log,
- * rate-limit, audit and `@fastify/cors`, configured from `loadConfig()`, with one PostgreSQL pool
+ * rate-limit, audit, `@fastify/cors`, error reports and alerts, configured from `loadConfig()`, with one PostgreSQL pool
  * and one Redis client shared by the parts that need them.
  */
 export const opskit = fp(plugin, { fastify: '5.x', name: '@opskit/suite' })

@@ -1,0 +1,64 @@
+import diagnosticsChannel from 'node:diagnostics_channel'
+import type { CallObserver } from './call-observer.js'
+
+/** The part of undici's request object its diagnostics channels publish (undici 5 to 7). */
+interface UndiciRequest {
+  origin: string | URL
+  path: string
+  method: string
+  body?: unknown
+  headers: string | string[] | unknown
+  addHeader?(name: string, value: string): unknown
+}
+
+function hasHeader(request: UndiciRequest, name: string): boolean {
+  const { headers } = request
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return true
+    return false
+  }
+  if (typeof headers === 'string') return headers.toLowerCase().startsWith(`${name}:`) || headers.toLowerCase().includes(`\n${name}:`)
+  return false
+}
+
+/**
+ * Observes every request made through undici, global `fetch` included (Node bundles undici and
+ * its channels are process-wide, so the npm `undici` package is observed too): `create` starts a
+ * call (and adds the propagated headers), `headers` gives the status, `trailers` ends it once the
+ * body has been read, `error` ends it as failed. Returns the unsubscribe function.
+ */
+export function subscribeUndici(observer: CallObserver): () => void {
+  const onCreate = (message: unknown): void => {
+    const request = (message as { request: UndiciRequest }).request
+    let url: URL
+    try {
+      url = new URL(String(request.origin))
+    } catch {
+      return
+    }
+    const headers = observer.start(request, { protocol: url.protocol, hostname: url.hostname, port: url.port, method: request.method, path: request.path, body: request.body })
+    if (headers === null || typeof request.addHeader !== 'function') return
+    for (const [name, value] of headers) if (!hasHeader(request, name)) request.addHeader(name, value)
+  }
+  const onHeaders = (message: unknown): void => {
+    const { request, response } = message as { request: object; response: { statusCode: number } }
+    observer.response(request, response.statusCode)
+  }
+  const onTrailers = (message: unknown): void => {
+    observer.finish((message as { request: object }).request)
+  }
+  const onError = (message: unknown): void => {
+    const { request, error } = message as { request: object; error: unknown }
+    observer.fail(request, error)
+  }
+  const subscriptions: [string, (message: unknown) => void][] = [
+    ['undici:request:create', onCreate],
+    ['undici:request:headers', onHeaders],
+    ['undici:request:trailers', onTrailers],
+    ['undici:request:error', onError],
+  ]
+  for (const [name, fn] of subscriptions) diagnosticsChannel.subscribe(name, fn)
+  return () => {
+    for (const [name, fn] of subscriptions) diagnosticsChannel.unsubscribe(name, fn)
+  }
+}

@@ -25,4 +25,14 @@ export const OPSKIT_METRICS = {
   securityWriteFailures: { name: 'security_write_failures_total', help: 'Failed security event INSERT attempts (each batch is retried)', labelNames: [] },
   healthCheckStatus: { name: 'health_check_status', help: 'Result of the last run of a health check (1 ok, 0 failed).', labelNames: ['check'] },
   healthCheckDuration: { name: 'health_check_duration_seconds', help: 'Duration of the last run of a health check, in seconds.', labelNames: ['check'] },
+  httpClientRequests: {
+    name: 'http_client_requests_total',
+    help: 'Outbound HTTP calls, by service, method and status code ("error" when no response)',
+    labelNames: ['service', 'method', 'status_code'],
+  },
+  httpClientRequestDuration: {
+    name: 'http_client_request_duration_seconds',
+    help: 'Duration of outbound HTTP calls in seconds, by service, method and status code',
+    labelNames: ['service', 'method', 'status_code'],
+  },
 } as const satisfies Record<string, { name: string; help: string; labelNames: readonly string[] }>

@@ -19,7 +19,9 @@ interface Call {
   start: number
   context: RequestContext | undefined
   status: number | undefined
-  preview: string | undefined
+  /** Bytes of the request / response body kept for `bodyPreview` (at most `maxBytes` each). */
+  sent: Buffer[] | undefined
+  received: Buffer[] | undefined
 }
 
 /** What a client channel tells the observer about a call when it starts. */
@@ -31,20 +33,31 @@ export interface CallStart {
   port: string
   method: string
   path: string
-  /** The request body when the client has it whole at start (a string or bytes), for `bodyPreview`. */
-  body?: unknown
 }
 
 function defaultPort(protocol: string): string {
   return protocol === 'https:' ? '443' : '80'
 }
 
-function previewOf(body: unknown, maxBytes: number): string | undefined {
-  let text: string
-  if (typeof body === 'string') text = Buffer.byteLength(body) > maxBytes ? Buffer.from(body).subarray(0, maxBytes).toString('utf8') : body
-  else if (body instanceof Uint8Array) text = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, maxBytes)).toString('utf8')
-  else return undefined
-  return redactString(text)
+/** Bytes kept past `maxBytes` so that a secret cut by the limit is still recognised (and masked) whole. */
+const PREVIEW_MARGIN = 1024
+
+function keep(chunks: Buffer[], chunk: unknown, maxBytes: number): void {
+  maxBytes += PREVIEW_MARGIN
+  let have = 0
+  for (const c of chunks) have += c.byteLength
+  if (have >= maxBytes) return
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk instanceof Uint8Array ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : undefined
+  if (bytes === undefined) return
+  chunks.push(Buffer.from(bytes.subarray(0, maxBytes - have)))
+}
+
+/** The kept bytes as text, secrets masked (core's `redactString`) before the cut to `maxBytes`, or undefined when none. */
+function previewOf(chunks: Buffer[] | undefined, maxBytes: number): string | undefined {
+  if (chunks === undefined || chunks.length === 0) return undefined
+  const masked = Buffer.from(redactString(Buffer.concat(chunks).toString('utf8')))
+  // A multi-byte character cut at the limit decodes as U+FFFD; drop it.
+  return masked.byteLength <= maxBytes ? masked.toString('utf8') : masked.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '')
 }
 
 /**
@@ -91,7 +104,7 @@ export class CallObserver {
     if (this.#options.ignore?.(hostname, port) === true) return null
     const host = info.port === '' || info.port === defaultPort(info.protocol) ? hostname : `${hostname}:${port}`
     const method = METHODS.has(info.method) ? info.method : 'OTHER'
-    const preview = this.#options.bodyPreview !== null && info.body !== undefined ? previewOf(info.body, this.#options.bodyPreview.maxBytes) : undefined
+    const previewing = this.#options.bodyPreview !== null
     this.#calls.set(request, {
       service: this.#serviceOf(hostname, port, host),
       method,
@@ -99,7 +112,8 @@ export class CallObserver {
       start: performance.now(),
       context,
       status: undefined,
-      preview,
+      sent: previewing ? [] : undefined,
+      received: previewing ? [] : undefined,
     })
     if (context === undefined || this.#options.propagate === null || !this.#options.propagate(hostname, port)) return null
     return propagatedHeaders(context)
@@ -108,6 +122,17 @@ export class CallObserver {
   /** Whether a call is recorded for this client request object. */
   has(request: object): boolean {
     return this.#calls.has(request)
+  }
+
+  /** Whether `bodyPreview` is on (the body chunk channels are worth subscribing to). */
+  get previewing(): boolean {
+    return this.#options.bodyPreview !== null
+  }
+
+  /** A chunk of the request body was sent (`sent`) or of the response body received. */
+  chunk(request: object, direction: 'sent' | 'received', chunk: unknown): void {
+    const chunks = this.#calls.get(request)?.[direction]
+    if (chunks !== undefined && this.#options.bodyPreview !== null) keep(chunks, chunk, this.#options.bodyPreview.maxBytes)
   }
 
   /** Response headers arrived. */
@@ -158,7 +183,11 @@ export class CallObserver {
       duration_ms: Math.round(ms * 1000) / 1000,
     }
     if (error !== undefined) fields.error = error
-    if (call.preview !== undefined) fields.body_preview = call.preview
+    const maxBytes = this.#options.bodyPreview?.maxBytes ?? 0
+    const sent = previewOf(call.sent, maxBytes)
+    if (sent !== undefined) fields.request_body_preview = sent
+    const received = previewOf(call.received, maxBytes)
+    if (received !== undefined) fields.response_body_preview = received
     const context = call.context
     if (context !== undefined) {
       fields.request_id = context.requestId

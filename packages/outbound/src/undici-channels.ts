@@ -6,7 +6,6 @@ interface UndiciRequest {
   origin: string | URL
   path: string
   method: string
-  body?: unknown
   headers: string | string[] | unknown
   addHeader?(name: string, value: string): unknown
 }
@@ -25,7 +24,8 @@ function hasHeader(request: UndiciRequest, name: string): boolean {
  * Observes every request made through undici, global `fetch` included (Node bundles undici and
  * its channels are process-wide, so the npm `undici` package is observed too): `create` starts a
  * call (and adds the propagated headers), `headers` gives the status, `trailers` ends it once the
- * body has been read, `error` ends it as failed. Returns the unsubscribe function.
+ * body has been read, `error` ends it as failed; with `bodyPreview`, `bodyChunkSent` /
+ * `bodyChunkReceived` (undici 7) give the start of each body. Returns the unsubscribe function.
  */
 export function subscribeUndici(observer: CallObserver): () => void {
   const onCreate = (message: unknown): void => {
@@ -36,7 +36,7 @@ export function subscribeUndici(observer: CallObserver): () => void {
     } catch {
       return
     }
-    const headers = observer.start(request, { protocol: url.protocol, hostname: url.hostname, port: url.port, method: request.method, path: request.path, body: request.body })
+    const headers = observer.start(request, { protocol: url.protocol, hostname: url.hostname, port: url.port, method: request.method, path: request.path })
     if (headers === null || typeof request.addHeader !== 'function') return
     for (const [name, value] of headers) if (!hasHeader(request, name)) request.addHeader(name, value)
   }
@@ -57,6 +57,13 @@ export function subscribeUndici(observer: CallObserver): () => void {
     ['undici:request:trailers', onTrailers],
     ['undici:request:error', onError],
   ]
+  if (observer.previewing) {
+    // Recent undici 7 releases (npm, and Node lines bundling them) publish body chunks; Node 20's undici 6 does not.
+    subscriptions.push(
+      ['undici:request:bodyChunkSent', (message) => observer.chunk((message as { request: object }).request, 'sent', (message as { chunk: unknown }).chunk)],
+      ['undici:request:bodyChunkReceived', (message) => observer.chunk((message as { request: object }).request, 'received', (message as { chunk: unknown }).chunk)],
+    )
+  }
   for (const [name, fn] of subscriptions) diagnosticsChannel.subscribe(name, fn)
   return () => {
     for (const [name, fn] of subscriptions) diagnosticsChannel.unsubscribe(name, fn)

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http'
 import net from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { OPSKIT_METRICS } from '@opskit/metrics'
 import { buildApp, scrape, upstream, valueOf, type TestApp, type Upstream } from './helpers.js'
 
 const cleanup: (() => Promise<unknown>)[] = []
@@ -63,6 +64,9 @@ describe('every call is one line and one sample', () => {
     const text = await scrape(fastify)
     expect(valueOf(text, 'http_client_requests_total{service="inventory",method="GET",status_code="200"}')).toBe(1)
     expect(valueOf(text, 'http_client_request_duration_seconds_count{service="inventory",method="GET",status_code="200"}')).toBe(1)
+    // The names and help texts @opskit/metrics lists for dashboards and your own code.
+    expect(text).toContain(`# HELP ${OPSKIT_METRICS.httpClientRequests.name} ${OPSKIT_METRICS.httpClientRequests.help}`)
+    expect(text).toContain(`# HELP ${OPSKIT_METRICS.httpClientRequestDuration.name} ${OPSKIT_METRICS.httpClientRequestDuration.help}`)
   })
 
   it('node:http: observed too, named by host when no service matches', async () => {

@@ -8,6 +8,7 @@ import { opskitHealth, postgresCheck, redisCheck } from '@opskit/health'
 import { opskitSecurityLog } from '@opskit/security-log'
 import { opskitRateLimit } from '@opskit/rate-limit'
 import { opskitAudit } from '@opskit/audit'
+import { opskitOutbound } from '@opskit/outbound'
 import { loadConfig, type OpskitConfig } from './config.js'
 import { originOnlyCors } from './cors.js'
 import { FST_OPSKIT_INVALID_OPTION } from './errors.js'
@@ -23,6 +24,7 @@ export type HealthOptions = OptionsOf<typeof opskitHealth>
 export type SecurityLogOptions = OptionsOf<typeof opskitSecurityLog>
 export type RateLimitOptions = OptionsOf<typeof opskitRateLimit>
 export type AuditOptions = OptionsOf<typeof opskitAudit>
+export type OutboundOptions = OptionsOf<typeof opskitOutbound>
 
 /**
  * Options of the `opskit` plugin. Each part key takes that plugin's own options, merged over what
@@ -45,6 +47,8 @@ export interface OpskitOptions {
   rateLimit?: RateLimitOptions | false
   /** `@opskit/audit` options. Default `connection` from `DATABASE_URL` (embedded PGlite when unset). */
   audit?: AuditOptions | false
+  /** `@opskit/outbound` options (every outbound HTTP call logged and counted). On by default. */
+  outbound?: OutboundOptions | false
   /** `@fastify/cors` options. Default: registered when `CORS_ORIGINS` is set, exposing the opskit headers. */
   cors?: FastifyCorsOptions | false
 }
@@ -52,7 +56,7 @@ export interface OpskitOptions {
 /** `health.shutdownDelayMs` the suite sets when `ENVIRONMENT=production` (yours wins). */
 export const PRODUCTION_SHUTDOWN_DELAY_MS = 5000
 
-const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'cors'] as const
+const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'outbound', 'cors'] as const
 const KNOWN_KEYS = new Set<string>(['config', ...PARTS])
 
 /** Response headers a browser script may read: request id, rate-limit headers and retry-after. */
@@ -129,6 +133,8 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
     await fastify.register(opskitMetrics, { ...defaults, ...user('metrics') } as MetricsOptions)
   }
 
+  if (on('outbound')) await fastify.register(opskitOutbound, user('outbound') as OutboundOptions)
+
   // CORS before anything that may answer early (rate-limit's 429), so those answers carry the headers.
   const cors = corsOptions(config, parts.cors as PartOptions)
   if (cors !== false) await fastify.register(originOnlyCors, cors)
@@ -195,8 +201,8 @@ function decorateSuite(fastify: FastifyInstance, config: OpskitConfig, services:
 }
 
 /**
- * Every opskit plugin from one options object: core, logging, metrics, health, security-log,
- * rate-limit, audit and `@fastify/cors`, configured from `loadConfig()`, with one PostgreSQL pool
+ * Every opskit plugin from one options object: core, logging, metrics, outbound, health,
+ * security-log, rate-limit, audit and `@fastify/cors`, configured from `loadConfig()`, with one PostgreSQL pool
  * and one Redis client shared by the parts that need them.
  */
 export const opskit = fp(plugin, { fastify: '5.x', name: '@opskit/suite' })

@@ -19,11 +19,19 @@ export function createOutboundMetrics(fastify: FastifyInstance): OutboundMetrics
   const labelNames = ['service', 'method', 'status_code'] as const
   const total = metrics.counter({ name: 'http_client_requests_total', help: 'Outbound HTTP calls, by service, method and status code ("error" when no response)', labelNames })
   const duration = metrics.histogram({ name: 'http_client_request_duration_seconds', help: 'Duration of outbound HTTP calls in seconds, by service, method and status code', labelNames })
+  // One pair of children per label set, so a call costs no label hashing (prom-client hashes the
+  // labels object on every inc/observe otherwise).
+  const children = new Map<string, { total: { inc(): void }; duration: { observe(value: number): void } }>()
   return {
     observe(service, method, statusCode, seconds) {
-      const labels = { service, method, status_code: statusCode }
-      total.inc(labels)
-      duration.observe(labels, seconds)
+      const key = `${service}\u0000${method}\u0000${statusCode}`
+      let child = children.get(key)
+      if (child === undefined) {
+        child = { total: total.labels(service, method, statusCode), duration: duration.labels(service, method, statusCode) }
+        children.set(key, child)
+      }
+      child.total.inc()
+      child.duration.observe(seconds)
     },
   }
 }

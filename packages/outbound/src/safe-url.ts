@@ -6,12 +6,16 @@ export const MAX_URL_LENGTH = 2048
 // Control characters and whitespace never reach a line raw (CR/LF, tabs, NUL, DEL).
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0020\u007f]/g
+// eslint-disable-next-line no-control-regex
+const HAS_UNSAFE = /[\u0000-\u0020\u007f]/
 
 function encodeUnsafe(value: string): string {
+  if (!HAS_UNSAFE.test(value)) return value
   return value.replace(UNSAFE, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'))
 }
 
 function decode(value: string): string {
+  if (value.indexOf('%') === -1 && value.indexOf('+') === -1) return value
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '))
   } catch {

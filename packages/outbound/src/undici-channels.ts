@@ -28,15 +28,25 @@ function hasHeader(request: UndiciRequest, name: string): boolean {
  * `bodyChunkReceived` (undici 7) give the start of each body. Returns the unsubscribe function.
  */
 export function subscribeUndici(observer: CallObserver): () => void {
+  // Origins parsed once each (an app talks to a handful of them); bounded.
+  const origins = new Map<string, { protocol: string; hostname: string; port: string } | null>()
+  const parse = (origin: string): { protocol: string; hostname: string; port: string } | null => {
+    let parsed = origins.get(origin)
+    if (parsed !== undefined) return parsed
+    try {
+      const url = new URL(origin)
+      parsed = { protocol: url.protocol, hostname: url.hostname, port: url.port }
+    } catch {
+      parsed = null
+    }
+    if (origins.size < 1000) origins.set(origin, parsed)
+    return parsed
+  }
   const onCreate = (message: unknown): void => {
     const request = (message as { request: UndiciRequest }).request
-    let url: URL
-    try {
-      url = new URL(String(request.origin))
-    } catch {
-      return
-    }
-    const headers = observer.start(request, { protocol: url.protocol, hostname: url.hostname, port: url.port, method: request.method, path: request.path })
+    const origin = parse(String(request.origin))
+    if (origin === null) return
+    const headers = observer.start(request, { protocol: origin.protocol, hostname: origin.hostname, port: origin.port, method: request.method, path: request.path })
     if (headers === null || typeof request.addHeader !== 'function') return
     for (const [name, value] of headers) if (!hasHeader(request, name)) request.addHeader(name, value)
   }

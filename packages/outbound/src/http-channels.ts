@@ -1,5 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import type { ClientRequest, IncomingMessage } from 'node:http'
+import { guarded } from './guard.js'
 import type { CallObserver, CallStart } from './call-observer.js'
 
 function callStart(request: ClientRequest): CallStart {
@@ -10,7 +11,7 @@ function callStart(request: ClientRequest): CallStart {
     const match = /:(\d{1,5})$/.exec(hostHeader)
     if (match !== null) port = match[1] as string
   }
-  return { protocol: request.protocol, hostname: request.host, port, method: request.method, path: request.path }
+  return { protocol: request.protocol, hostname: String(request.host), port, method: request.method, path: request.path }
 }
 
 /**
@@ -46,8 +47,9 @@ export function subscribeHttp(observer: CallObserver): () => void {
     ['http.client.response.finish', onFinish],
     ['http.client.request.error', onError],
   ]
-  for (const [name, fn] of subscriptions) diagnosticsChannel.subscribe(name, fn)
+  const handlers = subscriptions.map(([name, fn]) => [name, guarded(fn)] as const)
+  for (const [name, fn] of handlers) diagnosticsChannel.subscribe(name, fn)
   return () => {
-    for (const [name, fn] of subscriptions) diagnosticsChannel.unsubscribe(name, fn)
+    for (const [name, fn] of handlers) diagnosticsChannel.unsubscribe(name, fn)
   }
 }

@@ -1,4 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
+import { guarded } from './guard.js'
 import type { CallObserver } from './call-observer.js'
 
 /** The part of undici's request object its diagnostics channels publish (undici 5 to 7). */
@@ -74,8 +75,9 @@ export function subscribeUndici(observer: CallObserver): () => void {
       ['undici:request:bodyChunkReceived', (message) => observer.chunk((message as { request: object }).request, 'received', (message as { chunk: unknown }).chunk)],
     )
   }
-  for (const [name, fn] of subscriptions) diagnosticsChannel.subscribe(name, fn)
+  const handlers = subscriptions.map(([name, fn]) => [name, guarded(fn)] as const)
+  for (const [name, fn] of handlers) diagnosticsChannel.subscribe(name, fn)
   return () => {
-    for (const [name, fn] of subscriptions) diagnosticsChannel.unsubscribe(name, fn)
+    for (const [name, fn] of handlers) diagnosticsChannel.unsubscribe(name, fn)
   }
 }

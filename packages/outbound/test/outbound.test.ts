@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http'
+import diagnosticsChannel from 'node:diagnostics_channel'
 import net from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { OPSKIT_METRICS } from '@opskit/metrics'
@@ -182,6 +183,28 @@ describe('failed calls', () => {
     expect(valueOf(text, `http_client_requests_total{service="127.0.0.1:${new URL(refusedUrl).port}",method="GET",status_code="error"}`)).toBe(2)
     await new Promise((resolve) => setImmediate(resolve))
     expect(unhandled).toEqual([])
+  })
+})
+
+describe('odd messages', () => {
+  it('a message the observer cannot read never becomes an uncaught exception, and the next call is observed', async () => {
+    const up = await server()
+    const { capture } = await app()
+    const uncaught: unknown[] = []
+    const onUncaught = (err: unknown): void => void uncaught.push(err)
+    process.on('uncaughtException', onUncaught)
+    try {
+      const hostile = { toString: () => { throw new Error('hostile origin') } }
+      diagnosticsChannel.channel('undici:request:create').publish({ request: { origin: hostile, path: '/', method: 'GET', headers: [] } })
+      diagnosticsChannel.channel('undici:request:headers').publish({ request: {}, response: null })
+      diagnosticsChannel.channel('http.client.request.start').publish({ request: { getHeader: () => { throw new Error('hostile request') } } })
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(uncaught).toEqual([])
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+    await (await fetch(`${up.url}/after`)).text()
+    expect((await capture.call(`${up.url}/after`)).status_code).toBe(200)
   })
 })
 

@@ -108,6 +108,14 @@ describe('every call is one line and one sample', () => {
     expect(line.user_id).toBe('user-7')
   })
 
+  it('node:http inside a request carries its request_id too', async () => {
+    const up = await server()
+    const { app: fastify, capture } = await app({}, {}, (f) => f.get('/via-http', async () => httpGet(`${up.url}/inner-http`)))
+    const res = await fastify.inject('/via-http')
+    expect(res.body).toBe('200')
+    expect((await capture.call(`${up.url}/inner-http`)).request_id).toBe(res.headers['x-request-id'])
+  })
+
   it('ignored hosts are neither logged nor counted (hostname:port matches one port only)', async () => {
     const a = await server()
     const b = await server()

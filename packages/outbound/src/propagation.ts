@@ -26,12 +26,6 @@ export function traceparentOf(context: RequestContext): string | undefined {
   return `00-${traceId}-${spanId}-${flags}`
 }
 
-/** The trace id on the context, when it is a valid one. */
-export function traceIdOf(context: RequestContext): string | undefined {
-  const { traceId } = context as RequestContext & TraceFields
-  return typeof traceId === 'string' && TRACE_ID.test(traceId) && traceId !== ZERO_TRACE ? traceId : undefined
-}
-
 /** Header pairs a listed host receives: `x-request-id` (core validated it) and `traceparent` when traced. */
 export function propagatedHeaders(context: RequestContext): [string, string][] {
   const headers: [string, string][] = [['x-request-id', context.requestId]]

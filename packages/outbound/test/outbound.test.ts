@@ -150,6 +150,24 @@ describe('propagation', () => {
     expect(other.received[0]?.traceparent).toBeUndefined()
   })
 
+  it('no traceparent from a context trace that is not a valid W3C one (upper case, all zeros, CRLF)', async () => {
+    const listed = await server()
+    const bad = ['4BF92F3577B34DA6A3CE929D0E0E4736', '0'.repeat(32), '4bf92f3577b34da6a3ce929d0e0e4736\r\nx: 1']
+    let i = 0
+    const { app: fastify } = await app({ propagate: ['127.0.0.1'] }, {}, (f) => {
+      f.addHook('onRequest', async (request) => {
+        Object.assign(request.opskitContext, { traceId: bad[i++], spanId: '00f067aa0ba902b7' })
+      })
+      f.get('/t', async () => (await fetch(`${listed.url}/t`)).text())
+    })
+    for (let n = 0; n < bad.length; n++) await fastify.inject('/t')
+    expect(listed.received).toHaveLength(bad.length)
+    for (const headers of listed.received) {
+      expect(headers.traceparent).toBeUndefined()
+      expect(headers['x-request-id']).toBeDefined()
+    }
+  })
+
   it('nothing is propagated by default, nor outside a request, nor over a header the caller set', async () => {
     const up = await server()
     const { app: fastify } = await app({ propagate: [/^127\.0\.0\.1$/] }, {}, (f) =>

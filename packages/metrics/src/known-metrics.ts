@@ -27,4 +27,14 @@ export const OPSKIT_METRICS = {
   healthCheckDuration: { name: 'health_check_duration_seconds', help: 'Duration of the last run of a health check, in seconds.', labelNames: ['check'] },
   jobs: { name: 'jobs_total', help: 'Background jobs (runJob) finished, by job and status (ok or failed)', labelNames: ['job', 'status'] },
   jobDuration: { name: 'job_duration_seconds', help: 'Duration of background jobs (runJob), in seconds, by job', labelNames: ['job'] },
+  httpClientRequests: {
+    name: 'http_client_requests_total',
+    help: 'Outbound HTTP calls, by service, method and status code ("error" when no response)',
+    labelNames: ['service', 'method', 'status_code'],
+  },
+  httpClientRequestDuration: {
+    name: 'http_client_request_duration_seconds',
+    help: 'Duration of outbound HTTP calls in seconds, by service, method and status code',
+    labelNames: ['service', 'method', 'status_code'],
+  },
 } as const satisfies Record<string, { name: string; help: string; labelNames: readonly string[] }>

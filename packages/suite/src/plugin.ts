@@ -11,6 +11,7 @@ import { opskitAudit } from '@opskit/audit'
 import { emailSink, opskitAlerts, telegramSink, webhookSink } from '@opskit/alerts'
 import type { AlertSink } from '@opskit/alerts'
 import { opskitErrorReports } from '@opskit/error-reports'
+import { opskitOutbound } from '@opskit/outbound'
 import { loadConfig, type OpskitConfig } from './config.js'
 import { originOnlyCors } from './cors.js'
 import { FST_OPSKIT_INVALID_OPTION } from './errors.js'
@@ -28,6 +29,7 @@ export type RateLimitOptions = OptionsOf<typeof opskitRateLimit>
 export type AuditOptions = OptionsOf<typeof opskitAudit>
 export type ErrorReportsOptions = OptionsOf<typeof opskitErrorReports>
 export type AlertsOptions = OptionsOf<typeof opskitAlerts>
+export type OutboundOptions = OptionsOf<typeof opskitOutbound>
 
 /**
  * Options of the `opskit` plugin. Each part key takes that plugin's own options, merged over what
@@ -50,6 +52,8 @@ export interface OpskitOptions {
   rateLimit?: RateLimitOptions | false
   /** `@opskit/audit` options. Default `connection` from `DATABASE_URL` (embedded PGlite when unset). */
   audit?: AuditOptions | false
+  /** `@opskit/outbound` options (every outbound HTTP call logged and counted). On by default. */
+  outbound?: OutboundOptions | false
   /** `@fastify/cors` options. Default: registered when `CORS_ORIGINS` is set, exposing the opskit headers. */
   cors?: FastifyCorsOptions | false
   /** `@opskit/error-reports` options. Default: on when `SENTRY_DSN` is set (`environment`, `release`, `tracesSampleRate` from the config). */
@@ -61,7 +65,7 @@ export interface OpskitOptions {
 /** `health.shutdownDelayMs` the suite sets when `ENVIRONMENT=production` (yours wins). */
 export const PRODUCTION_SHUTDOWN_DELAY_MS = 5000
 
-const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'cors', 'errorReports', 'alerts'] as const
+const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'outbound', 'cors', 'errorReports', 'alerts'] as const
 const KNOWN_KEYS = new Set<string>(['config', ...PARTS])
 
 /** Response headers a browser script may read: request id, rate-limit headers and retry-after. */
@@ -144,6 +148,8 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
     if (config.metricsToken !== undefined) defaults.auth = { bearerToken: config.metricsToken }
     await fastify.register(opskitMetrics, { ...defaults, ...user('metrics') } as MetricsOptions)
   }
+
+  if (on('outbound')) await fastify.register(opskitOutbound, user('outbound') as OutboundOptions)
 
   // CORS before anything that may answer early (rate-limit's 429), so those answers carry the headers.
   const cors = corsOptions(config, parts.cors as PartOptions)
@@ -233,7 +239,7 @@ function decorateSuite(fastify: FastifyInstance, config: OpskitConfig, services:
 }
 
 /**
- * Every opskit plugin from one options object: core, logging, metrics, health, security-log,
+ * Every opskit plugin from one options object: core, logging, metrics, outbound, health, security-log,
  * rate-limit, audit, `@fastify/cors`, error reports and alerts, configured from `loadConfig()`, with one PostgreSQL pool
  * and one Redis client shared by the parts that need them.
  */

@@ -1,0 +1,16 @@
+// Outbound: the cost of @opskit/outbound on an outbound-heavy route (GET /hello makes one fetch()
+// to a local upstream in its own process), against the same route unobserved, and against
+// OpenTelemetry's undici instrumentation for comparison.
+export default {
+  name: 'outbound',
+  description: 'one fetch() per request to a local upstream: @opskit/outbound vs nothing vs OpenTelemetry undici instrumentation',
+  servers: [
+    { name: 'without-outbound', file: 'outbound-bare.js' },
+    { name: 'opskit-outbound', file: 'outbound-opskit.js' },
+    { name: 'otel-undici', file: 'outbound-otel.js' },
+  ],
+  baseline: 'without-outbound',
+  goals: [
+    { a: 'opskit-outbound', b: 'without-outbound', min: 0.95, label: '@opskit/outbound costs at most 5 % of throughput on an outbound-heavy route' },
+  ],
+}

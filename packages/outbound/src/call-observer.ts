@@ -1,0 +1,207 @@
+import { getRequestContext, redactString, requestContextStorage, type RequestContext } from '@opskit/core'
+import type { FastifyBaseLogger } from 'fastify'
+import { errorCode } from './error-code.js'
+import { MAX_SERVICE_LABELS, type OutboundMetrics } from './outbound-metrics.js'
+import type { ResolvedOutboundOptions } from './options.js'
+import { propagatedHeaders } from './propagation.js'
+import { safeUrl } from './safe-url.js'
+
+/** Marks a request context with the observer of the Fastify instance serving it. */
+export const kOwner = Symbol('opskit.outbound.owner')
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'])
+
+/** One call in flight. */
+interface Call {
+  service: string
+  method: string
+  url: string
+  start: number
+  context: RequestContext | undefined
+  status: number | undefined
+  /** Bytes of the request / response body kept for `bodyPreview` (at most `maxBytes` each). */
+  sent: Buffer[] | undefined
+  received: Buffer[] | undefined
+}
+
+/** What a client channel tells the observer about a call when it starts. */
+export interface CallStart {
+  /** `http:` / `https:` */
+  protocol: string
+  hostname: string
+  /** The port, `''` for the protocol's default. */
+  port: string
+  method: string
+  path: string
+}
+
+function defaultPort(protocol: string): string {
+  return protocol === 'https:' ? '443' : '80'
+}
+
+/** Bytes kept past `maxBytes` so that a secret cut by the limit is still recognised (and masked) whole. */
+const PREVIEW_MARGIN = 1024
+
+function keep(chunks: Buffer[], chunk: unknown, maxBytes: number): void {
+  maxBytes += PREVIEW_MARGIN
+  let have = 0
+  for (const c of chunks) have += c.byteLength
+  if (have >= maxBytes) return
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk instanceof Uint8Array ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : undefined
+  if (bytes === undefined) return
+  chunks.push(Buffer.from(bytes.subarray(0, maxBytes - have)))
+}
+
+/** The kept bytes as text, secrets masked (core's `redactString`) before the cut to `maxBytes`, or undefined when none. */
+function previewOf(chunks: Buffer[] | undefined, maxBytes: number): string | undefined {
+  if (chunks === undefined || chunks.length === 0) return undefined
+  const masked = Buffer.from(redactString(Buffer.concat(chunks).toString('utf8')))
+  // A multi-byte character cut at the limit decodes as U+FFFD; drop it.
+  return masked.byteLength <= maxBytes ? masked.toString('utf8') : masked.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '')
+}
+
+/**
+ * The state of one `@opskit/outbound` instance: which calls it observes, how it names them, and the
+ * line and metrics it writes when one ends. The channel subscribers (`undici-channels.ts`,
+ * `http-channels.ts`) feed it; it keeps calls in flight in a WeakMap keyed by the client's request
+ * object, so a call that never ends (an unread body) leaks nothing.
+ */
+export class CallObserver {
+  readonly #options: ResolvedOutboundOptions
+  readonly #log: FastifyBaseLogger
+  readonly #calls = new WeakMap<object, Call>()
+  readonly #serviceLabels = new Set<string>()
+  #metrics: OutboundMetrics | null = null
+  #closed = false
+
+  constructor(options: ResolvedOutboundOptions, log: FastifyBaseLogger) {
+    this.#options = options
+    this.#log = log
+  }
+
+  bindMetrics(metrics: OutboundMetrics | null): void {
+    this.#metrics = metrics
+  }
+
+  close(): void {
+    this.#closed = true
+  }
+
+  /**
+   * A call starts (in the async context of the code that made it). Returns the headers to add to
+   * it (propagation to a listed host), or null; nothing is recorded for an ignored host or a call
+   * made while another Fastify instance serves the request.
+   */
+  start(request: object, info: CallStart): [string, string][] | null {
+    if (this.#closed) return null
+    const context = getRequestContext()
+    if (context !== undefined) {
+      const owner = (context as unknown as Record<symbol, unknown>)[kOwner]
+      if (owner !== undefined && owner !== this) return null
+    }
+    const hostname = info.hostname.toLowerCase()
+    const port = info.port === '' ? defaultPort(info.protocol) : info.port
+    if (this.#options.ignore?.(hostname, port) === true) return null
+    const host = info.port === '' || info.port === defaultPort(info.protocol) ? hostname : `${hostname}:${port}`
+    const method = METHODS.has(info.method) ? info.method : 'OTHER'
+    const previewing = this.#options.bodyPreview !== null
+    this.#calls.set(request, {
+      service: this.#serviceOf(hostname, port, host),
+      method,
+      url: safeUrl(`${info.protocol}//${host}`, info.path),
+      start: performance.now(),
+      context,
+      status: undefined,
+      sent: previewing ? [] : undefined,
+      received: previewing ? [] : undefined,
+    })
+    if (context === undefined || this.#options.propagate === null || !this.#options.propagate(hostname, port)) return null
+    return propagatedHeaders(context)
+  }
+
+  /** Whether a call is recorded for this client request object. */
+  has(request: object): boolean {
+    return this.#calls.has(request)
+  }
+
+  /** Whether `bodyPreview` is on (the body chunk channels are worth subscribing to). */
+  get previewing(): boolean {
+    return this.#options.bodyPreview !== null
+  }
+
+  /** A chunk of the request body was sent (`sent`) or of the response body received. */
+  chunk(request: object, direction: 'sent' | 'received', chunk: unknown): void {
+    const chunks = this.#calls.get(request)?.[direction]
+    if (chunks !== undefined && this.#options.bodyPreview !== null) keep(chunks, chunk, this.#options.bodyPreview.maxBytes)
+  }
+
+  /** Response headers arrived. */
+  response(request: object, statusCode: number): void {
+    const call = this.#calls.get(request)
+    if (call !== undefined) call.status = statusCode
+  }
+
+  /** The call ended: the whole response was read (undici) or its headers arrived (node:http). */
+  finish(request: object, statusCode?: number): void {
+    const call = this.#calls.get(request)
+    if (call === undefined) return
+    this.#calls.delete(request)
+    if (statusCode !== undefined) call.status = statusCode
+    this.#write(call, undefined)
+  }
+
+  /** The call failed: no response, or the response broke off. */
+  fail(request: object, error: unknown): void {
+    const call = this.#calls.get(request)
+    if (call === undefined) return
+    this.#calls.delete(request)
+    this.#write(call, errorCode(error))
+  }
+
+  #serviceOf(hostname: string, port: string, host: string): string {
+    for (const service of this.#options.services) if (service.match(hostname, port)) return service.name
+    return host
+  }
+
+  #label(service: string): string {
+    if (this.#serviceLabels.has(service)) return service
+    if (this.#serviceLabels.size >= MAX_SERVICE_LABELS) return 'other'
+    this.#serviceLabels.add(service)
+    return service
+  }
+
+  #write(call: Call, error: string | undefined): void {
+    if (this.#closed) return
+    const ms = performance.now() - call.start
+    const status = call.status
+    this.#metrics?.observe(this.#label(call.service), call.method, error === undefined && status !== undefined ? String(status) : 'error', ms / 1000)
+    const fields: Record<string, unknown> = {
+      service: call.service,
+      method: call.method,
+      url: call.url,
+      status_code: status ?? null,
+      duration_ms: Math.round(ms * 1000) / 1000,
+    }
+    if (error !== undefined) fields.error = error
+    const maxBytes = this.#options.bodyPreview?.maxBytes ?? 0
+    const sent = previewOf(call.sent, maxBytes)
+    if (sent !== undefined) fields.request_body_preview = sent
+    const received = previewOf(call.received, maxBytes)
+    if (received !== undefined) fields.response_body_preview = received
+    const context = call.context
+    if (context !== undefined) {
+      fields.request_id = context.requestId
+      if (context.actor !== null) fields.user_id = context.actor.id
+    }
+    const warn = error !== undefined || (status !== undefined && status >= 500)
+    // Written inside the caller's request context, so an opskit logger adds what it adds to every
+    // line of that request (user_id, tenant_id, trace_id once core carries it).
+    if (context === undefined || getRequestContext() === context) this.#emit(warn, fields)
+    else requestContextStorage.run(context, () => this.#emit(warn, fields))
+  }
+
+  #emit(warn: boolean, fields: Record<string, unknown>): void {
+    if (warn) this.#log.warn(fields, 'external call')
+    else this.#log.info(fields, 'external call')
+  }
+}

@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify'
+import type { MetricsApi } from '@opskit/metrics'
+
+/** Distinct `service` label values; calls to further unnamed hosts count as `service="other"`. */
+export const MAX_SERVICE_LABELS = 200
+
+export interface OutboundMetrics {
+  observe(service: string, method: string, statusCode: string, seconds: number): void
+}
+
+/**
+ * `http_client_requests_total{service,method,status_code}` and
+ * `http_client_request_duration_seconds{service,method,status_code}` through `fastify.metrics`
+ * (from `@opskit/metrics`, when registered; call from `onReady`), else null.
+ */
+export function createOutboundMetrics(fastify: FastifyInstance): OutboundMetrics | null {
+  if (!fastify.hasDecorator('metrics')) return null
+  const metrics = fastify.getDecorator<MetricsApi>('metrics')
+  const labelNames = ['service', 'method', 'status_code'] as const
+  const total = metrics.counter({ name: 'http_client_requests_total', help: 'Outbound HTTP calls, by service, method and status code ("error" when no response)', labelNames })
+  const duration = metrics.histogram({ name: 'http_client_request_duration_seconds', help: 'Duration of outbound HTTP calls in seconds, by service, method and status code', labelNames })
+  // One pair of children per label set, so a call costs no label hashing (prom-client hashes the
+  // labels object on every inc/observe otherwise).
+  const children = new Map<string, { total: { inc(): void }; duration: { observe(value: number): void } }>()
+  return {
+    observe(service, method, statusCode, seconds) {
+      const key = `${service}\u0000${method}\u0000${statusCode}`
+      let child = children.get(key)
+      if (child === undefined) {
+        child = { total: total.labels(service, method, statusCode), duration: duration.labels(service, method, statusCode) }
+        children.set(key, child)
+      }
+      child.total.inc()
+      child.duration.observe(seconds)
+    },
+  }
+}

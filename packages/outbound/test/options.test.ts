@@ -1,0 +1,52 @@
+import Fastify from 'fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import { opskitCore } from '@opskit/core'
+import { opskitOutbound, FST_OPSKIT_OUTBOUND_INVALID_OPTION, type OpskitOutboundOptions } from '@opskit/outbound'
+
+const saved = process.env.ENVIRONMENT
+afterEach(() => {
+  if (saved === undefined) delete process.env.ENVIRONMENT
+  else process.env.ENVIRONMENT = saved
+})
+
+async function register(options: unknown): Promise<unknown> {
+  const app = Fastify()
+  await app.register(opskitCore)
+  try {
+    await app.register(opskitOutbound, options as OpskitOutboundOptions)
+    await app.ready()
+    return undefined
+  } catch (err) {
+    return err
+  } finally {
+    await app.close()
+  }
+}
+
+describe('options', () => {
+  it('an unknown key fails register() naming it', async () => {
+    const err = await register({ propagte: ['api.internal'] })
+    expect(err).toBeInstanceOf(FST_OPSKIT_OUTBOUND_INVALID_OPTION)
+    expect((err as Error & { code: string }).code).toBe('FST_OPSKIT_OUTBOUND_INVALID_OPTION')
+    expect((err as Error).message).toContain('"propagte"')
+  })
+
+  it.each([
+    [{ services: { api: 42 } }, 'services'],
+    [{ propagate: 'api.internal' }, 'propagate'],
+    [{ ignore: [''] }, 'ignore'],
+    [{ bodyPreview: { maxBytes: 0 } }, 'bodyPreview.maxBytes'],
+    [{ bodyPreview: { max: 10 } }, 'bodyPreview.max'],
+  ])('%j fails naming %s', async (options, name) => {
+    expect(((await register(options)) as Error).message).toContain(`"${name}"`)
+  })
+
+  it('bodyPreview is refused with ENVIRONMENT=production (read at register), accepted elsewhere', async () => {
+    process.env.ENVIRONMENT = 'production'
+    const err = await register({ bodyPreview: { maxBytes: 256 } })
+    expect((err as Error).message).toContain('"bodyPreview"')
+    expect(await register({})).toBeUndefined()
+    process.env.ENVIRONMENT = 'development'
+    expect(await register({ bodyPreview: true })).toBeUndefined()
+  })
+})

@@ -1,0 +1,284 @@
+import { request as httpRequest } from 'node:http'
+import diagnosticsChannel from 'node:diagnostics_channel'
+import net from 'node:net'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { OPSKIT_METRICS } from '@opskit/metrics'
+import { buildApp, scrape, upstream, valueOf, type TestApp, type Upstream } from './helpers.js'
+
+const cleanup: (() => Promise<unknown>)[] = []
+const unhandled: unknown[] = []
+const onUnhandled = (reason: unknown): void => void unhandled.push(reason)
+
+beforeEach(() => {
+  unhandled.length = 0
+  process.on('unhandledRejection', onUnhandled)
+})
+afterEach(async () => {
+  process.off('unhandledRejection', onUnhandled)
+  while (cleanup.length > 0) await cleanup.pop()?.()
+})
+
+async function app(outbound?: Parameters<typeof buildApp>[0], core?: Parameters<typeof buildApp>[1], setup?: (fastify: TestApp['app']) => void): Promise<TestApp> {
+  const built = await buildApp(outbound, core)
+  cleanup.push(() => built.app.close())
+  setup?.(built.app)
+  await built.app.ready()
+  return built
+}
+
+async function server(...args: Parameters<typeof upstream>): Promise<Upstream> {
+  const s = await upstream(...args)
+  cleanup.push(() => s.close())
+  return s
+}
+
+function httpGet(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+  const { port } = s.address() as net.AddressInfo
+  await new Promise<void>((resolve) => s.close(() => resolve()))
+  return port
+}
+
+describe('every call is one line and one sample', () => {
+  it('fetch: service, method, url, status_code, duration_ms at INFO, counted by service, method and status', async () => {
+    const up = await server()
+    const { app: fastify, capture } = await app({ services: { inventory: `127.0.0.1:${up.port}` } })
+    const res = await fetch(`${up.url}/items/42?page=2`)
+    expect(await res.text()).toBe('ok')
+    const line = await capture.call(up.url)
+    expect(line).toMatchObject({ level: 'INFO', logger: 'outbound', service: 'inventory', method: 'GET', url: `${up.url}/items/42?page=2`, status_code: 200 })
+    expect(typeof line.duration_ms).toBe('number')
+    expect(line.request_id).toBeUndefined()
+    const text = await scrape(fastify)
+    expect(valueOf(text, 'http_client_requests_total{service="inventory",method="GET",status_code="200"}')).toBe(1)
+    expect(valueOf(text, 'http_client_request_duration_seconds_count{service="inventory",method="GET",status_code="200"}')).toBe(1)
+    // The names and help texts @opskit/metrics lists for dashboards and your own code.
+    expect(text).toContain(`# HELP ${OPSKIT_METRICS.httpClientRequests.name} ${OPSKIT_METRICS.httpClientRequests.help}`)
+    expect(text).toContain(`# HELP ${OPSKIT_METRICS.httpClientRequestDuration.name} ${OPSKIT_METRICS.httpClientRequestDuration.help}`)
+  })
+
+  it('node:http: observed too, named by host when no service matches', async () => {
+    const up = await server((_req, res) => {
+      res.statusCode = 503
+      res.end('down')
+    })
+    const { app: fastify, capture } = await app()
+    expect(await httpGet(`${up.url}/status`)).toBe(503)
+    const line = await capture.call(up.url)
+    expect(line).toMatchObject({ level: 'WARN', service: `127.0.0.1:${up.port}`, method: 'GET', url: `${up.url}/status`, status_code: 503 })
+    expect(valueOf(await scrape(fastify), `http_client_requests_total{service="127.0.0.1:${up.port}",method="GET",status_code="503"}`)).toBe(1)
+  })
+
+  it('a 5xx from fetch is a WARN', async () => {
+    const up = await server((_req, res) => {
+      res.statusCode = 500
+      res.end()
+    })
+    const { capture } = await app()
+    await (await fetch(`${up.url}/boom`, { method: 'POST', body: 'x' })).text()
+    expect(await capture.call(up.url)).toMatchObject({ level: 'WARN', method: 'POST', status_code: 500 })
+  })
+
+  it('a call inside a request carries its request_id and user_id', async () => {
+    const up = await server()
+    const { app: fastify, capture } = await app({}, { resolveActor: () => ({ id: 'user-7' }) }, (f) =>
+      f.get('/proxy', async () => {
+        await Promise.resolve()
+        const res = await fetch(`${up.url}/inner`)
+        return res.text()
+      }),
+    )
+    const res = await fastify.inject('/proxy')
+    expect(res.body).toBe('ok')
+    const line = await capture.call(up.url)
+    expect(line.request_id).toBe(res.headers['x-request-id'])
+    expect(line.user_id).toBe('user-7')
+  })
+
+  it('node:http inside a request carries its request_id too', async () => {
+    const up = await server()
+    const { app: fastify, capture } = await app({}, {}, (f) => f.get('/via-http', async () => httpGet(`${up.url}/inner-http`)))
+    const res = await fastify.inject('/via-http')
+    expect(res.body).toBe('200')
+    expect((await capture.call(`${up.url}/inner-http`)).request_id).toBe(res.headers['x-request-id'])
+  })
+
+  it('ignored hosts are neither logged nor counted (hostname:port matches one port only)', async () => {
+    const a = await server()
+    const b = await server()
+    const { app: fastify, capture } = await app({ ignore: [`127.0.0.1:${a.port}`] })
+    await (await fetch(`${a.url}/x`)).text()
+    await (await fetch(`${b.url}/y`)).text()
+    await capture.call(b.url)
+    expect(capture.calls().map((l) => l.url)).toEqual([`${b.url}/y`])
+    expect(await scrape(fastify)).not.toContain(`service="127.0.0.1:${a.port}"`)
+  })
+})
+
+describe('propagation', () => {
+  it('x-request-id and traceparent go to listed hosts only, from the request context', async () => {
+    const listed = await server()
+    const other = await server()
+    const { app: fastify } = await app({ propagate: [`127.0.0.1:${listed.port}`] }, {}, (f) => {
+      // Stands in for core's trace context (CONTRACT "Trace context"): RequestContext.traceId / spanId.
+      f.addHook('onRequest', async (request) => {
+        Object.assign(request.opskitContext, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' })
+      })
+      f.get('/both', async () => {
+        await (await fetch(`${listed.url}/a`)).text()
+        await (await fetch(`${other.url}/b`)).text()
+        return 'done'
+      })
+    })
+    const res = await fastify.inject('/both')
+    expect(listed.received[0]?.['x-request-id']).toBe(res.headers['x-request-id'])
+    expect(listed.received[0]?.traceparent).toBe('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')
+    expect(other.received[0]?.['x-request-id']).toBeUndefined()
+    expect(other.received[0]?.traceparent).toBeUndefined()
+  })
+
+  it('no traceparent from a context trace that is not a valid W3C one (upper case, all zeros, CRLF)', async () => {
+    const listed = await server()
+    const bad = ['4BF92F3577B34DA6A3CE929D0E0E4736', '0'.repeat(32), '4bf92f3577b34da6a3ce929d0e0e4736\r\nx: 1']
+    let i = 0
+    const { app: fastify } = await app({ propagate: ['127.0.0.1'] }, {}, (f) => {
+      f.addHook('onRequest', async (request) => {
+        Object.assign(request.opskitContext, { traceId: bad[i++], spanId: '00f067aa0ba902b7' })
+      })
+      f.get('/t', async () => (await fetch(`${listed.url}/t`)).text())
+    })
+    for (let n = 0; n < bad.length; n++) await fastify.inject('/t')
+    expect(listed.received).toHaveLength(bad.length)
+    for (const headers of listed.received) {
+      expect(headers.traceparent).toBeUndefined()
+      expect(headers['x-request-id']).toBeDefined()
+    }
+  })
+
+  it('nothing is propagated by default, nor outside a request, nor over a header the caller set', async () => {
+    const up = await server()
+    const { app: fastify } = await app({ propagate: [/^127\.0\.0\.1$/] }, {}, (f) =>
+      f.get('/own', async () => (await fetch(`${up.url}/own`, { headers: { 'x-request-id': 'mine' } })).text()),
+    )
+    await (await fetch(`${up.url}/outside`)).text()
+    await fastify.inject('/own')
+    expect(up.received[0]?.['x-request-id']).toBeUndefined()
+    expect(up.received[1]?.['x-request-id']).toBe('mine')
+
+    const plain = await server()
+    const { app: other } = await app({}, {}, (f) => f.get('/p', async () => (await fetch(`${plain.url}/p`)).text()))
+    await other.inject('/p')
+    expect(plain.received[0]?.['x-request-id']).toBeUndefined()
+  })
+})
+
+describe('failed calls', () => {
+  it('refused, timed out and reset: WARN with the error code, counted status_code="error", no unhandled rejection', async () => {
+    const hang = await server(() => {})
+    const reset = net.createServer((socket) => socket.on('data', () => socket.resetAndDestroy()))
+    await new Promise<void>((resolve) => reset.listen(0, '127.0.0.1', resolve))
+    cleanup.push(() => new Promise((resolve) => reset.close(resolve)))
+    const resetUrl = `http://127.0.0.1:${(reset.address() as net.AddressInfo).port}`
+    const refusedUrl = `http://127.0.0.1:${await closedPort()}`
+    const { app: fastify, capture } = await app({ services: { hang: `127.0.0.1:${hang.port}` } })
+
+    await expect(fetch(`${refusedUrl}/r`)).rejects.toThrow()
+    await expect(fetch(`${hang.url}/t`, { signal: AbortSignal.timeout(100) })).rejects.toThrow()
+    await expect(fetch(`${resetUrl}/x`)).rejects.toThrow()
+    await expect(httpGet(`${refusedUrl}/h`)).rejects.toThrow()
+
+    expect(await capture.call(`${refusedUrl}/r`)).toMatchObject({ level: 'WARN', error: 'ECONNREFUSED', status_code: null })
+    expect(await capture.call(`${hang.url}/t`)).toMatchObject({ level: 'WARN', error: 'timeout', service: 'hang' })
+    expect(await capture.call(`${resetUrl}/x`)).toMatchObject({ level: 'WARN', error: 'ECONNRESET' })
+    expect(await capture.call(`${refusedUrl}/h`)).toMatchObject({ level: 'WARN', error: 'ECONNREFUSED' })
+    const text = await scrape(fastify)
+    expect(valueOf(text, 'http_client_requests_total{service="hang",method="GET",status_code="error"}')).toBe(1)
+    expect(valueOf(text, `http_client_requests_total{service="127.0.0.1:${new URL(refusedUrl).port}",method="GET",status_code="error"}`)).toBe(2)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(unhandled).toEqual([])
+  })
+})
+
+describe('odd messages', () => {
+  it('a message the observer cannot read never becomes an uncaught exception, and the next call is observed', async () => {
+    const up = await server()
+    const { capture } = await app()
+    const uncaught: unknown[] = []
+    const onUncaught = (err: unknown): void => void uncaught.push(err)
+    process.on('uncaughtException', onUncaught)
+    try {
+      const hostile = { toString: () => { throw new Error('hostile origin') } }
+      diagnosticsChannel.channel('undici:request:create').publish({ request: { origin: hostile, path: '/', method: 'GET', headers: [] } })
+      diagnosticsChannel.channel('undici:request:headers').publish({ request: {}, response: null })
+      diagnosticsChannel.channel('http.client.request.start').publish({ request: { getHeader: () => { throw new Error('hostile request') } } })
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(uncaught).toEqual([])
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+    await (await fetch(`${up.url}/after`)).text()
+    expect((await capture.call(`${up.url}/after`)).status_code).toBe(200)
+  })
+})
+
+describe('nothing secret or hostile reaches a line', () => {
+  it('secret query values are [REDACTED], userinfo is stripped, headers are not logged', async () => {
+    const up = await server()
+    const { capture } = await app()
+    await (await fetch(`${up.url}/cb?page=1&access_token=abc123&api_key=k-999&q=${encodeURIComponent('Bearer zzz-secret')}`, { headers: { authorization: 'Bearer hdr-secret' } })).text()
+    const line = await capture.call(`${up.url}/cb`)
+    expect(line.url).toBe(`${up.url}/cb?page=1&access_token=[REDACTED]&api_key=[REDACTED]&q=[REDACTED]`)
+    const withUser = `http://alice:pw-1234@127.0.0.1:${up.port}/private`
+    await httpGet(withUser)
+    expect((await capture.call(`${up.url}/private`)).url).toBe(`${up.url}/private`)
+    for (const secret of ['abc123', 'k-999', 'zzz-secret', 'hdr-secret', 'alice', 'pw-1234']) expect(capture.raw()).not.toContain(secret)
+  })
+
+  it('CRLF and oversized URLs are encoded and capped', async () => {
+    const up = await server()
+    const { capture } = await app()
+    const long = 'a'.repeat(10_000)
+    await (await fetch(`${up.url}/long/${long}?x=${encodeURIComponent('\r\nINJECTED: 1')}`)).text()
+    const line = await capture.call(`${up.url}/long`)
+    expect((line.url as string).length).toBeLessThanOrEqual(2048)
+    expect(capture.raw().split('\n').filter((l) => l !== '').every((l) => !l.includes('\r'))).toBe(true)
+  })
+})
+
+describe('lifecycle and instances', () => {
+  it('two instances: a call made while one serves a request is counted and logged by that one only', async () => {
+    const up = await server()
+    const a = await app({}, {}, (f) => f.get('/call', async () => (await fetch(`${up.url}/from-a`)).text()))
+    const b = await app()
+    await a.app.inject('/call')
+    await a.capture.call(`${up.url}/from-a`)
+    expect(valueOf(await scrape(a.app), `http_client_requests_total{service="127.0.0.1:${up.port}",method="GET",status_code="200"}`)).toBe(1)
+    expect(await scrape(b.app)).not.toContain('http_client_requests_total{')
+    expect(b.capture.calls()).toEqual([])
+  })
+
+  it('after close() no call is observed', async () => {
+    const up = await server()
+    const { app: fastify, capture } = await buildApp()
+    await fastify.ready()
+    await (await fetch(`${up.url}/before`)).text()
+    await capture.call(`${up.url}/before`)
+    await fastify.close()
+    await (await fetch(`${up.url}/after`)).text()
+    await httpGet(`${up.url}/after-http`)
+    expect(capture.calls().map((l) => l.url)).toEqual([`${up.url}/before`])
+  })
+})

@@ -2,7 +2,7 @@ import { isValidIdent, quoteIdent, type Database, type Queryable } from '@opskit
 import { STAMP_COLUMNS } from './auditable-columns.js'
 import {
   CAPTURE_TRIGGERS, CHAIN_TRIGGER, OLD_CAPTURE_TRIGGER, STAMP_TRIGGER, TRIGGER_VERSION, chainColumnsSql, chainFunctionSql, functionNames,
-  normalizeKey, qualified, sqlLiteral, textArrayLiteral, triggerFunctionsSql, type AuditTarget,
+  normalizeKey, qualified, sqlLiteral, textArrayLiteral, triggerFunctionsSql, type AuditTarget, type FunctionSql,
 } from './trigger-sql.js'
 
 /** `track()` / `untrack()` refused: a bad or unknown table, or the audit table itself. */
@@ -121,7 +121,7 @@ export class AuditableRecords {
     await this.#install(q, target, triggerFunctionsSql(target))
   }
 
-  async #install(q: Queryable, target: AuditTarget, functions: Array<{ name: string; sql: string }>): Promise<void> {
+  async #install(q: Queryable, target: AuditTarget, functions: FunctionSql[]): Promise<void> {
     const { rows } = await q.query(
       `SELECT p.proname, obj_description(p.oid, 'pg_proc') AS comment FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = $1 AND p.proname = ANY ($2::text[])`,
@@ -132,11 +132,10 @@ export class AuditableRecords {
       const match = VERSION_COMMENT.exec(row.comment ?? '')
       versions.set(row.proname, Math.max(versions.get(row.proname) ?? 0, match === null ? 0 : Number(match[1])))
     }
-    for (const { name, sql } of functions) {
+    for (const { name, args, sql } of functions) {
       if ((versions.get(name) ?? 0) >= TRIGGER_VERSION) continue
       await q.query(sql)
-      const signature = name === functionNames(target).redact ? '(jsonb, text[])' : '()'
-      await q.query(`COMMENT ON FUNCTION ${quoteIdent(`${target.schema}.${name}`)}${signature} IS ${sqlLiteral(`opskit-audit v${TRIGGER_VERSION}`)}`)
+      await q.query(`COMMENT ON FUNCTION ${quoteIdent(`${target.schema}.${name}`)}${args} IS ${sqlLiteral(`opskit-audit v${TRIGGER_VERSION}`)}`)
     }
   }
 

@@ -1,4 +1,5 @@
 import { quoteIdent } from '@opskit/store'
+import { SECRET_KEY_TERMS } from '@opskit/core'
 import { STAMP_COLUMNS } from './auditable-columns.js'
 
 /**
@@ -7,13 +8,40 @@ import { STAMP_COLUMNS } from './auditable-columns.js'
  * one alone, so an older opskit starting next to a newer one never downgrades the triggers.
  * Bump it whenever the SQL of any function changes.
  */
-export const TRIGGER_VERSION = 1
+export const TRIGGER_VERSION = 2
+
+const terms = (list: readonly string[]): string[] => {
+  for (const term of list) if (!/^[a-z0-9]+$/.test(term)) throw new Error(`@opskit/audit: secret key term ${JSON.stringify(term)} is not [a-z0-9]+`)
+  return [...list]
+}
+const LONG = terms(SECRET_KEY_TERMS.long)
+const SHORT = terms(SECRET_KEY_TERMS.short)
+const METADATA = terms(SECRET_KEY_TERMS.metadata)
+const arraySql = (items: readonly string[]): string => `ARRAY[${items.map(sqlLiteral).join(', ')}]::text[]`
 
 /**
- * Key names redacted in SQL, as `isSecretKey()` of @opskit/core matches them: lower-cased, `-` and
- * `_` removed, containing any of these (a test keeps the two in step).
+ * Any term of core's key rule (`SECRET_KEY_TERMS`; a term holding another one left out), anywhere:
+ * a key can only be secret when its letters and digits, lower-cased and run together, match this.
+ * The cheap test in front of the exact rule (`<audit table>_opskit_is_secret_key`).
  */
-export const SECRET_KEY_PATTERN = 'password|passwd|secret|token|authorization|cookie|apikey|creditcard|cvv'
+const ALL_TERMS = [...LONG, ...SHORT]
+const CANDIDATE_TERMS = ALL_TERMS.filter((t) => !ALL_TERMS.some((other) => other !== t && t.includes(other)))
+export const SECRET_KEY_PATTERN = CANDIDATE_TERMS.join('|')
+
+/** A key lower-cased with everything but `a-z0-9` removed, for the `SECRET_KEY_PATTERN` test. */
+const flatKeySql = (key: string): string => `regexp_replace(lower(${key}), '[^a-z0-9]+', '', 'g')`
+
+/**
+ * True when a value's JSON text may hold a secret key (its fast path): a term whose letters may be
+ * apart by anything but a letter or digit, an escape (`\n`, `\"`, `\u001f`) counting whole as one
+ * such character. One regex over the text (cheaper than removing the separators first).
+ */
+const SEPARATORS = String.raw`(?:[^a-z0-9\\]|\\(?:u[0-9a-f]{4}|.))*`
+const JSON_CANDIDATE_PATTERN = CANDIDATE_TERMS.map((t) => t.split('').join(SEPARATORS)).join('|')
+const mayHoldSecretKeySql = (text: string): string => `lower(${text}) ~ '${JSON_CANDIDATE_PATTERN}'`
+
+/** True when `key` is secret by core's rule: the cheap pattern first, then the exact function `isSecret`. */
+const isSecretSql = (isSecret: string, key: string): string => `(${flatKeySql(key)} ~ '${SECRET_KEY_PATTERN}' AND ${isSecret}(${key}))`
 
 /** Key names as core and the triggers compare them. */
 export const normalizeKey = (key: string): string => key.toLowerCase().replace(/[-_]/g, '')
@@ -39,12 +67,13 @@ export interface AuditTarget {
 export const qualified = (target: AuditTarget): string => quoteIdent(`${target.schema}.${target.name}`)
 
 /** Names of the functions that belong to one audit table, in its schema (at most 63 characters). */
-export function functionNames(target: AuditTarget): Record<'stamp' | 'capture' | 'redact' | 'chain', string> {
+export function functionNames(target: AuditTarget): Record<'stamp' | 'capture' | 'redact' | 'isSecretKey' | 'chain', string> {
   const name = (suffix: string): string => `${target.name.slice(0, 63 - suffix.length)}${suffix}`
   return {
     stamp: name('_opskit_stamp'),
     capture: name('_opskit_capture'),
     redact: name('_opskit_redact'),
+    isSecretKey: name('_opskit_is_secret_key'),
     chain: name('_opskit_chain'),
   }
 }
@@ -83,32 +112,72 @@ const boundSql = (text: string): string => `CASE WHEN length(${text}) > 2000 THE
 
 /** Row `j` redacted; the redact function only runs when the row's text holds a secret-looking key. */
 const redactRowSql = (redact: string, j: string): string =>
-  `CASE WHEN cardinality(extra) > 0 OR translate(lower(${j}::text), '-_', '') ~ '${SECRET_KEY_PATTERN}' THEN ${redact}(${j}, extra) ELSE ${j} END`
+  `CASE WHEN cardinality(extra) > 0 OR ${mayHoldSecretKeySql(`${j}::text`)} THEN ${redact}(${j}, extra) ELSE ${j} END`
+
+/** A SQL function, its argument types (for COMMENT ON FUNCTION) and its `CREATE OR REPLACE FUNCTION` statement. */
+export interface FunctionSql {
+  name: string
+  args: string
+  sql: string
+}
 
 /** `CREATE OR REPLACE FUNCTION` statements, by function name. */
-export function triggerFunctionsSql(target: AuditTarget): Array<{ name: string; sql: string }> {
+export function triggerFunctionsSql(target: AuditTarget): FunctionSql[] {
   const names = functionNames(target)
   const redact = fn(target, names.redact)
-  const key = "translate(lower(key), '-_', '')"
+  const isSecret = fn(target, names.isSecretKey)
+  const extraKey = "translate(lower(key), '-_', '') = ANY (extra)"
+  const maxShort = Math.max(...SHORT.map((t) => t.length))
   return [
     {
+      name: names.isSecretKey,
+      args: '(text)',
+      // isSecretKey() of @opskit/core, generated from its term lists (SECRET_KEY_TERMS): the key
+      // split into words as keyWords() splits it; a long term ends a word, a short term is whole
+      // words; a descriptive word after the term spares the key, so only terms ending at or after
+      // the last such word count.
+      sql: `CREATE OR REPLACE FUNCTION ${isSecret}(key text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT AS $opskit$
+DECLARE
+  words text[] := array_remove(string_to_array(regexp_replace(lower(regexp_replace(regexp_replace(regexp_replace(key,
+    '([a-z0-9])([A-Z])', '\\1 \\2', 'g'), '([A-Z]+)([A-Z][a-z])', '\\1 \\2', 'g'), '([A-Za-z])([0-9])', '\\1 \\2', 'g')),
+    '[^a-z0-9]+', ' ', 'g'), ' '), '');
+  n int := cardinality(words);
+  from_word int := 1;
+  tail text;
+BEGIN
+  FOR i IN REVERSE n..1 LOOP
+    IF words[i] = ANY (${arraySql(METADATA)}) THEN from_word := i; EXIT; END IF;
+  END LOOP;
+  FOR e IN from_word..n LOOP
+    IF array_to_string(words[1:e], '') ~ '(${LONG.join('|')})$' THEN RETURN true; END IF;
+    tail := '';
+    FOR k IN REVERSE e..1 LOOP
+      tail := words[k] || tail;
+      EXIT WHEN length(tail) > ${maxShort};
+      IF tail = ANY (${arraySql(SHORT)}) THEN RETURN true; END IF;
+    END LOOP;
+  END LOOP;
+  RETURN false;
+END
+$opskit$`,
+    },
+    {
       name: names.redact,
+      args: '(jsonb, text[])',
       // Secret keys at any depth become "[REDACTED]" (a null stays null, like core's redact()).
       // Fast path: when nothing in the value's text looks like a secret key, it is returned as is.
       sql: `CREATE OR REPLACE FUNCTION ${redact}(v jsonb, extra text[]) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $opskit$
-DECLARE
-  flat text;
 BEGIN
   IF v IS NULL OR jsonb_typeof(v) NOT IN ('object', 'array') THEN RETURN v; END IF;
-  flat := translate(lower(v::text), '-_', '');
-  IF flat !~ '${SECRET_KEY_PATTERN}' AND (cardinality(extra) = 0 OR NOT EXISTS (SELECT 1 FROM unnest(extra) AS e(k) WHERE strpos(flat, e.k) > 0)) THEN
+  IF NOT ${mayHoldSecretKeySql('v::text')} AND (cardinality(extra) = 0
+      OR NOT EXISTS (SELECT 1 FROM unnest(extra) AS e(k) WHERE strpos(translate(lower(v::text), '-_', ''), e.k) > 0)) THEN
     RETURN v;
   END IF;
   IF jsonb_typeof(v) = 'array' THEN
     RETURN (SELECT coalesce(jsonb_agg(${redact}(a.e, extra) ORDER BY a.i), '[]'::jsonb) FROM jsonb_array_elements(v) WITH ORDINALITY AS a(e, i));
   END IF;
   RETURN (SELECT coalesce(jsonb_object_agg(key, CASE
-      WHEN value <> 'null'::jsonb AND (${key} ~ '${SECRET_KEY_PATTERN}' OR ${key} = ANY (extra)) THEN to_jsonb('[REDACTED]'::text)
+      WHEN value <> 'null'::jsonb AND (${isSecretSql(isSecret, 'key')} OR ${extraKey}) THEN to_jsonb('[REDACTED]'::text)
       ELSE ${redact}(value, extra) END), '{}'::jsonb)
     FROM jsonb_each(v));
 END
@@ -116,6 +185,7 @@ $opskit$`,
     },
     {
       name: names.stamp,
+      args: '()',
       // BEFORE INSERT OR UPDATE: date_added / added_by set on insert and kept on update,
       // date_updated = now() on every real change, updated_by = the bound actor (else what the
       // statement wrote itself, else null). Columns the table lacks are ignored.
@@ -145,6 +215,7 @@ $opskit$`,
     },
     {
       name: names.capture,
+      args: '()',
       // AFTER ... FOR EACH STATEMENT with transition tables (opskit_new / opskit_old): one
       // INSERT ... SELECT writes the audit rows of every row the statement changed, in the
       // writer's transaction. An UPDATE's old and new rows are paired by their position in the
@@ -179,7 +250,7 @@ BEGIN
                       WHEN jsonb_typeof(nv.value) IN ('object', 'array') THEN ${redact}(nv.value, extra) ELSE nv.value END AS rn
             FROM jsonb_each(n.j) AS nv
             JOIN jsonb_each(o.j) AS ov ON ov.key = nv.key
-           CROSS JOIN LATERAL (SELECT translate(lower(nv.key), '-_', '') ~ '${SECRET_KEY_PATTERN}' OR translate(lower(nv.key), '-_', '') = ANY (extra) AS secret) AS s
+           CROSS JOIN LATERAL (SELECT ${isSecretSql(isSecret, 'nv.key')} OR translate(lower(nv.key), '-_', '') = ANY (extra) AS secret) AS s
            WHERE nv.key <> ALL (${STAMPS}) AND nv.value IS DISTINCT FROM ov.value
         ) AS c
     ) AS d
@@ -236,11 +307,12 @@ export function chainColumnsSql(target: AuditTarget): string[] {
   ]
 }
 
-export function chainFunctionSql(target: AuditTarget): { name: string; sql: string } {
+export function chainFunctionSql(target: AuditTarget): FunctionSql {
   const { chain } = functionNames(target)
   const json = `json_build_array(${canonicalFields('NEW.').join(', ')})::text`
   return {
     name: chain,
+    args: '()',
     // The transaction-scoped advisory lock makes appends one at a time until COMMIT: every writer
     // (group commit, trigger-written rows, other services) reads the committed head. Under
     // REPEATABLE READ a stale head gives a duplicate chain_seq, which the unique index refuses.

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isSecretKey } from '@opskit/core'
@@ -204,17 +205,70 @@ describe(`auditable records (track / bind) against ${target}`, () => {
     await expect(app.audit.track(table)).rejects.toThrow(/audit table/)
   })
 
+  // Core's own cases (its corpus: secret keys and benign look-alikes), the second-edition rules and
+  // keys made of pieces that split, join and follow each other in every way core's word split handles.
+  const corpus = JSON.parse(readFileSync(new URL('../../core/test/fixtures/secrets-corpus.json', import.meta.url), 'utf8')) as {
+    keys: Array<{ value: Record<string, unknown> }>
+    benign: { keys: Array<Record<string, unknown>> }
+  }
+  const flatKeys = (value: unknown): string[] => value === null || typeof value !== 'object' ? []
+    : Array.isArray(value) ? value.flatMap(flatKeys) : Object.entries(value).flatMap(([k, v]) => [k, ...flatKeys(v)])
+  const pieces = ['pass', 'Pass', 'word', 'Word', 'PASSWORD', 'pwd', 'sid', 'ssid', 'session', 'Id', 'id', 'API', 'api', 'Key', 'key',
+    'private', 'token', 'Token', 'secret', 'ary', 'by', 'cookie', 'consent', 'type', 'at', 'changed', 'expires', 'cvc', 'ssn', 'x',
+    '2', '_', '-', '.', ' ', '/', '']
+  let seed = 7
+  const random = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+    return (seed >>> 16) % n
+  }
+  const generated = Array.from({ length: 400 }, () => Array.from({ length: 1 + random(4) }, () => pieces[random(pieces.length)]).join(''))
+  const parityKeys = [...new Set([
+    'password', 'Pass_Word', 'passwd', 'accessToken', 'refresh_token', 'x-api-key', 'apiKey', 'APIKey', 'Set-Cookie', 'authorization',
+    'client_secret', 'credit_card', 'cvv', 'cvc', 'pwd', 'pass', 'passphrase', 'ssn', 'sid', 'sessionId', 'session_id', 'privateKey',
+    'private_key', 'userPassword2', 'x_auth_token', 'accesstoken', 'db.password', 'api key', 'api\nkey', 'password_changed_at',
+    'passwordChangedAt', 'token_type', 'token_expires_at', 'cookie_consent', 'secret_name', 'secretary', 'bypass', 'ssid', 'compass',
+    'passport', 'session', 'status', 'name', 'tokenizer', 'email', 'internal_note',
+    ...corpus.keys.flatMap((c) => flatKeys(c.value)), ...corpus.benign.keys.flatMap(flatKeys), ...generated,
+  ].filter((k) => k !== ''))]
+  const expected = (key: string): string => (isSecretKey(key) || key === 'internal_note' ? '[REDACTED]' : 'v')
+
   it('secret keys are redacted in SQL exactly as core\'s isSecretKey() sees them, at any depth, plus the redact option', async () => {
-    const keys = ['password', 'Pass_Word', 'passwd', 'accessToken', 'refresh_token', 'x-api-key', 'apiKey', 'Set-Cookie', 'authorization',
-      'client_secret', 'credit_card', 'cvv', 'pwd', 'pass', 'ssn', 'sessionId', 'private_key', 'status', 'name', 'tokenizer', 'email', 'internal_note']
+    expect(parityKeys.filter((k) => isSecretKey(k)).length).toBeGreaterThan(100)
+    expect(parityKeys.filter((k) => !isSecretKey(k)).length).toBeGreaterThan(100)
     const redacted = await db.query(
       `SELECT ${table}_opskit_redact(jsonb_build_object('nested', jsonb_build_array(jsonb_object_agg(k, 'v'))), $2::text[]) AS v FROM unnest($1::text[]) AS k`,
-      [keys, ['internalnote']],
+      [parityKeys, ['internalnote']],
     )
     const stored = (redacted[0].v as { nested: Array<Record<string, string>> }).nested[0]!
-    for (const key of keys) {
-      const secret = isSecretKey(key) || key === 'internal_note'
-      expect({ key, value: stored[key] }).toEqual({ key, value: secret ? '[REDACTED]' : 'v' })
+    expect(parityKeys.map((key) => ({ key, value: stored[key] }))).toEqual(parityKeys.map((key) => ({ key, value: expected(key) })))
+    // Each key alone: the fast path (the value's JSON text, escapes and all) lets every secret key through.
+    const alone = await db.query(
+      `SELECT k AS key, ${table}_opskit_redact(jsonb_build_object(k, 'v'), $2::text[]) ->> k AS value FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i) ORDER BY i`,
+      [[...parityKeys, 'api\\key', 'api"key', 'x\u001fapi\tkey'], ['internalnote']],
+    )
+    expect(alone).toEqual([...parityKeys, 'api\\key', 'api"key', 'x\u001fapi\tkey'].map((key) => ({ key, value: expected(key) })))
+  })
+
+  it('columns are redacted by the same rule when a row is created, updated and deleted', async () => {
+    const columns = parityKeys.slice(0, 60).filter((k) => k !== 'id' && k.length <= 63)
+    const wide = `wide_${table.slice(-10)}`
+    const ident = (k: string): string => `"${k.replace(/"/g, '""')}"`
+    await db.query(`CREATE TABLE ${wide} (id int PRIMARY KEY, ${columns.map((k) => `${ident(k)} text`).join(', ')})`)
+    try {
+      await app.audit.track(wide)
+      await db.query(`INSERT INTO ${wide} VALUES (1, ${columns.map(() => "'v'").join(', ')})`)
+      await db.query(`UPDATE ${wide} SET ${columns.map((k) => `${ident(k)} = 'w'`).join(', ')}`)
+      await db.query(`DELETE FROM ${wide}`)
+      const rows = await db.query(`SELECT action, old_values, new_values FROM ${table} WHERE entity_type = $1 ORDER BY created_at, id`, [wide])
+      const secret = (key: string, value: string): string => (expected(key) === 'v' ? value : '[REDACTED]')
+      const row = (value: string) => Object.fromEntries(columns.map((k) => [k, secret(k, value)]))
+      expect(rows).toEqual([
+        { action: 'create', old_values: null, new_values: { id: 1, ...row('v') } },
+        { action: 'update', old_values: row('v'), new_values: row('w') },
+        { action: 'delete', old_values: { id: 1, ...row('w') }, new_values: null },
+      ])
+    } finally {
+      await db.query(`DROP TABLE ${wide}`)
     }
   })
 })
@@ -240,7 +294,7 @@ describe(`trigger functions are versioned with the migrations (${target})`, () =
     await db.query(`COMMENT ON FUNCTION ${capture}() IS 'opskit-audit v0'`)
     await db.query(`CREATE TABLE ${items} (id int PRIMARY KEY, label text)`)
     let app = await buildApp({ connection: db.connection, table })
-    expect(await comment()).toBe('opskit-audit v1')
+    expect(await comment()).toBe('opskit-audit v2')
     await app.audit.track(items)
     await db.query(`INSERT INTO ${items} VALUES (1, 'a')`)
     expect(await db.query(`SELECT entity_id FROM ${table}`)).toEqual([{ entity_id: '1' }])

@@ -21,6 +21,18 @@ const METADATA_WORDS = new Set([
   'name', 'url', 'uri', 'endpoint', 'path', 'domain', 'format', 'version', 'algorithm', 'alg', 'scheme',
 ])
 
+/**
+ * Internal, for packages that must apply `isSecretKey()` elsewhere (the SQL triggers of
+ * @opskit/audit generate their key rule from these lists, so the two cannot drift): the long
+ * terms (whole words or the end of a run-together word), the short terms (whole words only) and
+ * the descriptive words that spare a key when they follow the term. Not a stable API.
+ */
+export const SECRET_KEY_TERMS: { readonly long: readonly string[]; readonly short: readonly string[]; readonly metadata: readonly string[] } = Object.freeze({
+  long: Object.freeze([...LONG_TERMS]),
+  short: Object.freeze([...SHORT_TERMS]),
+  metadata: Object.freeze([...METADATA_WORDS]),
+})
+
 const keyCache = new Map<string, boolean>()
 const KEY_CACHE_LIMIT = 10_000
 

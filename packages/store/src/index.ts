@@ -1,5 +1,5 @@
 export { openDatabase, isConnection } from './database.js'
-export type { Connection, Database, Queryable, QueryResultLike, OpenDatabaseOptions } from './database.js'
+export type { Connection, PGliteLike, PGliteTransactionLike, Database, Queryable, QueryResultLike, OpenDatabaseOptions } from './database.js'
 export { runMigration } from './migration.js'
 export { quoteIdent, isValidIdent } from './quote-ident.js'
 export { GroupCommitQueue, QueueFullError, QueueClosedError } from './group-commit.js'

@@ -194,7 +194,7 @@ async function consumer(short, pkgs, tarballs, scratch) {
     fail(short, `typecheck of the README Usage block / CommonJS consumer failed\n${err.message}`)
     return log
   }
-  const req = await run(process.execPath, [join(dir, 'dist', 'require.cjs')], { cwd: dir, timeout: 30_000 }).catch((err) => {
+  const req = await run(process.execPath, [join(dir, 'dist', 'require.cjs')], { cwd: dir, timeout: 120_000 }).catch((err) => {
     fail(short, `CommonJS require failed\n${err.message}`)
   })
   if (req) log.push(req.stdout.trim())
@@ -209,7 +209,7 @@ async function consumer(short, pkgs, tarballs, scratch) {
     if (spec.body !== undefined) env.USAGE_BODY = spec.body
     else delete env.USAGE_BODY
   }
-  const started = await run(process.execPath, args, { cwd: dir, env, timeout: 60_000 }).catch((err) => {
+  const started = await run(process.execPath, args, { cwd: dir, env, timeout: 180_000 }).catch((err) => {
     fail(short, `the Usage block did not run as written\n${err.message}`)
   })
   if (started) log.push(...started.stdout.split('\n').filter((l) => l.startsWith('usage-harness:')), spec === null ? 'usage block ran to its end' : '')

@@ -12,7 +12,7 @@ const [method = 'GET', path = '/'] = (process.env.USAGE_REQUEST ?? 'GET /').spli
 const body = process.env.USAGE_BODY
 const expected = (process.env.USAGE_EXPECT ?? '200').split(',').map(Number)
 const wantRequestId = process.env.USAGE_REQUEST_ID !== '0'
-const timeoutMs = Number(process.env.USAGE_TIMEOUT_MS ?? 30_000)
+const timeoutMs = Number(process.env.USAGE_TIMEOUT_MS ?? 120_000)
 
 const timer = setTimeout(() => {
   console.error(`usage-harness: the block did not listen and answer ${method} ${path} within ${timeoutMs} ms`)

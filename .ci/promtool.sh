@@ -26,7 +26,7 @@ promtool test rules packages/metrics/prometheus/alerts.test.yml
 
 if [ ! -f packages/suite/dist/index.js ] || [ ! -f packages/health/dist/index.js ]; then
   echo "== building (dist/ missing)"
-  pnpm run build
+  npx -y pnpm@10 run build
 fi
 
 echo "== promtool check metrics (scrape of a real server running the whole suite)"

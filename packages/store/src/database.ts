@@ -7,7 +7,27 @@ import type { FastifyBaseLogger } from 'fastify'
  * Where rows go: a `pg.Pool` (used as is), a connection string, embedded PGlite (on disk with
  * `dataDir`), or the app's own `PGlite` instance (used as is, so its transactions can carry rows).
  */
-export type Connection = pg.Pool | string | { embedded: { dataDir?: string } } | PGlite
+export type Connection = pg.Pool | string | { embedded: { dataDir?: string } } | PGliteLike
+
+/**
+ * What opskit uses of a PGlite instance (a `PGlite` from `@electric-sql/pglite` fits). Declared here
+ * so that opskit's declarations do not pull in PGlite's, which need Emscripten's types and fail a
+ * consumer's `skipLibCheck: false` build.
+ */
+export interface PGliteLike {
+  query<T = Record<string, unknown>>(text: string, params?: any[]): Promise<{ rows: T[]; affectedRows?: number }>
+  exec(text: string): Promise<unknown>
+  transaction<T>(fn: (tx: PGliteTransactionLike) => Promise<T>): Promise<T>
+  close(): Promise<void>
+  readonly closed: boolean
+}
+
+/** The transaction PGlite's `transaction()` hands its callback. */
+export interface PGliteTransactionLike {
+  query<T = Record<string, unknown>>(text: string, params?: any[]): Promise<{ rows: T[]; affectedRows?: number }>
+  exec(text: string): Promise<unknown>
+  rollback(): Promise<void>
+}
 
 export interface QueryResultLike<R = any> {
   rows: R[]
@@ -118,7 +138,7 @@ function postgresDatabase(pool: pg.Pool, owned: boolean, closeMs = DEFAULT_TIMEO
   }
 }
 
-function pgliteDatabase(db: PGlite, owned: boolean): Database {
+function pgliteDatabase(db: PGliteLike, owned: boolean): Database {
   // PGlite is one connection. While withClient() holds it (BEGIN ... COMMIT of a migration), other
   // queries wait here so they never land inside that transaction.
   let exclusive: Promise<void> | null = null

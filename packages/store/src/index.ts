@@ -1,5 +1,5 @@
 export { openDatabase, isConnection, DEFAULT_TIMEOUTS } from './database.js'
-export type { Connection, Database, DatabaseTimeouts, Queryable, QueryResultLike, OpenDatabaseOptions } from './database.js'
+export type { Connection, PGliteLike, PGliteTransactionLike, Database, DatabaseTimeouts, Queryable, QueryResultLike, OpenDatabaseOptions } from './database.js'
 export { runMigration } from './migration.js'
 export { quoteIdent, isValidIdent } from './quote-ident.js'
 export { GroupCommitQueue, QueueFullError, QueueClosedError, NotCommittedError, WriteTimeoutError } from './group-commit.js'

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
+import type { PGliteLike } from '@opskit/store'
 import { Redis } from 'ioredis'
 import type { OpskitConfig } from './config.js'
 
@@ -9,7 +10,7 @@ export interface SharedServices {
   /** One pool for audit, security-log and the `db` health check (when `DATABASE_URL` is set). */
   pool?: pg.Pool
   /** One in-memory PGlite for audit and security-log when `DATABASE_URL` is not set. */
-  pglite?: PGlite
+  pglite?: PGliteLike
   /** One client for rate-limit, security-log abuse counters and the `redis` health check (when `REDIS_URL` is set). */
   redis?: Redis
   /** Ends what was opened. Called from `onClose`, after the parts have flushed. */

@@ -6,6 +6,6 @@ export { GroupCommitQueue, QueueFullError, QueueClosedError } from './group-comm
 export type { GroupCommitOptions } from './group-commit.js'
 export { parseListQuery, listRows, toJsonRow, InvalidQueryError, DEFAULT_LIMIT, MAX_LIMIT } from './list-query.js'
 export type { FilterKind, ListSpec, ParsedFilter, ParsedList, ListResult } from './list-query.js'
-export { registerListRoute } from './list-route.js'
+export { registerListRoute, assertAuthorized } from './list-route.js'
 export type { ListRouteOptions } from './list-route.js'
 export { storableText, storableJson, storableIp, deeperThan, MAX_JSON_DEPTH } from './storable-values.js'

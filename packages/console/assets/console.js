@@ -77,36 +77,45 @@
     Object.keys(attrs).forEach(function (k) { node.setAttribute(k, String(attrs[k])) })
     return node
   }
+  // The hour as 60 slots, the minute in progress on the right; fewer points (a young process) sit at the right end.
+  var SLOTS = 60
   function chart(containerId, minutes, series, opts) {
     var W = 600, H = 140, L = 36, B = 16, T = 6
-    var box = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', role: 'img', 'aria-label': opts.label })
+    var box = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': opts.label })
     var max = 0
     series.forEach(function (s) { minutes.forEach(function (m) { var v = m[s.key]; if (typeof v === 'number' && v > max) max = v }) })
     if (max === 0) max = 1
-    var n = Math.max(minutes.length, 1)
-    var step = (W - L) / n
+    var step = (W - L) / SLOTS
+    var offset = SLOTS - minutes.length
+    function x(i) { return L + (offset + i) * step }
     function y(v) { return H - B - (v / max) * (H - B - T) }
     box.appendChild(svg('line', { x1: L, y1: H - B, x2: W, y2: H - B, class: 'axis' }))
     box.appendChild(svg('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'axis' }))
     var top = svg('text', { x: L - 4, y: T + 8, 'text-anchor': 'end' }); top.textContent = opts.format(max); box.appendChild(top)
     var zero = svg('text', { x: L - 4, y: H - B, 'text-anchor': 'end' }); zero.textContent = '0'; box.appendChild(zero)
-    if (minutes.length > 0) {
-      var first = svg('text', { x: L, y: H - 3 }); first.textContent = time(minutes[0].at); box.appendChild(first)
-      var last = svg('text', { x: W, y: H - 3, 'text-anchor': 'end' }); last.textContent = 'now'; box.appendChild(last)
-    }
+    var first = svg('text', { x: L, y: H - 3 }); first.textContent = '−60 min'; box.appendChild(first)
+    var mid = svg('text', { x: L + (W - L) / 2, y: H - 3, 'text-anchor': 'middle' }); mid.textContent = '−30 min'; box.appendChild(mid)
+    var last = svg('text', { x: W, y: H - 3, 'text-anchor': 'end' }); last.textContent = 'now'; box.appendChild(last)
     series.forEach(function (s) {
       if (s.kind === 'bar') {
         minutes.forEach(function (m, i) {
           var v = m[s.key] || 0
           if (v <= 0) return
-          var bar = svg('rect', { x: L + i * step + step * 0.15, y: y(v), width: Math.max(step * 0.7, 1), height: H - B - y(v), fill: s.color })
+          var bar = svg('rect', { x: x(i) + step * 0.15, y: y(v), width: Math.max(step * 0.7, 1), height: H - B - y(v), fill: s.color })
           var tip = svg('title', {}); tip.textContent = time(m.at) + ': ' + v + ' ' + s.name; bar.appendChild(tip)
           box.appendChild(bar)
         })
       } else {
         var points = []
-        minutes.forEach(function (m, i) { if (typeof m[s.key] === 'number') points.push((L + i * step + step / 2).toFixed(1) + ',' + y(m[s.key]).toFixed(1)) })
-        if (points.length > 0) box.appendChild(svg('polyline', { points: points.join(' '), fill: 'none', stroke: s.color, 'stroke-width': 2, 'vector-effect': 'non-scaling-stroke' }))
+        minutes.forEach(function (m, i) {
+          if (typeof m[s.key] !== 'number') return
+          var px = x(i) + step / 2, py = y(m[s.key])
+          points.push(px.toFixed(1) + ',' + py.toFixed(1))
+          var dot = svg('circle', { cx: px.toFixed(1), cy: py.toFixed(1), r: 2.5, fill: s.color })
+          var tip = svg('title', {}); tip.textContent = time(m.at) + ': ' + s.key.replace('_ms', '') + ' ' + ms(m[s.key]) + ' ms'; dot.appendChild(tip)
+          box.appendChild(dot)
+        })
+        if (points.length > 1) box.appendChild(svg('polyline', { points: points.join(' '), fill: 'none', stroke: s.color, 'stroke-width': 2 }))
       }
     })
     $(containerId).replaceChildren(box)
@@ -160,7 +169,7 @@
 
   function renderSlowest(s) {
     fill('slowest-rows', s.items.map(function (r) {
-      return row([td(ms(r.duration_ms), 'num'), td(r.method + ' ' + r.route, 'mono'), td(r.status_code, r.status_code >= 500 ? 's-error' : ''), td(r.request_id, 'mono'), td(time(r.at))])
+      return row([td(ms(r.duration_ms), 'num'), td(r.method + ' ' + r.route, 'mono'), td(r.status_code, r.status_code >= 500 ? 's-error' : ''), td(r.request_id, 'mono id'), td(time(r.at))])
     }), 5, 'no requests yet')
   }
 

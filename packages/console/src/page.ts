@@ -26,7 +26,7 @@ export async function buildPage(settings: { prefix: string; refreshMs: number; t
     ['console.html', 'console.css', 'console.js'].map((file) => readFile(new URL(file, ASSETS), 'utf8')),
   )
   const html = (template as string)
-    .replace('__TITLE__', escapeAttribute(settings.title))
+    .replaceAll('__TITLE__', escapeAttribute(settings.title))
     .replace('__SETTINGS__', escapeAttribute(JSON.stringify(settings)))
     .replace('/*__CSS__*/', () => css as string)
     .replace('/*__JS__*/', () => js as string)

@@ -30,7 +30,8 @@ function pathOf(url: string): string {
 /**
  * The slowest requests of the last hour: each minute keeps its `size` slowest. A request costs one
  * comparison with the minute's floor (`reply.elapsedTime`, which Fastify has measured anyway);
- * only one that enters the list builds an entry. `rotate()` runs on the console's minute timer.
+ * only one that enters the list builds an entry. Routes with `config.metrics: false` (the metrics
+ * scrape, the console's own API) are left out. `rotate()` runs on the console's minute timer.
  */
 export class SlowRequests {
   readonly #size: number
@@ -44,7 +45,10 @@ export class SlowRequests {
   readonly onResponse = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     const ms = reply.elapsedTime
     const minute = this.#current
-    if (minute.items.length < this.#size || ms > minute.floor) this.#keep(minute, request, reply, ms)
+    // Routes left out of the RED metrics (the scrape, the console's own API) are left out here too.
+    if ((minute.items.length < this.#size || ms > minute.floor) && request.routeOptions.config?.metrics !== false) {
+      this.#keep(minute, request, reply, ms)
+    }
     done()
   }
 

@@ -115,7 +115,7 @@ describe.skipIf(!hasChromium)(`the ops console in Chromium (audit and security e
     const page = await open()
     await page.setViewportSize({ width: 390, height: 844 })
     await expect.poll(() => page.locator('#health-rows').innerText()).toContain('db')
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')
     expect(overflow).toBeLessThanOrEqual(0)
     expect(consoleErrors).toEqual([])
     await page.close()

@@ -8,6 +8,7 @@ import { opskitHealth, postgresCheck, redisCheck } from '@opskit/health'
 import { opskitSecurityLog } from '@opskit/security-log'
 import { opskitRateLimit } from '@opskit/rate-limit'
 import { opskitAudit } from '@opskit/audit'
+import { opskitConsole } from '@opskit/console'
 import { loadConfig, type OpskitConfig } from './config.js'
 import { originOnlyCors } from './cors.js'
 import { FST_OPSKIT_INVALID_OPTION } from './errors.js'
@@ -23,6 +24,7 @@ export type HealthOptions = OptionsOf<typeof opskitHealth>
 export type SecurityLogOptions = OptionsOf<typeof opskitSecurityLog>
 export type RateLimitOptions = OptionsOf<typeof opskitRateLimit>
 export type AuditOptions = OptionsOf<typeof opskitAudit>
+export type ConsoleOptions = OptionsOf<typeof opskitConsole>
 
 /**
  * Options of the `opskit` plugin. Each part key takes that plugin's own options, merged over what
@@ -47,12 +49,14 @@ export interface OpskitOptions {
   audit?: AuditOptions | false
   /** `@fastify/cors` options. Default: registered when `CORS_ORIGINS` is set, exposing the opskit headers. */
   cors?: FastifyCorsOptions | false
+  /** `@opskit/console` options (the ops page at `/ops`). Default off; registered after every other part, and serving only with `authorize`. */
+  console?: ConsoleOptions | false
 }
 
 /** `health.shutdownDelayMs` the suite sets when `ENVIRONMENT=production` (yours wins). */
 export const PRODUCTION_SHUTDOWN_DELAY_MS = 5000
 
-const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'cors'] as const
+const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'cors', 'console'] as const
 const KNOWN_KEYS = new Set<string>(['config', ...PARTS])
 
 /** Response headers a browser script may read: request id, rate-limit headers and retry-after. */
@@ -168,6 +172,13 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
     const connection = services.pool ?? services.pglite
     if (connection !== undefined) defaults.connection = connection
     await fastify.register(opskitAudit, { ...defaults, ...user('audit') } as AuditOptions)
+  }
+
+  // Last, so it sees every part. Off unless asked for; asked for without `authorize`, it registers
+  // nothing and says so at WARN.
+  const userConsole = parts.console
+  if (userConsole !== undefined && userConsole !== false) {
+    await fastify.register(opskitConsole, userConsole)
   }
 
   decorateSuite(fastify, config, services)

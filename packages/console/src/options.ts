@@ -66,8 +66,8 @@ export function resolveOptions(opts: OpskitConsoleOptions = {}): ResolvedConsole
   if (!Number.isInteger(slowRequests) || slowRequests < 0 || slowRequests > 1000) {
     throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('slowRequests', 'expected an integer from 0 to 1000')
   }
-  if (typeof title !== 'string' || title.length === 0 || title.length > 100) {
-    throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('title', 'expected 1 to 100 characters')
+  if (typeof title !== 'string' || title.length === 0 || title.length > 128) {
+    throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('title', 'expected 1 to 128 characters')
   }
   const trimmed = prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix
   if (trimmed === '/') throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('prefix', 'expected a path below "/", such as "/ops"')

@@ -178,7 +178,7 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
   // nothing and says so at WARN.
   const userConsole = parts.console
   if (userConsole !== undefined && userConsole !== false) {
-    await fastify.register(opskitConsole, userConsole)
+    await fastify.register(opskitConsole, { title: config.appName, ...userConsole } as ConsoleOptions)
   }
 
   decorateSuite(fastify, config, services)

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-const packages = ['core', 'logging', 'health', 'metrics', 'rate-limit', 'store', 'audit', 'security-log', 'alerts', 'error-reports', 'outbound', 'suite']
+const packages = ['core', 'logging', 'health', 'metrics', 'rate-limit', 'store', 'audit', 'security-log', 'alerts', 'error-reports', 'outbound', 'suite', 'console']
 
 // Tests import every @opskit package from its TypeScript source, so `pnpm test` needs no build
 // and a process holds exactly one copy of @opskit/core (one AsyncLocalStorage).

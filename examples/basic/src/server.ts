@@ -6,6 +6,7 @@
 //   curl -H 'x-user-id: u-staff' -H 'content-type: application/json' \
 //        -d '{"guest":"Ada","room":"12","nights":2}' localhost:3000/bookings
 //   curl -H 'x-user-id: u-admin' -H 'x-user-role: admin' localhost:3000/audit
+//   open http://localhost:3000/ops in a browser on this machine (or send x-ops-key: $OPS_KEY)
 import { buildServer } from './app.js'
 
 const app = await buildServer()

@@ -17,30 +17,43 @@ class HttpError extends Error {
 }
 
 /**
- * `GET <prefix>`: `authorize(request)` alone decides. Anything but `true` is a 401 when the request
- * has no actor and a 403 when it has one; a throwing `authorize` is a 500 whose body never carries
- * the thrown message (the error is logged at ERROR instead) and serves no row. A bad parameter is a
- * 400 naming it, else 200 `{ items, limit, skip, total }`. Not registered when `authorize` is
- * missing, so a trail is never public by accident. Other route config (rate limits...) is left to
- * the app.
+ * The list routes' authorization, for any route that serves a trail (the list routes, the ops
+ * console): `authorize(request)` alone decides. Anything but `true` throws a 401 when the request
+ * has no actor and a 403 when it has one; a throwing `authorize` throws a 500 whose message never
+ * carries the thrown one (that error is logged at ERROR instead), so nothing is served.
+ * `what` names the route in that log line.
+ */
+export async function assertAuthorized(
+  request: FastifyRequest,
+  authorize: (request: FastifyRequest) => boolean | Promise<boolean>,
+  what: string,
+): Promise<void> {
+  let allowed: unknown
+  try {
+    allowed = await authorize(request)
+  } catch (err) {
+    request.log.error({ err }, `authorize() threw on ${what}; nothing served`)
+    throw new HttpError(500, 'authorization check failed', 'FST_OPSKIT_AUTHORIZE_FAILED')
+  }
+  if (allowed !== true) {
+    if ((request as { actor?: unknown }).actor == null) {
+      throw new HttpError(401, 'authentication required', 'FST_OPSKIT_UNAUTHORIZED')
+    }
+    throw new HttpError(403, 'not allowed to read this log', 'FST_OPSKIT_FORBIDDEN')
+  }
+}
+
+/**
+ * `GET <prefix>`: authorized by `assertAuthorized` (401 / 403 / 500 without the thrown message, no
+ * row served). A bad parameter is a 400 naming it, else 200 `{ items, limit, skip, total }`. Not
+ * registered when `authorize` is missing, so a trail is never public by accident. Other route
+ * config (rate limits...) is left to the app.
  */
 export function registerListRoute(fastify: FastifyInstance, opts: ListRouteOptions): void {
   const { prefix, authorize, spec, list } = opts
   if (typeof authorize !== 'function') return
   fastify.get(prefix, async (request: FastifyRequest, _reply: FastifyReply) => {
-    let allowed: unknown
-    try {
-      allowed = await authorize(request)
-    } catch (err) {
-      request.log.error({ err }, `authorize() threw on GET ${prefix}; no row served`)
-      throw new HttpError(500, 'authorization check failed', 'FST_OPSKIT_AUTHORIZE_FAILED')
-    }
-    if (allowed !== true) {
-      if ((request as { actor?: unknown }).actor == null) {
-        throw new HttpError(401, 'authentication required', 'FST_OPSKIT_UNAUTHORIZED')
-      }
-      throw new HttpError(403, 'not allowed to read this log', 'FST_OPSKIT_FORBIDDEN')
-    }
+    await assertAuthorized(request, authorize, `GET ${prefix}`)
     return list(parseListQuery(request.query, spec))
   })
 }

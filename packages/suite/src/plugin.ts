@@ -12,6 +12,7 @@ import { emailSink, opskitAlerts, telegramSink, webhookSink } from '@opskit/aler
 import type { AlertSink } from '@opskit/alerts'
 import { opskitErrorReports } from '@opskit/error-reports'
 import { opskitOutbound } from '@opskit/outbound'
+import { opskitConsole } from '@opskit/console'
 import { loadConfig, type OpskitConfig } from './config.js'
 import { originOnlyCors } from './cors.js'
 import { FST_OPSKIT_INVALID_OPTION } from './errors.js'
@@ -30,6 +31,7 @@ export type AuditOptions = OptionsOf<typeof opskitAudit>
 export type ErrorReportsOptions = OptionsOf<typeof opskitErrorReports>
 export type AlertsOptions = OptionsOf<typeof opskitAlerts>
 export type OutboundOptions = OptionsOf<typeof opskitOutbound>
+export type ConsoleOptions = OptionsOf<typeof opskitConsole>
 
 /**
  * Options of the `opskit` plugin. Each part key takes that plugin's own options, merged over what
@@ -60,12 +62,14 @@ export interface OpskitOptions {
   errorReports?: ErrorReportsOptions | false
   /** `@opskit/alerts` options. Default: on when a sink is configured (`TELEGRAM_*`, `ALERT_WEBHOOK_URL`, `SMTP_URL` + `ALERT_EMAIL_*`); `service` from `APP_NAME`, `redis` from `REDIS_URL`. */
   alerts?: AlertsOptions | false
+  /** `@opskit/console` options (the ops page at `/ops`). Default off; registered after every other part, and serving only with `authorize`. */
+  console?: ConsoleOptions | false
 }
 
 /** `health.shutdownDelayMs` the suite sets when `ENVIRONMENT=production` (yours wins). */
 export const PRODUCTION_SHUTDOWN_DELAY_MS = 5000
 
-const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'outbound', 'cors', 'errorReports', 'alerts'] as const
+const PARTS = ['core', 'logging', 'metrics', 'health', 'securityLog', 'rateLimit', 'audit', 'outbound', 'cors', 'errorReports', 'alerts', 'console'] as const
 const KNOWN_KEYS = new Set<string>(['config', ...PARTS])
 
 /** Response headers a browser script may read: request id, rate-limit headers and retry-after. */
@@ -202,6 +206,12 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
       ...(user('alerts') as Partial<AlertsOptions>),
     }
     await fastify.register(opskitAlerts, alertOptions)
+  }
+  // Last, so it sees every part. Off unless asked for; asked for without `authorize`, it registers
+  // nothing and says so at WARN.
+  const userConsole = parts.console
+  if (userConsole !== undefined && userConsole !== false) {
+    await fastify.register(opskitConsole, { title: config.appName, ...userConsole } as ConsoleOptions)
   }
 
   decorateSuite(fastify, config, services)

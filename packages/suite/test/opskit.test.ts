@@ -316,3 +316,19 @@ describe('options and config errors', () => {
     expect(ok.statusCode).toBe(200)
   })
 })
+
+describe('the console part', () => {
+  it('is off by default, and with authorize serves /ops with the parts the suite registered', async () => {
+    const off = await buildApp()
+    expect((await off.app.inject('/ops')).statusCode).toBe(404)
+    await off.app.close()
+
+    const { app } = await buildApp({ console: { authorize: (request) => request.headers['x-ops-key'] === 'dev-key' } })
+    expect((await app.inject('/ops')).statusCode).toBe(401)
+    const parts = await app.inject({ url: '/ops/api/parts', headers: { 'x-ops-key': 'dev-key' } })
+    expect(parts.json().parts).toMatchObject({ health: true, traffic: true, audit: true, securityEvents: true, rateLimits: true })
+    await app.inject({ method: 'POST', url: '/bookings', headers: { 'x-user-id': 'u-1' }, payload: { guest: 'Ada' } })
+    const audit = await app.inject({ url: '/ops/api/audit?entity_id=b-1', headers: { 'x-ops-key': 'dev-key' } })
+    expect(audit.json().items[0]).toMatchObject({ action: 'create', entity_id: 'b-1', user_id: 'u-1' })
+  })
+})

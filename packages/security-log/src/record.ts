@@ -28,6 +28,8 @@ export interface SecurityEventContext {
   userAgent?: string | null
   requestPath?: string | null
   requestId?: string | null
+  /** The request's trace id (32 lowercase hex), from core's request context. */
+  traceId?: string | null
   userId?: string | null
   email?: string | null
 }
@@ -45,6 +47,7 @@ export interface SecurityRecord {
   request_id: string | null
   details: Record<string, unknown> | null
   created_at: string
+  trace_id: string | null
 }
 
 const MAX_ACTION_LENGTH = 128
@@ -112,6 +115,7 @@ export function contextFromRequest(context: RequestContext | undefined | null): 
     userAgent: context.userAgent,
     requestPath: context.url,
     requestId: context.requestId,
+    traceId: context.traceId ?? null,
     userId: context.actor?.id ?? null,
     email: context.actor?.email ?? null,
   }
@@ -171,6 +175,7 @@ export function buildRecord(event: SecurityEvent, context: SecurityEventContext,
     request_id: optionalText(context.requestId, 128),
     details,
     created_at: new Date().toISOString(),
+    trace_id: optionalText(context.traceId, 32),
   }
   return { record, detailsJson }
 }

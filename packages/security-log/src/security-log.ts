@@ -161,6 +161,7 @@ export class SecurityLog {
       record.request_id,
       detailsJson,
       record.created_at,
+      record.trace_id,
     ]).then(
       () => record,
       (err: Error) => {

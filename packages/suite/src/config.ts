@@ -41,6 +41,12 @@ export interface OpskitConfig {
   }
   /** `METRICS_TOKEN`: when set, `/metrics` requires `Authorization: Bearer <token>`. */
   metricsToken?: string
+  /**
+   * `ENABLE_OPENTELEMETRY=true`: the suite starts the OpenTelemetry tracing SDK with `@fastify/otel`
+   * and exports spans over OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT` (default
+   * `http://localhost:4318`, OpenTelemetry's own default). Unset or false: no SDK is started.
+   */
+  openTelemetry?: { endpoint: string }
 }
 
 /** One bad environment variable and what was expected of it. */
@@ -238,6 +244,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bad('METRICS_TOKEN', 'expected a token of visible ASCII characters without spaces (value not shown)')
   }
 
+  const openTelemetry = readOpenTelemetry(env, bad)
+
   if (problems.length > 0) throw new OpskitConfigError(problems)
 
   const config: OpskitConfig = {
@@ -256,5 +264,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl
   if (redisUrl !== undefined) config.redisUrl = redisUrl
   if (metricsToken !== undefined) config.metricsToken = metricsToken
+  if (openTelemetry !== undefined) config.openTelemetry = openTelemetry
   return config
+}
+
+/** OpenTelemetry's default OTLP/HTTP endpoint. */
+export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318'
+
+/**
+ * `ENABLE_OPENTELEMETRY` and `OTEL_EXPORTER_OTLP_ENDPOINT` (the trace-context block): the endpoint
+ * is checked whenever it is set; its value is never echoed (it may carry credentials).
+ */
+function readOpenTelemetry(env: Record<string, string | undefined>, bad: (variable: string, message: string) => void): { endpoint: string } | undefined {
+  let enabled = false
+  const raw = read(env, 'ENABLE_OPENTELEMETRY')
+  if (raw !== undefined) {
+    const lower = raw.toLowerCase()
+    if (TRUE_VALUES.has(lower)) enabled = true
+    else if (!FALSE_VALUES.has(lower)) bad('ENABLE_OPENTELEMETRY', `expected true or false, got ${shown(raw)}`)
+  }
+  const endpoint = read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')
+  if (endpoint !== undefined) {
+    const parsed = parseServiceUrl(endpoint, ['http:', 'https:'])
+    if (!parsed.ok) {
+      const got = parsed.protocol !== undefined ? ` (got a ${parsed.protocol}// URL)` : ''
+      bad('OTEL_EXPORTER_OTLP_ENDPOINT', `expected the http:// or https:// base URL of an OTLP/HTTP collector, such as "http://localhost:4318"${got} (value not shown)`)
+      return undefined
+    }
+  }
+  return enabled ? { endpoint: (endpoint ?? DEFAULT_OTLP_ENDPOINT).replace(/\/+$/, '') } : undefined
 }

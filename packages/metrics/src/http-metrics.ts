@@ -131,7 +131,14 @@ export class HttpSeriesTable {
     series.buckets[i] = (series.buckets[i] as number) + 1
     if (traceId !== undefined) {
       const exemplars = (series.exemplars ??= new Array<BucketExemplar | undefined>(bounds.length + 1))
-      exemplars[i] = { labelSet: { trace_id: traceId }, value: seconds, timestamp: Date.now() / 1000 }
+      const exemplar = exemplars[i]
+      // One object per bucket, updated in place: a traced request allocates nothing here.
+      if (exemplar === undefined) exemplars[i] = { labelSet: { trace_id: traceId }, value: seconds, timestamp: Date.now() / 1000 }
+      else {
+        exemplar.labelSet.trace_id = traceId
+        exemplar.value = seconds
+        exemplar.timestamp = Date.now() / 1000
+      }
     }
   }
 

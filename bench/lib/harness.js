@@ -47,7 +47,8 @@ function load(running, paths, seconds, options) {
     connections: options.connections,
     pipelining: options.pipelining,
     duration: seconds,
-    requests: paths.map((path) => ({ method: 'GET', path })),
+    // A server entry may give request headers (the trace-context group sends a traceparent).
+    requests: paths.map((path) => (running.headers === undefined ? { method: 'GET', path } : { method: 'GET', path, headers: running.headers })),
   })
 }
 

@@ -1,12 +1,27 @@
 // Bench server `opskit-suite` of the `suite` group: Fastify + the whole opskit suite from one
 // register: core, logging (request completed lines to a file only), metrics, health, memory
 // rate limit (huge max, nothing rejected), security-log and audit (embedded PGlite), CORS.
+import { createServer } from 'node:http'
 import Fastify from 'fastify'
 import { loadConfig, opskit, serverOptions } from '../../packages/suite/dist/index.js'
 import { logFile, serve } from '../lib/serve.js'
 import { BENCH_CORS_ORIGINS, registerSuiteRoutes } from './suite-routes.js'
 
+// OTEL_SINK=1 (trace-context group): ENABLE_OPENTELEMETRY=true, spans exported to a local sink
+// that answers every POST /v1/traces with 200.
+let otelEnv = {}
+if (process.env.OTEL_SINK === '1') {
+  const sink = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end())
+  })
+  await new Promise((resolve) => sink.listen(0, '127.0.0.1', resolve))
+  sink.unref()
+  otelEnv = { ENABLE_OPENTELEMETRY: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.address().port}` }
+}
+
 const config = loadConfig({
+  ...otelEnv,
   APP_NAME: 'bench',
   LOG_LEVEL: 'info',
   LOG_FILE: await logFile('opskit-suite'),

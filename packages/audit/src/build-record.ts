@@ -119,6 +119,7 @@ export function buildRecord(
     user_agent: userAgent == null ? null : (sanitizeHeader(userAgent) ?? null),
     request_path: path == null ? null : (sanitizeHeader(path, MAX_PATH_LENGTH) ?? null),
     request_id: requestId == null ? null : (sanitizeHeader(requestId, 128) ?? null),
+    trace_id: request?.traceId ?? null,
     // Formatted when the row is written (off the request path); the event time is taken now.
     created_at: '',
   }

@@ -5,7 +5,7 @@ import { AUDIT_COLUMNS } from './schema.js'
 import type { AuditRecord } from './types.js'
 
 const COLUMN_COUNT = AUDIT_COLUMNS.length
-const TYPES = ['uuid', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'jsonb', 'text', 'inet', 'text', 'text', 'text', 'timestamptz']
+const TYPES = ['uuid', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'jsonb', 'text', 'inet', 'text', 'text', 'text', 'timestamptz', 'text']
 
 /** Set by buildRecord: the event time in ms; `created_at` is formatted from it off the request path. */
 export const kTime = Symbol('opskit.audit.time')
@@ -104,6 +104,7 @@ export class AuditInsert {
       columns[12]![i] = row.request_path
       columns[13]![i] = row.request_id
       columns[14]![i] = row.created_at
+      columns[15]![i] = row.trace_id ?? null
     }
     return columns
   }

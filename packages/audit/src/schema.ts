@@ -4,7 +4,7 @@ import { quoteIdent } from '@opskit/store'
 export const AUDIT_COLUMNS = [
   'id', 'user_id', 'user_email', 'action', 'entity_type', 'entity_id', 'entity_name',
   'old_values', 'new_values', 'changes_summary', 'ip_address', 'user_agent', 'request_path',
-  'request_id', 'created_at',
+  'request_id', 'created_at', 'trace_id',
 ] as const
 
 /**
@@ -37,6 +37,8 @@ export function auditTableSql(table = 'audit_logs'): string[] {
     `CREATE INDEX IF NOT EXISTS ${index('user_id_action_idx')} ON ${t} (user_id, action)`,
     `CREATE INDEX IF NOT EXISTS ${index('entity_idx')} ON ${t} (entity_type, entity_id)`,
     `CREATE INDEX IF NOT EXISTS ${index('created_at_idx')} ON ${t} (created_at DESC)`,
+    // Second edition: the request's trace (an existing table gains the column, keeps its rows).
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS trace_id text NULL`,
   ]
 }
 

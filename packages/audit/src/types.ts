@@ -56,6 +56,8 @@ export interface AuditRecord {
   request_id: string | null
   /** ISO-8601. */
   created_at: string
+  /** The request's trace id (32 lowercase hex) when it had one. */
+  trace_id?: string | null
 }
 
 /** Filters of `fastify.audit.query()` and `GET <prefix>` (strings, as in a query string). */

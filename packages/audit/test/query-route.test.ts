@@ -50,7 +50,7 @@ describe(`GET /audit and fastify.audit.query() against ${target}`, () => {
     const item = body.items[0]
     expect(Object.keys(item).sort()).toEqual([
       'action', 'changes_summary', 'created_at', 'entity_id', 'entity_name', 'entity_type', 'id', 'ip_address',
-      'new_values', 'old_values', 'request_id', 'request_path', 'user_agent', 'user_email', 'user_id',
+      'new_values', 'old_values', 'request_id', 'request_path', 'trace_id', 'user_agent', 'user_email', 'user_id',
     ])
     expect(item.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T/)
     const byUser = (await app.inject({ url: '/audit?user_id=alice&action=update', headers: auditor })).json()

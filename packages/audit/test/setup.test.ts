@@ -98,7 +98,7 @@ describe(`migrations against ${target}`, () => {
       expect(columns.map((c) => `${c.column_name}:${c.data_type}`)).toEqual([
         'id:uuid', 'user_id:text', 'user_email:text', 'action:text', 'entity_type:text', 'entity_id:text', 'entity_name:text',
         'old_values:jsonb', 'new_values:jsonb', 'changes_summary:text', 'ip_address:inet', 'user_agent:text',
-        'request_path:text', 'request_id:text', 'created_at:timestamp with time zone',
+        'request_path:text', 'request_id:text', 'created_at:timestamp with time zone', 'trace_id:text',
       ])
       expect(AUDIT_MIGRATION_SQL).toContain('CREATE TABLE IF NOT EXISTS "audit_logs"')
     } finally {

@@ -4,6 +4,7 @@ import { createRequestContext, requestContextStorage } from './context.js'
 import { addRequestIdToErrors } from './error-response.js'
 import { FST_OPSKIT_CORE_INVALID_OPTION } from './errors.js'
 import { addLiveInstance, attachJobObservers, JobObserverSet, type JobObservers } from './job.js'
+import { applyTraceContext, loadOtelApi, type OtelTraceApi } from './trace-context.js'
 import type { Actor, OpskitCoreOptions, RequestContext, ResolveActor } from './types.js'
 
 declare module 'fastify' {
@@ -53,6 +54,7 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
     return
   }
   const { requestIdHeader, resolveActor } = options
+  let otel: OtelTraceApi | undefined
 
   fastify.decorateRequest('actor', null)
   fastify.decorateRequest('opskitContext', null as unknown as RequestContext)
@@ -95,6 +97,7 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
 
   function onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const context = createRequestContext(request)
+    if (otel !== undefined || request.headers.traceparent !== undefined) applyTraceContext(context, request, otel)
     attachJobObservers(context, ownObservers)
     request.opskitContext = context
     reply.header(requestIdHeader, request.id)
@@ -113,7 +116,11 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
   fastify.addHook('onRequest', onRequest)
   fastify.addHook('preValidation', preValidation)
   fastify.addHook('onSend', addRequestIdToErrors)
-  next()
+  // @opentelemetry/api is an optional peer: imported once, before the first request.
+  loadOtelApi().then((api) => {
+    otel = api
+    next()
+  }, next)
 }
 
 /** The shared request context: request id header, actor, `getRequestContext()`, `request_id` in error bodies. */

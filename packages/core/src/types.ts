@@ -19,6 +19,10 @@ export interface RequestContext {
   url: string
   /** The route template (`/bookings/:id`); undefined when no route matched. */
   route?: string
+  /** 32 lowercase hex digits: the active OpenTelemetry span's trace, else a valid incoming `traceparent`'s. */
+  traceId?: string
+  /** 16 lowercase hex digits: the active span's id, else a fresh id for this request under the incoming trace. */
+  spanId?: string
   /** Inside `runJob()`: the job's name. */
   job?: string
   /** Inside `runJob()`: the job's id (the same value as `requestId`). */

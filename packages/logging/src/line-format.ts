@@ -211,6 +211,14 @@ function jobFields(ctx: RequestContext, obj: Record<string, unknown>, bound: Rec
   return out
 }
 
+/** `,"trace_id":…,"span_id":…` of a line inside a traced request (ids core validated: lowercase hex). */
+function traceFields(ctx: RequestContext, obj: Record<string, unknown>, bound: Record<string, true> | undefined): string {
+  let out = ''
+  if (obj.trace_id === undefined && bound?.trace_id !== true) out += ',"trace_id":"' + (ctx.traceId as string) + '"'
+  if (ctx.spanId !== undefined && obj.span_id === undefined && bound?.span_id !== true) out += ',"span_id":"' + ctx.spanId + '"'
+  return out
+}
+
 function collides(obj: Record<string, unknown>, bound: Record<string, true>): boolean {
   for (const key in obj) if (bound[key] === true && obj[key] !== undefined) return true
   return false
@@ -236,6 +244,7 @@ export function formatLine(this: LoggerInternals, obj: Record<string, unknown>, 
   if (requestId !== undefined && obj.request_id === undefined && bound?.request_id !== true) {
     line += ',"request_id":' + quote(requestId)
   }
+  if (ctx?.traceId !== undefined) line += traceFields(ctx, obj, bound)
   if (ctx?.job !== undefined) line += jobFields(ctx, obj, bound)
   const actor = ctx?.actor
   if (actor !== null && actor !== undefined) {

@@ -1,10 +1,20 @@
 import type { Registry } from 'prom-client'
 
+/** The latest traced request counted in one bucket: an OpenMetrics exemplar `{trace_id="…"}`. */
+export interface BucketExemplar {
+  labelSet: { trace_id: string }
+  /** The observed duration, seconds. */
+  value: number
+  /** Unix time of the observation, seconds. */
+  timestamp: number
+}
+
 /** One exported sample, in the shape prom-client's `Registry` formats. */
 interface Sample {
   labels: Record<string, string>
   value: number
   metricName?: string
+  exemplar?: BucketExemplar
 }
 
 /** The route label of requests that matched no route (404 handler): one series, whatever the URL. */
@@ -22,6 +32,8 @@ interface Series {
   sum: number
   /** Non-cumulative counts per bucket; the last slot is the +Inf overflow. */
   readonly buckets: Float64Array
+  /** Per bucket (non-cumulative slots), the latest traced observation; `null` until a traced request. */
+  exemplars: (BucketExemplar | undefined)[] | null
 }
 
 /** Every series of one route template. Routes hold their own, so the hot path never builds a key. */
@@ -103,8 +115,8 @@ export class HttpSeriesTable {
     return state
   }
 
-  /** Counts one finished request. `elapsedMs` is `reply.elapsedTime`. */
-  record(state: RouteSeries, method: string, statusCode: number, elapsedMs: number): void {
+  /** Counts one finished request. `elapsedMs` is `reply.elapsedTime`; `traceId` (a traced request) becomes its bucket's exemplar. */
+  record(state: RouteSeries, method: string, statusCode: number, elapsedMs: number, traceId?: string): void {
     let series = state.last
     if (series === null || series.statusCode !== statusCode || series.method !== method) {
       series = this.find(state, method, statusCode)
@@ -117,6 +129,17 @@ export class HttpSeriesTable {
     let i = 0
     while (i < bounds.length && seconds > (bounds[i] as number)) i++
     series.buckets[i] = (series.buckets[i] as number) + 1
+    if (traceId !== undefined) {
+      const exemplars = (series.exemplars ??= new Array<BucketExemplar | undefined>(bounds.length + 1))
+      const exemplar = exemplars[i]
+      // One object per bucket, updated in place: a traced request allocates nothing here.
+      if (exemplar === undefined) exemplars[i] = { labelSet: { trace_id: traceId }, value: seconds, timestamp: Date.now() / 1000 }
+      else {
+        exemplar.labelSet.trace_id = traceId
+        exemplar.value = seconds
+        exemplar.timestamp = Date.now() / 1000
+      }
+    }
   }
 
   private find(state: RouteSeries, method: string, statusCode: number): Series {
@@ -131,6 +154,7 @@ export class HttpSeriesTable {
         count: 0,
         sum: 0,
         buckets: new Float64Array(this.upperBounds.length + 1),
+        exemplars: null,
       }
       state.byKey.set(key, series)
     }
@@ -184,12 +208,19 @@ export class HttpSeriesTable {
     for (const state of this.routes.values()) {
       for (const series of state.byKey.values()) {
         const { method, route, status_code } = series.labels
+        const exemplars = series.exemplars
         let cumulative = 0
         for (let i = 0; i < labels.length; i++) {
           cumulative += series.buckets[i] as number
-          values.push({ metricName: bucketName, labels: { method, route, status_code, le: labels[i] as string }, value: cumulative })
+          const sample: Sample = { metricName: bucketName, labels: { method, route, status_code, le: labels[i] as string }, value: cumulative }
+          const exemplar = exemplars?.[i]
+          if (exemplar !== undefined) sample.exemplar = exemplar
+          values.push(sample)
         }
-        values.push({ metricName: bucketName, labels: { method, route, status_code, le: '+Inf' }, value: series.count })
+        const overflow: Sample = { metricName: bucketName, labels: { method, route, status_code, le: '+Inf' }, value: series.count }
+        const overflowExemplar = exemplars?.[labels.length]
+        if (overflowExemplar !== undefined) overflow.exemplar = overflowExemplar
+        values.push(overflow)
         values.push({ metricName: `${name}_sum`, labels: series.labels, value: series.sum })
         values.push({ metricName: `${name}_count`, labels: series.labels, value: series.count })
       }

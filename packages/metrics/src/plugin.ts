@@ -1,5 +1,6 @@
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import type { RequestContext } from '@opskit/core'
 import { Gauge, Registry } from 'prom-client'
 import { createScrapeAuth } from './bearer-auth.js'
 import { registerDefaultMetrics } from './default-metrics.js'
@@ -10,6 +11,7 @@ import { createMetricsApi } from './metrics-api.js'
 import type { MetricsApi } from './metrics-api.js'
 import { FST_METRICS_INVALID_OPTION, resolveOptions } from './options.js'
 import type { OpskitMetricsOptions } from './options.js'
+import { renderOpenMetrics, wantsOpenMetrics } from './openmetrics.js'
 import { renderMetrics } from './scrape.js'
 
 declare module 'fastify' {
@@ -31,6 +33,12 @@ type MarkedHook = ((request: FastifyRequest, reply: FastifyReply, done: HookHand
 function hasOwnHook(hooks: unknown): boolean {
   if (typeof hooks === 'function') return (hooks as MarkedHook)[kRouteHook] === true
   return Array.isArray(hooks) && hooks.some((hook) => typeof hook === 'function' && (hook as MarkedHook)[kRouteHook] === true)
+}
+
+/** The trace of a request (set by `@opskit/core`), for its bucket's exemplar. */
+function traceIdOf(request: FastifyRequest): string | undefined {
+  const context = request.opskitContext as RequestContext | null
+  return context === null ? undefined : context.traceId
 }
 
 // Async so that an invalid option rejects register() (a sync throw in a callback plugin hangs avvio).
@@ -81,7 +89,7 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
   // Runs for every request: matched routes are recorded by their own route-level hook (no lookup),
   // requests that matched no route all land in the one `unmatched` series.
   function onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    if (request.is404) table.record(unmatched, request.method, reply.statusCode, reply.elapsedTime)
+    if (request.is404) table.record(unmatched, request.method, reply.statusCode, reply.elapsedTime, traceIdOf(request))
     done()
   }
 
@@ -96,7 +104,7 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
     if (enabled === false || hasOwnHook(routeOptions.onResponse)) return
     const series: RouteSeries = table.route(routeOptions.url)
     const recordRoute: MarkedHook = (request, reply, done) => {
-      table.record(series, request.method, reply.statusCode, reply.elapsedTime)
+      table.record(series, request.method, reply.statusCode, reply.elapsedTime, traceIdOf(request))
       done()
     }
     recordRoute[kRouteHook] = true
@@ -117,6 +125,12 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
         if (isAuthorized !== undefined && !isAuthorized(request)) {
           reply.code(401).header('www-authenticate', 'Bearer realm="metrics"')
           return { statusCode: 401, error: 'Unauthorized', message: 'A valid bearer token is required to read metrics' }
+        }
+        reply.header('vary', 'accept')
+        if (wantsOpenMetrics(request.headers.accept)) {
+          const body = await renderOpenMetrics(registry)
+          reply.header('content-type', Registry.OPENMETRICS_CONTENT_TYPE)
+          return body
         }
         const body = await renderMetrics(registry)
         reply.header('content-type', registry.contentType)

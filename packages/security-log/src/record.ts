@@ -27,6 +27,8 @@ export interface SecurityEventContext {
   userAgent?: string | null
   requestPath?: string | null
   requestId?: string | null
+  /** The request's trace id (32 lowercase hex), from core's request context. */
+  traceId?: string | null
   userId?: string | null
   email?: string | null
 }
@@ -44,6 +46,7 @@ export interface SecurityRecord {
   request_id: string | null
   details: Record<string, unknown> | null
   created_at: string
+  trace_id: string | null
 }
 
 const MAX_ACTION_LENGTH = 128
@@ -83,6 +86,7 @@ export function contextFromRequest(context: RequestContext | undefined | null): 
     userAgent: context.userAgent,
     requestPath: context.url,
     requestId: context.requestId,
+    traceId: context.traceId ?? null,
     userId: context.actor?.id ?? null,
     email: context.actor?.email ?? null,
   }
@@ -142,6 +146,7 @@ export function buildRecord(event: SecurityEvent, context: SecurityEventContext,
     request_id: optionalText(context.requestId, 128),
     details,
     created_at: new Date().toISOString(),
+    trace_id: optionalText(context.traceId, 32),
   }
   return { record, detailsJson }
 }

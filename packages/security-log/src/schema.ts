@@ -16,6 +16,7 @@ export const COLUMNS = [
   'request_id',
   'details',
   'created_at',
+  'trace_id',
 ] as const
 
 /**
@@ -44,6 +45,8 @@ export function securityLogMigration(table: string = DEFAULT_TABLE): string[] {
     `CREATE INDEX IF NOT EXISTS ${index('ip_address_idx')} ON ${qualified} (ip_address)`,
     `CREATE INDEX IF NOT EXISTS ${index('user_id_idx')} ON ${qualified} (user_id)`,
     `CREATE INDEX IF NOT EXISTS ${index('created_at_idx')} ON ${qualified} (created_at DESC)`,
+    // Second edition: the request's trace (an existing table gains the column, keeps its rows).
+    `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS trace_id text NULL`,
   ]
 }
 
@@ -56,7 +59,7 @@ export function insertStatement(table: string, rows: number): string {
   const groups: string[] = new Array(rows)
   for (let r = 0; r < rows; r++) {
     const o = r * width
-    groups[r] = `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}, $${o + 6}::inet, $${o + 7}, $${o + 8}, $${o + 9}, $${o + 10}::jsonb, $${o + 11}::timestamptz)`
+    groups[r] = `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}, $${o + 6}::inet, $${o + 7}, $${o + 8}, $${o + 9}, $${o + 10}::jsonb, $${o + 11}::timestamptz, $${o + 12})`
   }
   return `INSERT INTO ${quoteIdent(table)} (${COLUMNS.join(', ')}) VALUES ${groups.join(', ')} ON CONFLICT (id) DO NOTHING`
 }

@@ -196,6 +196,7 @@ export class SecurityLog {
       record.request_id,
       detailsJson,
       record.created_at,
+      record.trace_id,
     ]).then(
       () => record,
       (err: Error & { code?: string }) => {

@@ -124,6 +124,7 @@ describe(`storage (${STORE})`, () => {
       expect(columns.rows.map((c) => `${c.column_name}:${c.data_type}`)).toEqual([
         'id:uuid', 'action:text', 'severity:text', 'user_id:text', 'user_email:text', 'ip_address:inet',
         'user_agent:text', 'request_path:text', 'request_id:text', 'details:jsonb', 'created_at:timestamp with time zone',
+        'trace_id:text',
       ])
       const indexes = await pool.query('SELECT indexdef FROM pg_indexes WHERE tablename = $1', [name])
       const defs = indexes.rows.map((r) => String(r.indexdef)).join('\n')

@@ -51,6 +51,12 @@ export interface OpskitConfig {
   /** Telegram, webhook and e-mail alert sinks: set when at least one is configured. */
   alertSinks?: AlertSinksConfig
   // --- end error reports and alerts ---
+  /**
+   * `ENABLE_OPENTELEMETRY=true`: the suite starts the OpenTelemetry tracing SDK with `@fastify/otel`
+   * and exports spans over OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT` (default
+   * `http://localhost:4318`, OpenTelemetry's own default). Unset or false: no SDK is started.
+   */
+  openTelemetry?: { endpoint: string }
 }
 
 /** One bad environment variable and what was expected of it. */
@@ -252,6 +258,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const sentry = readSentryConfig(env, bad)
   const alertSinks = readAlertSinksConfig(env, bad)
   // --- end error reports and alerts ---
+  const openTelemetry = readOpenTelemetry(env, bad)
 
   if (problems.length > 0) throw new OpskitConfigError(problems)
 
@@ -275,5 +282,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (sentry !== undefined) config.sentry = sentry
   if (alertSinks !== undefined) config.alertSinks = alertSinks
   // --- end error reports and alerts ---
+  if (openTelemetry !== undefined) config.openTelemetry = openTelemetry
   return config
+}
+
+/** OpenTelemetry's default OTLP/HTTP endpoint. */
+export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318'
+
+/**
+ * `ENABLE_OPENTELEMETRY` and `OTEL_EXPORTER_OTLP_ENDPOINT` (the trace-context block): the endpoint
+ * is checked whenever it is set; its value is never echoed (it may carry credentials).
+ */
+function readOpenTelemetry(env: Record<string, string | undefined>, bad: (variable: string, message: string) => void): { endpoint: string } | undefined {
+  let enabled = false
+  const raw = read(env, 'ENABLE_OPENTELEMETRY')
+  if (raw !== undefined) {
+    const lower = raw.toLowerCase()
+    if (TRUE_VALUES.has(lower)) enabled = true
+    else if (!FALSE_VALUES.has(lower)) bad('ENABLE_OPENTELEMETRY', `expected true or false, got ${shown(raw)}`)
+  }
+  const endpoint = read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')
+  if (endpoint !== undefined) {
+    const parsed = parseServiceUrl(endpoint, ['http:', 'https:'])
+    if (!parsed.ok) {
+      const got = parsed.protocol !== undefined ? ` (got a ${parsed.protocol}// URL)` : ''
+      bad('OTEL_EXPORTER_OTLP_ENDPOINT', `expected the http:// or https:// base URL of an OTLP/HTTP collector, such as "http://localhost:4318"${got} (value not shown)`)
+      return undefined
+    }
+  }
+  return enabled ? { endpoint: (endpoint ?? DEFAULT_OTLP_ENDPOINT).replace(/\/+$/, '') } : undefined
 }

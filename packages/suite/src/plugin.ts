@@ -16,6 +16,7 @@ import { opskitConsole } from '@opskit/console'
 import { loadConfig, type OpskitConfig } from './config.js'
 import { originOnlyCors } from './cors.js'
 import { FST_OPSKIT_INVALID_OPTION } from './errors.js'
+import { startOpenTelemetry } from './opentelemetry.js'
 import { openSharedServices, type SharedServices } from './shared-services.js'
 
 /** The options object a Fastify plugin takes. */
@@ -131,6 +132,16 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
   fastify.addHook('onClose', async () => {
     await services.close()
   })
+
+  // ENABLE_OPENTELEMETRY: @fastify/otel first, so its request span is active when core builds the context.
+  const otel = config.openTelemetry
+  if (otel !== undefined) {
+    const tracing = await startOpenTelemetry({ ...config, openTelemetry: otel })
+    fastify.addHook('onClose', async () => {
+      await tracing.shutdown()
+    })
+    await fastify.register(tracing.plugin)
+  }
 
   if (on('core')) {
     await fastify.register(opskitCore, user('core') as CoreOptions)

@@ -44,24 +44,29 @@ export function finishRow(row: Row): void {
     : eventSummary(pending.verb, row.entity_type, row.entity_id, row.entity_name === null ? null : redactString(row.entity_name)))
 }
 
-/** A row as a spool entry: its 15 column values, JSON as text (what the INSERT sends). */
+/** A row as a spool entry: its column values in `AUDIT_COLUMNS` order, JSON as text (what the INSERT sends). */
 export function toSpoolEntry(row: Row): unknown[] {
   finishRow(row)
   const [oldJson, newJson] = row[kJson] ?? [row.old_values === null ? null : JSON.stringify(row.old_values), row.new_values === null ? null : JSON.stringify(row.new_values)]
   return [
     row.id, row.user_id, row.user_email, row.action, row.entity_type, row.entity_id, row.entity_name,
     oldJson, newJson, row.changes_summary, row.ip_address, row.user_agent, row.request_path, row.request_id, row.created_at,
+    row.trace_id ?? null,
   ]
 }
 
+/** Entries written before `trace_id` existed hold the first 15 columns; they replay with no trace. */
+const PRE_TRACE_COLUMN_COUNT = 15
+
 /** The row a spool entry holds (null when the entry is not one: a file from something else). */
 export function fromSpoolEntry(entry: unknown): AuditRecord | null {
-  if (!Array.isArray(entry) || entry.length !== COLUMN_COUNT || typeof entry[0] !== 'string') return null
+  if (!Array.isArray(entry) || (entry.length !== COLUMN_COUNT && entry.length !== PRE_TRACE_COLUMN_COUNT) || typeof entry[0] !== 'string') return null
   const v = entry as Array<string | null>
   const row: Row = {
     id: v[0]!, user_id: v[1]!, user_email: v[2]!, action: v[3]!, entity_type: v[4]!, entity_id: v[5]!, entity_name: v[6]!,
     old_values: v[7] === null ? null : JSON.parse(v[7]!), new_values: v[8] === null ? null : JSON.parse(v[8]!),
     changes_summary: v[9] ?? '', ip_address: v[10]!, user_agent: v[11]!, request_path: v[12]!, request_id: v[13]!, created_at: v[14] ?? '',
+    trace_id: v[15] ?? null,
   }
   row[kJson] = [v[7] ?? null, v[8] ?? null]
   return row

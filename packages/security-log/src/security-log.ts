@@ -117,7 +117,10 @@ export class SecurityLog {
     if (this.#spool === undefined) return
     let total = 0
     for (const { segment, entries } of await this.#spool.leftovers()) {
-      const rows = entries.filter((entry): entry is Row => Array.isArray(entry) && entry.length === COLUMNS.length && typeof entry[0] === 'string')
+      // An entry spooled before `trace_id` (the last column) existed is one value short: no trace.
+      const rows = entries
+        .map((entry) => (Array.isArray(entry) && entry.length === COLUMNS.length - 1 ? [...entry, null] : entry))
+        .filter((entry): entry is Row => Array.isArray(entry) && entry.length === COLUMNS.length && typeof entry[0] === 'string')
       if (rows.length < entries.length) this.#spool.settle(segment, entries.length - rows.length)
       this.#queue.replay(rows, segment)
       total += rows.length

@@ -51,8 +51,9 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
 
   // Plain numbers on the hot path; the gauge reads them at scrape time.
   const state = { inFlight: 0 }
+  const inFlightName = `${prefix}http_requests_in_flight`
   const inFlightGauge = new Gauge({
-    name: `${prefix}http_requests_in_flight`,
+    name: inFlightName,
     help: 'HTTP requests being served right now.',
     registers: [],
     collect() {
@@ -118,7 +119,7 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
           reply.code(401).header('www-authenticate', 'Bearer realm="metrics"')
           return { statusCode: 401, error: 'Unauthorized', message: 'A valid bearer token is required to read metrics' }
         }
-        const body = await renderMetrics(registry)
+        const body = await renderMetrics(registry, inFlightName)
         reply.header('content-type', registry.contentType)
         return body
       },

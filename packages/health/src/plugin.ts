@@ -2,6 +2,7 @@ import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyReq
 import fp from 'fastify-plugin'
 import { CheckRegistry } from './check-registry.js'
 import { resolveOptions } from './options.js'
+import { liveSchema, oneSchema, readySchema } from './route-schemas.js'
 import type { OpskitHealthOptions } from './options.js'
 import { publishHealthMetrics } from './health-metrics.js'
 import type { MetricsApi } from '@opskit/metrics'
@@ -86,10 +87,10 @@ const plugin: FastifyPluginAsync<OpskitHealthOptions> = async (fastify, opts) =>
   // `rateLimit` is @opskit/rate-limit's route switch; this package does not load its type augmentation.
   const config = { rateLimit: false } as FastifyContextConfig
   const base = prefix === '/' ? '' : prefix
-  fastify.get(prefix, { config }, live)
-  fastify.get(`${base}/live`, { config }, live)
-  fastify.get(`${base}/ready`, { config }, ready)
-  fastify.get(`${base}/:name`, { config }, one)
+  fastify.get(prefix, { config, schema: liveSchema }, live)
+  fastify.get(`${base}/live`, { config, schema: liveSchema }, live)
+  fastify.get(`${base}/ready`, { config, schema: readySchema }, ready)
+  fastify.get(`${base}/:name`, { config, schema: oneSchema }, one)
 
   fastify.addHook('onReady', function publishMetrics(done) {
     // `fastify.metrics` comes from @opskit/metrics when it is registered (an optional peer: only its type is imported).

@@ -192,6 +192,29 @@ describe('per-check endpoints', () => {
   })
 })
 
+describe('response schemas', () => {
+  it('declares a response schema on every health route, and a body keeps every field a check adds', async () => {
+    app = Fastify()
+    const schemas = new Map<string, unknown>()
+    app.addHook('onRoute', (route) => {
+      if (route.method === 'GET') schemas.set(route.url, route.schema?.response)
+    })
+    await app.register(opskitCore)
+    await app.register(opskitHealth, { version: '1.0.0', checks: { disk: async () => ({ used_percent: 42, mount: '/' }), search: { check: failing, critical: false } } })
+    for (const url of ['/health', '/health/live', '/health/ready', '/health/:name']) expect(schemas.get(url)).toMatchObject({ 200: { type: 'object' } })
+    const ready = (await app.inject('/health/ready')).json()
+    expect(ready).toEqual({
+      status: 'degraded',
+      services: {
+        disk: { status: 'ok', latency_ms: expect.any(Number), used_percent: 42, mount: '/' },
+        search: { status: 'error', latency_ms: expect.any(Number), error: 'connection refused' },
+      },
+    })
+    expect((await app.inject('/health/disk')).json()).toEqual({ status: 'ok', latency_ms: expect.any(Number), used_percent: 42, mount: '/' })
+    expect((await app.inject('/health/nope')).json()).toEqual({ statusCode: 404, error: 'Not Found', message: 'No health check named "nope"', request_id: expect.any(String) })
+  })
+})
+
 describe('fastify.health', () => {
   it('registers checks after start and runs them', async () => {
     app = await buildApp()

@@ -33,6 +33,13 @@ function hasOwnHook(hooks: unknown): boolean {
   return Array.isArray(hooks) && hooks.some((hook) => typeof hook === 'function' && (hook as MarkedHook)[kRouteHook] === true)
 }
 
+const UNAUTHORIZED_SCHEMA = {
+  type: 'object',
+  required: ['statusCode', 'error', 'message'],
+  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
+  additionalProperties: true,
+} as const
+
 // Async so that an invalid option rejects register() (a sync throw in a callback plugin hangs avvio).
 const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) => {
   const options = resolveOptions(opts)
@@ -114,6 +121,8 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
       // and a refused scrape is no security event (see createScrapeAuth).
       config: { metrics: false, rateLimit: false, securityLog: false } as FastifyContextConfig,
       logLevel: 'warn',
+      // 200 is Prometheus text; only the refusal is JSON.
+      schema: { response: { 401: UNAUTHORIZED_SCHEMA } },
       async handler(request, reply) {
         if (isAuthorized !== undefined && !isAuthorized(request)) {
           reply.code(401).header('www-authenticate', 'Bearer realm="metrics"')

@@ -302,6 +302,7 @@ describe('metrics', () => {
 
 describe('options', () => {
   it.each([
+    [{ timeout: 100 }, 'timeout'],
     [{ prefix: 'health' }, 'prefix'],
     [{ version: '' }, 'version'],
     [{ checks: [] }, 'checks'],

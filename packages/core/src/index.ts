@@ -11,3 +11,4 @@ export type { Actor, RequestContext, ResolveActor, OpskitCoreOptions } from './t
 export { runJob, FST_OPSKIT_CORE_INVALID_JOB } from './job.js'
 export type { RunJobOptions, JobInfo, JobResult, JobObserver, JobObservers } from './job.js'
 export { isPlainObject, isPositiveInt, isDurationMs, isRedisLike, isHeaderName, isRoutePath, refuseUnknownKeys } from './option-checks.js'
+export { ERROR_RESPONSE_SCHEMA } from './error-schema.js'

@@ -1,3 +1,5 @@
+import { ERROR_RESPONSE_SCHEMA } from '@opskit/core'
+
 /**
  * Response schemas of the health routes: they document the bodies (for `@fastify/swagger` and
  * readers) and let Fastify serialize them with fast-json-stringify. Every object allows extra
@@ -17,12 +19,6 @@ const service = {
 
 const services = { type: 'object', additionalProperties: service } as const
 
-const notFound = {
-  type: 'object',
-  required: ['statusCode', 'error', 'message'],
-  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
-  additionalProperties: true,
-} as const
 
 /** `GET /health` and `GET /health/live`. */
 export const liveSchema = {
@@ -46,5 +42,5 @@ export const readySchema = {
 /** `GET /health/<name>`: one service entry, 503 when it failed, 404 for an unknown name. */
 export const oneSchema = {
   params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
-  response: { 200: service, 503: service, 404: notFound },
+  response: { 200: service, 503: service, 404: ERROR_RESPONSE_SCHEMA },
 } as const

@@ -1,5 +1,6 @@
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { ERROR_RESPONSE_SCHEMA } from '@opskit/core'
 import { Gauge, Registry } from 'prom-client'
 import { createScrapeAuth } from './bearer-auth.js'
 import { registerDefaultMetrics } from './default-metrics.js'
@@ -32,13 +33,6 @@ function hasOwnHook(hooks: unknown): boolean {
   if (typeof hooks === 'function') return (hooks as MarkedHook)[kRouteHook] === true
   return Array.isArray(hooks) && hooks.some((hook) => typeof hook === 'function' && (hook as MarkedHook)[kRouteHook] === true)
 }
-
-const UNAUTHORIZED_SCHEMA = {
-  type: 'object',
-  required: ['statusCode', 'error', 'message'],
-  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
-  additionalProperties: true,
-} as const
 
 // Async so that an invalid option rejects register() (a sync throw in a callback plugin hangs avvio).
 const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) => {
@@ -122,7 +116,7 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
       config: { metrics: false, rateLimit: false, securityLog: false } as FastifyContextConfig,
       logLevel: 'warn',
       // 200 is Prometheus text; only the refusal is JSON.
-      schema: { response: { 401: UNAUTHORIZED_SCHEMA } },
+      schema: { response: { 401: ERROR_RESPONSE_SCHEMA } },
       async handler(request, reply) {
         if (isAuthorized !== undefined && !isAuthorized(request)) {
           reply.code(401).header('www-authenticate', 'Bearer realm="metrics"')

@@ -21,6 +21,15 @@ export function requireRequestContext(): RequestContext {
   return context
 }
 
+/**
+ * Runs `fn` inside `context` (a context captured earlier with `getRequestContext()`), so that what
+ * it logs or records belongs to that request: for work that reaches opskit outside the request's
+ * async flow (a diagnostics-channel message, a queue callback). Returns what `fn` returns.
+ */
+export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
+  return requestContextStorage.run(context, fn)
+}
+
 function pathOf(url: string): string {
   const q = url.indexOf('?')
   return q === -1 ? url : url.slice(0, q)

@@ -2,7 +2,7 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDo
 import fp from 'fastify-plugin'
 import { createRequestContext, requestContextStorage } from './context.js'
 import { addRequestIdToErrors } from './error-response.js'
-import { FST_OPSKIT_CORE_INVALID_OPTION } from './errors.js'
+import { resolveOptions, type ResolvedCoreOptions } from './options.js'
 import { addLiveInstance, attachJobObservers, JobObserverSet, type JobObservers } from './job.js'
 import { applyTraceContext, loadOtelApi, type OtelTraceApi } from './trace-context.js'
 import type { Actor, OpskitCoreOptions, RequestContext, ResolveActor } from './types.js'
@@ -20,24 +20,6 @@ declare module 'fastify' {
     /** Observers of the jobs (`runJob()`) attributed to this instance; `@opskit/logging` and `@opskit/metrics` add theirs. */
     opskitJobs: JobObservers
   }
-}
-
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
-
-interface ResolvedCoreOptions {
-  requestIdHeader: string
-  resolveActor: ResolveActor | undefined
-}
-
-function resolveOptions(opts: OpskitCoreOptions): ResolvedCoreOptions {
-  const { requestIdHeader = 'x-request-id', resolveActor } = opts
-  if (typeof requestIdHeader !== 'string' || !HEADER_NAME.test(requestIdHeader)) {
-    throw new FST_OPSKIT_CORE_INVALID_OPTION('requestIdHeader', 'expected a header name such as "x-request-id"')
-  }
-  if (resolveActor !== undefined && typeof resolveActor !== 'function') {
-    throw new FST_OPSKIT_CORE_INVALID_OPTION('resolveActor', 'expected a function (request) => Actor | null')
-  }
-  return { requestIdHeader: requestIdHeader.toLowerCase(), resolveActor }
 }
 
 function setActor(this: FastifyRequest, actor: Actor | null): void {

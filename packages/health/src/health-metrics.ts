@@ -1,20 +1,12 @@
+import type { MetricsApi } from '@opskit/metrics'
 import type { CheckRegistry } from './check-registry.js'
-
-/** The part of `fastify.metrics` (from `@opskit/metrics`) this plugin uses. */
-export interface MetricsHelpers {
-  gauge(config: { name: string; help: string; labelNames: readonly string[]; collect(this: LabelledGauge): Promise<void> }): unknown
-}
-interface LabelledGauge {
-  set(labels: Record<string, string>, value: number): void
-  reset(): void
-}
 
 /**
  * `health_check_status{check}` (1 ok, 0 failed) and `health_check_duration_seconds{check}`, read at
  * scrape time from a readiness run (cached and shared like every other run), so a failing check
  * shows in Prometheus even when no load balancer probes this instance.
  */
-export function publishHealthMetrics(metrics: MetricsHelpers, registry: CheckRegistry): void {
+export function publishHealthMetrics(metrics: MetricsApi, registry: CheckRegistry): void {
   metrics.gauge({
     name: 'health_check_status',
     help: 'Result of the last run of a health check (1 ok, 0 failed).',

@@ -1,4 +1,4 @@
-import { createOptionError } from '@opskit/core'
+import { createOptionError, isDurationMs, isPlainObject, isRoutePath, refuseUnknownKeys } from '@opskit/core'
 import type { HealthCheckInput } from './types.js'
 
 export const FST_HEALTH_INVALID_OPTION = createOptionError('FST_HEALTH_INVALID_OPTION', '@opskit/health')
@@ -29,11 +29,12 @@ export interface ResolvedHealthOptions {
   shutdownDelayMs: number
 }
 
-function isDuration(value: unknown, allowZero: boolean): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0)
-}
+const KNOWN_OPTIONS = new Set(['prefix', 'version', 'checks', 'timeoutMs', 'cacheMs', 'shutdownDelayMs'])
 
+/** Validates and fills in defaults; throws `FST_HEALTH_INVALID_OPTION` naming the option. */
 export function resolveOptions(opts: OpskitHealthOptions): ResolvedHealthOptions {
+  if (!isPlainObject(opts as unknown)) throw new FST_HEALTH_INVALID_OPTION('options', 'expected an object')
+  refuseUnknownKeys(opts, KNOWN_OPTIONS, FST_HEALTH_INVALID_OPTION)
   const {
     prefix = '/health',
     version = process.env.APP_VERSION || '0.0.0',
@@ -42,17 +43,17 @@ export function resolveOptions(opts: OpskitHealthOptions): ResolvedHealthOptions
     cacheMs = 1000,
     shutdownDelayMs = 0,
   } = opts
-  if (typeof prefix !== 'string' || !prefix.startsWith('/')) {
+  if (!isRoutePath(prefix)) {
     throw new FST_HEALTH_INVALID_OPTION('prefix', 'expected a path starting with "/"')
   }
   if (typeof version !== 'string' || version.length === 0) {
     throw new FST_HEALTH_INVALID_OPTION('version', 'expected a non-empty string')
   }
-  if (checks === null || typeof checks !== 'object' || Array.isArray(checks)) {
+  if (!isPlainObject(checks)) {
     throw new FST_HEALTH_INVALID_OPTION('checks', 'expected an object of name → check')
   }
-  if (!isDuration(timeoutMs, false)) throw new FST_HEALTH_INVALID_OPTION('timeoutMs', 'expected a positive number of milliseconds')
-  if (!isDuration(cacheMs, true)) throw new FST_HEALTH_INVALID_OPTION('cacheMs', 'expected a number of milliseconds ≥ 0')
-  if (!isDuration(shutdownDelayMs, true)) throw new FST_HEALTH_INVALID_OPTION('shutdownDelayMs', 'expected a number of milliseconds ≥ 0')
+  if (!isDurationMs(timeoutMs)) throw new FST_HEALTH_INVALID_OPTION('timeoutMs', 'expected a positive number of milliseconds')
+  if (!isDurationMs(cacheMs, true)) throw new FST_HEALTH_INVALID_OPTION('cacheMs', 'expected a number of milliseconds ≥ 0')
+  if (!isDurationMs(shutdownDelayMs, true)) throw new FST_HEALTH_INVALID_OPTION('shutdownDelayMs', 'expected a number of milliseconds ≥ 0')
   return { prefix: prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix, version, checks, timeoutMs, cacheMs, shutdownDelayMs }
 }

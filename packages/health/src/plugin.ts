@@ -1,10 +1,11 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { CheckRegistry } from './check-registry.js'
 import { resolveOptions } from './options.js'
+import { liveSchema, oneSchema, readySchema } from './route-schemas.js'
 import type { OpskitHealthOptions } from './options.js'
 import { publishHealthMetrics } from './health-metrics.js'
-import type { MetricsHelpers } from './health-metrics.js'
+import type { MetricsApi } from '@opskit/metrics'
 import type { HealthApi } from './types.js'
 
 declare module 'fastify' {
@@ -83,16 +84,17 @@ const plugin: FastifyPluginAsync<OpskitHealthOptions> = async (fastify, opts) =>
   }
 
   // Probes are never rate limited; the logging plugin leaves /health and /health/* out by path.
-  const config = { rateLimit: false as const }
+  // `rateLimit` is @opskit/rate-limit's route switch; this package does not load its type augmentation.
+  const config = { rateLimit: false } as FastifyContextConfig
   const base = prefix === '/' ? '' : prefix
-  fastify.get(prefix, { config }, live)
-  fastify.get(`${base}/live`, { config }, live)
-  fastify.get(`${base}/ready`, { config }, ready)
-  fastify.get(`${base}/:name`, { config }, one)
+  fastify.get(prefix, { config, schema: liveSchema }, live)
+  fastify.get(`${base}/live`, { config, schema: liveSchema }, live)
+  fastify.get(`${base}/ready`, { config, schema: readySchema }, ready)
+  fastify.get(`${base}/:name`, { config, schema: oneSchema }, one)
 
   fastify.addHook('onReady', function publishMetrics(done) {
-    // `fastify.metrics` comes from @opskit/metrics when it is registered; this package does not depend on it.
-    if (fastify.hasDecorator('metrics')) publishHealthMetrics((fastify as unknown as { metrics: MetricsHelpers }).metrics, registry)
+    // `fastify.metrics` comes from @opskit/metrics when it is registered (an optional peer: only its type is imported).
+    if (fastify.hasDecorator('metrics')) publishHealthMetrics(fastify.getDecorator<MetricsApi>('metrics'), registry)
     done()
   })
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import Fastify from 'fastify'
 import { opskitCore } from '@opskit/core'
@@ -8,9 +8,18 @@ import { buildApp, sleep } from './helpers.js'
 
 let app: FastifyInstance | undefined
 afterEach(async () => {
+  vi.useRealTimers()
   await app?.close()
   app = undefined
 })
+
+/** `promise`, or a failure when it has not settled by the next turn of the event loop (the fake clock has already been advanced). */
+async function settledWithin<T>(promise: Promise<T>): Promise<T> {
+  const unsettled = Symbol('unsettled')
+  const result = await Promise.race([promise, new Promise<typeof unsettled>((resolve) => setImmediate(() => resolve(unsettled)))])
+  if (result === unsettled) throw new Error('still pending after the fake clock was advanced')
+  return result
+}
 
 const failing = () => Promise.reject(new Error('connection refused'))
 
@@ -71,12 +80,14 @@ describe('readiness', () => {
 
   it('fails a check that exceeds its timeout with "timeout", without waiting for it', async () => {
     app = await buildApp({ timeoutMs: 5000, checks: { slow: { check: () => new Promise(() => undefined), timeoutMs: 100 }, fast: async () => undefined } })
-    const started = Date.now()
-    const res = await app.inject('/health/ready')
-    expect(Date.now() - started).toBeLessThan(4000)
+    await app.ready()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    const pending = app.inject('/health/ready')
+    // The check's own 100 ms, not the plugin's 5000 ms: the answer is there after 100 ms of (fake) time.
+    await vi.advanceTimersByTimeAsync(100)
+    const res = await settledWithin(pending)
     expect(res.statusCode).toBe(503)
-    expect(res.json().services.slow).toEqual({ status: 'error', latency_ms: expect.any(Number), error: 'timeout' })
-    expect(res.json().services.slow.latency_ms).toBeGreaterThanOrEqual(99)
+    expect(res.json().services.slow).toEqual({ status: 'error', latency_ms: 100, error: 'timeout' })
   })
 
   it('aborts the signal a check receives when its timeout passes', async () => {
@@ -92,30 +103,48 @@ describe('readiness', () => {
   it('runs checks concurrently', async () => {
     const slow = () => sleep(300)
     app = await buildApp({ cacheMs: 0, checks: { a: slow, b: slow, c: slow, d: slow } })
-    const started = Date.now()
-    expect((await app.inject('/health/ready')).statusCode).toBe(200)
-    expect(Date.now() - started).toBeLessThan(1000)
+    await app.ready()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    const pending = app.inject('/health/ready')
+    // Four checks of 300 ms each: one after another they would need 1200 ms.
+    await vi.advanceTimersByTimeAsync(300)
+    const res = await settledWithin(pending)
+    expect(res.statusCode).toBe(200)
+    expect(Object.values(res.json().services).map((service) => (service as { latency_ms: number }).latency_ms)).toEqual([300, 300, 300, 300])
   })
 
   it('turns a probe storm into one run per check, and reuses the result for cacheMs', async () => {
     let calls = 0
     app = await buildApp({ cacheMs: 200, checks: { db: async () => { calls++; await sleep(50) } } })
-    const storm = await Promise.all(Array.from({ length: 200 }, () => app!.inject('/health/ready')))
-    expect(storm.every((res) => res.statusCode === 200)).toBe(true)
+    await app.ready()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    const storm = Promise.all(Array.from({ length: 200 }, () => app!.inject('/health/ready')))
+    await vi.advanceTimersByTimeAsync(50)
+    expect((await settledWithin(storm)).every((res) => res.statusCode === 200)).toBe(true)
     expect(calls).toBe(1)
+    // 199 ms after the run ended: still cached; at 200 ms it runs again.
+    await vi.advanceTimersByTimeAsync(199)
     expect((await app.inject('/health/db')).statusCode).toBe(200)
     expect(calls).toBe(1)
-    await sleep(250)
-    await app.inject('/health/ready')
+    await vi.advanceTimersByTimeAsync(1)
+    const next = app.inject('/health/ready')
+    await vi.advanceTimersByTimeAsync(50)
+    await settledWithin(next)
     expect(calls).toBe(2)
   })
 
   it('shares one in-flight run between concurrent callers even with cacheMs: 0', async () => {
     let calls = 0
     app = await buildApp({ cacheMs: 0, checks: { db: async () => { calls++; await sleep(50) } } })
-    await Promise.all(Array.from({ length: 50 }, () => app!.inject('/health/ready')))
+    await app.ready()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    const concurrent = Promise.all(Array.from({ length: 50 }, () => app!.inject('/health/ready')))
+    await vi.advanceTimersByTimeAsync(50)
+    await settledWithin(concurrent)
     expect(calls).toBe(1)
-    await app.inject('/health/ready')
+    const next = app.inject('/health/ready')
+    await vi.advanceTimersByTimeAsync(50)
+    await settledWithin(next)
     expect(calls).toBe(2)
   })
 
@@ -128,15 +157,23 @@ describe('readiness', () => {
       return new Promise<void>((resolve) => (answer = resolve))
     }
     app = await buildApp({ cacheMs: 0, timeoutMs: 50, checks: { db: hung } })
+    await app.ready()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    const probe = async () => {
+      const pending = app!.inject('/health/ready')
+      await vi.advanceTimersByTimeAsync(50)
+      return settledWithin(pending)
+    }
     for (let i = 0; i < 5; i++) {
-      const res = await app.inject('/health/ready')
+      const res = await probe()
       expect(res.statusCode).toBe(503)
       expect(res.json().services.db.error).toBe('timeout')
     }
     expect(calls).toBe(1)
     answer()
-    await sleep(10)
-    expect((await app.inject('/health/ready')).statusCode).toBe(503)
+    // Once the hung call has answered (promise callbacks, no time), the next probe sends a new one.
+    await vi.advanceTimersByTimeAsync(0)
+    expect((await probe()).statusCode).toBe(503)
     expect(calls).toBe(2)
   })
 
@@ -192,6 +229,29 @@ describe('per-check endpoints', () => {
   })
 })
 
+describe('response schemas', () => {
+  it('declares a response schema on every health route, and a body keeps every field a check adds', async () => {
+    app = Fastify()
+    const schemas = new Map<string, unknown>()
+    app.addHook('onRoute', (route) => {
+      if (route.method === 'GET') schemas.set(route.url, route.schema?.response)
+    })
+    await app.register(opskitCore)
+    await app.register(opskitHealth, { version: '1.0.0', checks: { disk: async () => ({ used_percent: 42, mount: '/' }), search: { check: failing, critical: false } } })
+    for (const url of ['/health', '/health/live', '/health/ready', '/health/:name']) expect(schemas.get(url)).toMatchObject({ 200: { type: 'object' } })
+    const ready = (await app.inject('/health/ready')).json()
+    expect(ready).toEqual({
+      status: 'degraded',
+      services: {
+        disk: { status: 'ok', latency_ms: expect.any(Number), used_percent: 42, mount: '/' },
+        search: { status: 'error', latency_ms: expect.any(Number), error: 'connection refused' },
+      },
+    })
+    expect((await app.inject('/health/disk')).json()).toEqual({ status: 'ok', latency_ms: expect.any(Number), used_percent: 42, mount: '/' })
+    expect((await app.inject('/health/nope')).json()).toEqual({ statusCode: 404, error: 'Not Found', message: 'No health check named "nope"', request_id: expect.any(String) })
+  })
+})
+
 describe('fastify.health', () => {
   it('registers checks after start and runs them', async () => {
     app = await buildApp()
@@ -242,6 +302,7 @@ describe('metrics', () => {
 
 describe('options', () => {
   it.each([
+    [{ timeout: 100 }, 'timeout'],
     [{ prefix: 'health' }, 'prefix'],
     [{ version: '' }, 'version'],
     [{ checks: [] }, 'checks'],

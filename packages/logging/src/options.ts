@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path'
 import type { Writable } from 'node:stream'
+import { refuseUnknownKeys } from '@opskit/core'
 import { FST_LOGGING_INVALID_OPTION } from './errors.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
@@ -154,10 +155,6 @@ function resolveRotation(
   return { path: underDir(path, defaults.dir), maxSizeBytes, maxFiles: maxFiles as number, compress, retentionDays }
 }
 
-function unknownKey(value: object, known: Set<string>): string | undefined {
-  return Object.keys(value).find((key) => !known.has(key))
-}
-
 function resolveFile(file: string | LogFileOptions | undefined, defaults: FileDefaults): ResolvedFileOptions | undefined {
   if (file === undefined) return undefined
   if (typeof file === 'string') {
@@ -167,8 +164,7 @@ function resolveFile(file: string | LogFileOptions | undefined, defaults: FileDe
   if (file === null || typeof file !== 'object' || typeof file.path !== 'string' || file.path.trim() === '') {
     throw new FST_LOGGING_INVALID_OPTION('file', 'expected a non-empty path or { path, maxSize, maxFiles }')
   }
-  const extra = unknownKey(file, FILE_KEYS)
-  if (extra !== undefined) throw new FST_LOGGING_INVALID_OPTION(`file.${extra}`, 'unknown option')
+  refuseUnknownKeys(file, FILE_KEYS, FST_LOGGING_INVALID_OPTION, 'file.')
   return resolveRotation('file', file.path, file, defaults)
 }
 
@@ -183,8 +179,7 @@ function resolveChannels(channels: unknown, level: LogLevel, dir: string | undef
     if (name === '') throw new FST_LOGGING_INVALID_OPTION('channels', 'a channel name must be non-empty')
     if (spec === null || typeof spec !== 'object') throw new FST_LOGGING_INVALID_OPTION(option, 'expected { file, level?, maxSize?, maxFiles?, compress?, retentionDays? }')
     const channel = spec as LogChannelOptions
-    const extra = unknownKey(channel, CHANNEL_KEYS)
-    if (extra !== undefined) throw new FST_LOGGING_INVALID_OPTION(`${option}.${extra}`, 'unknown option')
+    refuseUnknownKeys(channel, CHANNEL_KEYS, FST_LOGGING_INVALID_OPTION, `${option}.`)
     if (typeof channel.file !== 'string' || channel.file.trim() === '') throw new FST_LOGGING_INVALID_OPTION(`${option}.file`, 'expected a non-empty path')
     const channelLevel = channel.level ?? level
     if (typeof channelLevel !== 'string' || !LEVELS.includes(channelLevel)) {

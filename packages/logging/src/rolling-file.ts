@@ -153,11 +153,6 @@ export class RollingFile extends EventEmitter implements LogDestination {
     }
   }
 
-  /** The file being written now (`logs/app.3.log`), once open. */
-  get currentFile(): string | undefined {
-    return this.stream?.file
-  }
-
   /** Resolves once the compression and deletions started so far are done. */
   settled(): Promise<void> {
     return this.housekeeping

@@ -1,4 +1,4 @@
-import { createOptionError } from '@opskit/core'
+import { createOptionError, isPlainObject, isRoutePath, refuseUnknownKeys } from '@opskit/core'
 import type { Registry } from 'prom-client'
 
 export const FST_METRICS_INVALID_OPTION = createOptionError('FST_METRICS_INVALID_OPTION', '@opskit/metrics')
@@ -37,9 +37,15 @@ export interface ResolvedMetricsOptions {
 
 const METRIC_NAME_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 
+const AUTH_OPTIONS = new Set(['bearerToken'])
+const KNOWN_OPTIONS = new Set(['endpoint', 'prefix', 'defaultMetrics', 'buckets', 'auth', 'registry'])
+
+/** Validates and fills in defaults; throws `FST_METRICS_INVALID_OPTION` naming the option. */
 export function resolveOptions(opts: OpskitMetricsOptions): ResolvedMetricsOptions {
+  if (!isPlainObject(opts as unknown)) throw new FST_METRICS_INVALID_OPTION('options', 'expected an object')
+  refuseUnknownKeys(opts, KNOWN_OPTIONS, FST_METRICS_INVALID_OPTION)
   const { endpoint = '/metrics', prefix = '', defaultMetrics = true, buckets = DEFAULT_BUCKETS, auth, registry } = opts
-  if (endpoint !== false && (typeof endpoint !== 'string' || !endpoint.startsWith('/'))) {
+  if (endpoint !== false && !isRoutePath(endpoint)) {
     throw new FST_METRICS_INVALID_OPTION('endpoint', 'expected a path starting with "/" or false')
   }
   if (typeof prefix !== 'string' || (prefix !== '' && !METRIC_NAME_PREFIX.test(prefix))) {
@@ -59,7 +65,9 @@ export function resolveOptions(opts: OpskitMetricsOptions): ResolvedMetricsOptio
   }
   let bearerToken: string | undefined
   if (auth !== undefined) {
-    if (auth === null || typeof auth !== 'object' || typeof auth.bearerToken !== 'string' || auth.bearerToken.length === 0) {
+    if (!isPlainObject(auth)) throw new FST_METRICS_INVALID_OPTION('auth', 'expected { bearerToken }')
+    refuseUnknownKeys(auth, AUTH_OPTIONS, FST_METRICS_INVALID_OPTION, 'auth.')
+    if (typeof auth.bearerToken !== 'string' || auth.bearerToken.length === 0) {
       throw new FST_METRICS_INVALID_OPTION('auth.bearerToken', 'expected a non-empty string')
     }
     bearerToken = auth.bearerToken

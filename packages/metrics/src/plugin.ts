@@ -1,6 +1,7 @@
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RequestContext } from '@opskit/core'
+import { ERROR_RESPONSE_SCHEMA } from '@opskit/core'
 import { Gauge, Registry } from 'prom-client'
 import { createScrapeAuth } from './bearer-auth.js'
 import { registerDefaultMetrics } from './default-metrics.js'
@@ -59,8 +60,9 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
 
   // Plain numbers on the hot path; the gauge reads them at scrape time.
   const state = { inFlight: 0 }
+  const inFlightName = `${prefix}http_requests_in_flight`
   const inFlightGauge = new Gauge({
-    name: `${prefix}http_requests_in_flight`,
+    name: inFlightName,
     help: 'HTTP requests being served right now.',
     registers: [],
     collect() {
@@ -121,6 +123,8 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
       // and a refused scrape is no security event (see createScrapeAuth).
       config: { metrics: false, rateLimit: false, securityLog: false } as FastifyContextConfig,
       logLevel: 'warn',
+      // 200 is Prometheus text; only the refusal is JSON.
+      schema: { response: { 401: ERROR_RESPONSE_SCHEMA } },
       async handler(request, reply) {
         if (isAuthorized !== undefined && !isAuthorized(request)) {
           reply.code(401).header('www-authenticate', 'Bearer realm="metrics"')
@@ -132,7 +136,7 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
           reply.header('content-type', Registry.OPENMETRICS_CONTENT_TYPE)
           return body
         }
-        const body = await renderMetrics(registry)
+        const body = await renderMetrics(registry, inFlightName)
         reply.header('content-type', registry.contentType)
         return body
       },

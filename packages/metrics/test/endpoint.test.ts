@@ -133,6 +133,8 @@ describe('registries', () => {
 
 describe('options', () => {
   it.each([
+    [{ endpiont: '/m' }, 'endpiont'],
+    [{ auth: { token: 'x' } }, 'auth.token'],
     [{ endpoint: 'metrics' }, 'endpoint'],
     [{ prefix: 'my-app' }, 'prefix'],
     [{ defaultMetrics: 'yes' }, 'defaultMetrics'],

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Summary } from 'prom-client'
-import { OPSKIT_METRICS } from '@opskit/metrics'
+import Fastify from 'fastify'
+import { OPSKIT_METRICS, labelCap, metricsOf } from '@opskit/metrics'
 import { buildApp, valueOf } from './helpers.js'
 
 let app: FastifyInstance | undefined
@@ -74,5 +75,23 @@ describe('fastify.metrics helpers', () => {
     rejections.inc({ route: '/login' })
     expect(app.metrics.counter(OPSKIT_METRICS.rateLimitRejections)).toBe(rejections)
     expect(valueOf((await app.inject('/metrics')).body, 'svc_rate_limit_rejections_total{route="/login"}')).toBe(1)
+  })
+})
+
+describe('metricsOf and labelCap', () => {
+  it('metricsOf() is fastify.metrics where the plugin is registered, undefined where it is not', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    expect(metricsOf(app)).toBe(app.metrics)
+    const bare = Fastify()
+    await bare.ready()
+    expect(metricsOf(bare)).toBeUndefined()
+    await bare.close()
+  })
+
+  it('labelCap() passes the first N distinct values and folds every later new one into "other"', () => {
+    const cap = labelCap(2)
+    expect(['a', 'b', 'c', 'a', 'd', 'b'].map(cap)).toEqual(['a', 'b', 'other', 'a', 'other', 'b'])
+    expect(labelCap(1, 'overflow')('x')).toBe('x')
+    expect(() => labelCap(0)).toThrow(/positive integer/)
   })
 })

@@ -33,7 +33,9 @@ describe('a refused scrape (a misconfigured scraper)', () => {
     app = await buildApp({ auth: { bearerToken: TOKEN } }, { logger: { level: 'info', stream: logs.stream } })
     const warns = () => logs.lines().filter((line) => line.level === 40)
 
-    expect((await scrape(app)).statusCode).toBe(401)
+    const refused = await scrape(app)
+    expect(refused.statusCode).toBe(401)
+    expect(refused.json()).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'A valid bearer token is required to read metrics', request_id: 'req-1' })
     for (let i = 0; i < 4; i++) expect((await scrape(app, 'Bearer stale')).statusCode).toBe(401)
     expect(warns()).toHaveLength(1)
     expect(warns()[0]).toMatchObject({ refused_scrapes: 1, reason: 'missing', msg: expect.stringContaining('bearer token') })

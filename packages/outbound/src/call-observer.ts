@@ -1,4 +1,4 @@
-import { getRequestContext, redactString, requestContextStorage, type RequestContext } from '@opskit/core'
+import { getRequestContext, redactString, runWithRequestContext, type RequestContext } from '@opskit/core'
 import type { FastifyBaseLogger } from 'fastify'
 import { errorCode } from './error-code.js'
 import { MAX_SERVICE_LABELS, type OutboundMetrics } from './outbound-metrics.js'
@@ -197,7 +197,7 @@ export class CallObserver {
     // Written inside the caller's request context, so an opskit logger adds what it adds to every
     // line of that request (user_id, tenant_id, trace_id once core carries it).
     if (context === undefined || getRequestContext() === context) this.#emit(warn, fields)
-    else requestContextStorage.run(context, () => this.#emit(warn, fields))
+    else runWithRequestContext(context, () => this.#emit(warn, fields))
   }
 
   #emit(warn: boolean, fields: Record<string, unknown>): void {

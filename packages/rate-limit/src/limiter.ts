@@ -5,11 +5,10 @@ import { formatSeconds } from './duration.js'
 import { ipKey } from './ip-key.js'
 import type { AllowListFunction, Policy } from './options.js'
 import type { CounterStore, PolicyResult } from './store.js'
+import type { MetricsApi } from '@opskit/metrics'
 
 /** What `fastify.metrics.counter()` returns, as far as this plugin needs it. */
-export interface CounterLike {
-  inc(labels?: Record<string, string>, value?: number): void
-}
+export type CounterLike = Pick<ReturnType<MetricsApi['counter']>, 'inc'>
 
 /** State shared by every route of one plugin instance (never module-level). */
 export interface LimiterState {

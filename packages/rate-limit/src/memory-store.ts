@@ -1,69 +1,66 @@
-import { createRequire } from 'node:module'
 import { LruMap } from 'toad-cache'
 import { fixedResult } from './fixed-window.js'
 import { slidingAllows, slidingResult, slidingShift, type SlidingEntry } from './sliding-window.js'
 import type { CounterStore, HitCallback, PolicyResult } from './store.js'
 
-interface CounterState {
+/** One key's fixed window: requests counted since `startMs`. */
+interface FixedEntry {
   current: number
-  ttl: number
+  startMs: number
 }
-interface LocalStoreInstance {
-  lru: { size: number }
-  incr(key: string, cb: (err: null, state: CounterState) => void, timeWindow: number, max: number): void
-  read(key: string, cb: (err: null, state: CounterState) => void, timeWindow: number, max: number): void
-}
-type LocalStoreCtor = new (continueExceeding: boolean, exponentialBackoff: boolean, cache: number) => LocalStoreInstance
-
-// @fastify/rate-limit's own fixed-window store over a toad-cache LRU: the counters stay bounded
-// to `cache` keys however many distinct clients arrive (the least recently seen is dropped).
-const require = createRequire(import.meta.url)
-const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as LocalStoreCtor
 
 function resultsFor(count: number): PolicyResult[] {
   return Array.from({ length: count }, () => ({ exhausted: false, remaining: 0, resetMs: 0 }))
 }
 
 /**
- * In-process fixed-window counters (`@fastify/rate-limit`'s LocalStore: a window per key from its
- * first request, on `Date.now()`), bounded to `cache` distinct keys (LRU). Answers synchronously.
- * With several policies, a request one of them rejects is counted in none.
+ * In-process fixed-window counters (the window `@fastify/rate-limit`'s LocalStore keeps: a window
+ * per key from its first request, on `Date.now()`), over a toad-cache LRU bounded to `cache`
+ * distinct keys (the least recently seen is dropped). Answers synchronously. With several
+ * policies, a request one of them rejects is counted in none.
  */
 export class MemoryStore implements CounterStore {
   readonly kind = 'memory'
   readonly algorithm = 'fixed'
-  private readonly local: LocalStoreInstance
-  private last: CounterState = { current: 0, ttl: 0 }
-  // LocalStore calls back synchronously: one bound callback for the store's life, none per request.
-  private readonly capture = (_err: null, state: CounterState): void => {
-    this.last = state
-  }
+  private readonly lru: LruMap<FixedEntry>
 
   constructor(cache: number) {
-    this.local = new LocalStore(false, false, cache)
+    this.lru = new LruMap<FixedEntry>(cache)
   }
 
   /** Distinct keys held right now (never more than `cache`). */
   get size(): number {
-    return this.local.lru.size
+    return this.lru.size
   }
 
   hitSync(keys: readonly string[], windows: readonly number[], limits: readonly number[], _now: number, out: PolicyResult[]): void {
+    // The limiter hands a fixed-window store no time (it needs none for Redis): the process clock.
+    const now = Date.now()
     const n = keys.length
     if (n > 1) {
       // Several policies: a request one of them rejects is counted in none (as the Redis script).
       let counted = true
       for (let k = 0; k < n; k++) {
-        this.local.read(keys[k]!, this.capture, windows[k]!, 0)
-        fixedResult(this.last.current, this.last.ttl, limits[k]!, false, out[k]!)
+        const entry = this.lru.get(keys[k]!)
+        const window = windows[k]!
+        if (entry === undefined || entry.startMs + window <= now) fixedResult(0, 0, limits[k]!, false, out[k]!)
+        else fixedResult(entry.current, window - (now - entry.startMs), limits[k]!, false, out[k]!)
         if (out[k]!.exhausted) counted = false
       }
       if (!counted) return
     }
     // One policy: counting a rejected request too changes nothing a client sees (the window is full).
     for (let k = 0; k < n; k++) {
-      this.local.incr(keys[k]!, this.capture, windows[k]!, 0)
-      fixedResult(this.last.current, this.last.ttl, limits[k]!, true, out[k]!)
+      const key = keys[k]!
+      const window = windows[k]!
+      let entry = this.lru.get(key)
+      if (entry === undefined) entry = { current: 1, startMs: now }
+      else if (entry.startMs + window <= now) {
+        entry.current = 1
+        entry.startMs = now
+      } else entry.current++
+      this.lru.set(key, entry)
+      fixedResult(entry.current, window - (now - entry.startMs), limits[k]!, true, out[k]!)
     }
   }
 

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
+import { isPlainObject, isRedisLike, refuseUnknownKeys } from '@opskit/core'
 import { parseDuration } from './duration.js'
 import { FST_RATE_LIMIT_INVALID_OPTION } from './errors.js'
 
@@ -141,15 +142,6 @@ export function resolveTiers(value: unknown, name: string): Map<string, number> 
   return tiers
 }
 
-function isRedisLike(value: unknown): value is Redis {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as Redis).defineCommand === 'function' &&
-    typeof (value as Redis).status === 'string'
-  )
-}
-
 const KNOWN_OPTIONS = new Set([
   'enabled', 'max', 'timeWindow', 'tiers', 'redis', 'failOpen', 'allowList', 'keyPrefix',
   'redisTimeoutMs', 'cache', 'exemptPaths', 'ipv6Subnet', 'headers', 'algorithm', 'shadow',
@@ -157,10 +149,8 @@ const KNOWN_OPTIONS = new Set([
 
 /** Validates and fills in defaults; throws `FST_RATE_LIMIT_INVALID_OPTION` naming the option. */
 export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
-  if (opts === null || typeof opts !== 'object') throw new FST_RATE_LIMIT_INVALID_OPTION('options', 'expected an object')
-  for (const key of Object.keys(opts)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new FST_RATE_LIMIT_INVALID_OPTION(key, 'unknown option')
-  }
+  if (!isPlainObject(opts as unknown)) throw new FST_RATE_LIMIT_INVALID_OPTION('options', 'expected an object')
+  refuseUnknownKeys(opts, KNOWN_OPTIONS, FST_RATE_LIMIT_INVALID_OPTION)
   const {
     enabled = DEFAULTS.enabled,
     max = DEFAULTS.max,
@@ -185,7 +175,7 @@ export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
   if (redis !== undefined) {
     if (typeof redis === 'string') {
       if (!/^rediss?:\/\//.test(redis)) throw new FST_RATE_LIMIT_INVALID_OPTION('redis', 'expected a redis:// or rediss:// URL or an ioredis instance')
-    } else if (!isRedisLike(redis)) {
+    } else if (!isRedisLike<Redis>(redis)) {
       throw new FST_RATE_LIMIT_INVALID_OPTION('redis', 'expected a redis:// URL or an ioredis instance')
     }
   }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { createRouteLimiter, type CounterLike, type LimiterState } from './limiter.js'
+import type { MetricsApi } from '@opskit/metrics'
+import { createRouteLimiter, type LimiterState } from './limiter.js'
 import { MemorySlidingStore, MemoryStore } from './memory-store.js'
 import { isExemptPath, resolveOptions, resolveRoutePolicies, type OpskitRateLimitOptions, type Policy, type ResolvedOptions, type RoutePolicyOptions, type RouteRateLimitOptions } from './options.js'
 import { createRedisClient, RedisStore } from './redis-store.js'
@@ -14,10 +15,6 @@ declare module 'fastify' {
      */
     rateLimit?: RouteRateLimitOptions | RoutePolicyOptions[] | false
   }
-}
-
-interface MetricsLike {
-  counter(cfg: { name: string; help: string; labelNames?: string[] }): CounterLike
 }
 
 /** How long register() waits for the Redis connection before carrying on (down = fail open/closed). */
@@ -95,7 +92,8 @@ const plugin: FastifyPluginAsync<OpskitRateLimitOptions> = async (fastify, opts)
 
   fastify.addHook('onReady', function onReady(done) {
     if (fastify.hasDecorator('metrics')) {
-      const metrics = (fastify as unknown as { metrics: MetricsLike }).metrics
+      // @opskit/metrics is an optional peer: only its type is imported, the decorator is read at run time.
+      const metrics = fastify.getDecorator<MetricsApi>('metrics')
       state.rejections = metrics.counter({
         name: 'rate_limit_rejections_total',
         help: 'Requests rejected with 429 by the rate limiter',

@@ -1,3 +1,4 @@
+import createError from '@fastify/error'
 import { Redis } from 'ioredis'
 import { fixedResult } from './fixed-window.js'
 import { slidingResult } from './sliding-window.js'
@@ -104,30 +105,18 @@ const SLIDING_COMMAND = 'opskitRateLimitSliding'
 
 type ScriptCall = (...args: Array<string | number | ((err: Error | null | undefined, res?: number[]) => void)>) => void
 
-export class RedisStoreTimeoutError extends Error {
-  readonly code = 'FST_RATE_LIMIT_REDIS_TIMEOUT'
-  constructor(ms: number) {
-    super(`Redis did not answer within ${ms} ms`)
-    this.name = 'RedisStoreTimeoutError'
-  }
-}
+/** A Redis call took longer than `redisTimeoutMs` (a store failure: fail open or 503). */
+export const RedisStoreTimeoutError = createError<[number]>('FST_RATE_LIMIT_REDIS_TIMEOUT', 'Redis did not answer within %s ms', 503)
 
-export class RedisStoreUnavailableError extends Error {
-  readonly code = 'FST_RATE_LIMIT_REDIS_UNAVAILABLE'
-  constructor(status: string) {
-    super(`Redis connection is not ready (status "${status}")`)
-    this.name = 'RedisStoreUnavailableError'
-  }
-}
+/** The Redis connection is not ready (connecting, reconnecting, closed). */
+export const RedisStoreUnavailableError = createError<[string]>('FST_RATE_LIMIT_REDIS_UNAVAILABLE', 'Redis connection is not ready (status "%s")', 503)
 
 /** Thrown while the store skips Redis after a timeout (see `RedisStore`), without sending anything. */
-export class RedisStoreNotAnsweringError extends Error {
-  readonly code = 'FST_RATE_LIMIT_REDIS_NOT_ANSWERING'
-  constructor(ms: number) {
-    super(`Redis did not answer in time; calls are skipped, one is tried every ${ms} ms until it answers`)
-    this.name = 'RedisStoreNotAnsweringError'
-  }
-}
+export const RedisStoreNotAnsweringError = createError<[number]>(
+  'FST_RATE_LIMIT_REDIS_NOT_ANSWERING',
+  'Redis did not answer in time; calls are skipped, one is tried every %s ms until it answers',
+  503,
+)
 
 /** How long calls skip a Redis that timed out before one is tried again: at least 1 s. */
 export function retryIntervalMs(timeoutMs: number): number {

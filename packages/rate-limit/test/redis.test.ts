@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { opskitCore } from '@opskit/core'
 import { Registry } from 'prom-client'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { opskitRateLimit, type OpskitRateLimitOptions } from '@opskit/rate-limit'
 import { ERROR, logCapture, metricsStandIn, type LogLine } from './stand-ins.js'
 import { retryIntervalMs } from '../src/redis-store.js'
@@ -15,6 +15,7 @@ if (!REDIS_URL) console.warn('[@opskit/rate-limit] REDIS_URL is not set: skippin
 
 const apps: FastifyInstance[] = []
 afterEach(async () => {
+  vi.useRealTimers()
   await Promise.all(apps.splice(0).map((a) => a.close()))
 })
 
@@ -161,6 +162,9 @@ describe.skipIf(!REDIS_URL)('Redis that hangs, then answers again (real Redis be
           keyPrefix: `opskit:rl:test:${randomUUID()}:`,
         })
         expect((await app.inject('/items')).headers['x-ratelimit-remaining']).toBe('99')
+        // The retry interval runs on Date.now(): a frozen clock, moved by hand, so a slow machine
+        // cannot end it early (ioredis's own timers stay real).
+        vi.useFakeTimers({ toFake: ['Date'] })
         proxy.pause()
         const hung = await app.inject('/items')
         expect(hung.statusCode).toBe(200)
@@ -172,7 +176,7 @@ describe.skipIf(!REDIS_URL)('Redis that hangs, then answers again (real Redis be
         await new Promise((resolve) => setTimeout(resolve, 50))
         expect((await app.inject('/items')).headers['x-ratelimit-limit']).toBeUndefined()
         expect(lines.some((l) => l.msg === 'Rate limit store recovered')).toBe(false)
-        await new Promise((resolve) => setTimeout(resolve, retryIntervalMs(100)))
+        vi.setSystemTime(Date.now() + retryIntervalMs(100))
         // the probe is counted (the held INCR ran in Redis too), and every request after it again
         expect((await app.inject('/items')).headers['x-ratelimit-remaining']).toBe('97')
         expect(lines.some((l) => l.msg === 'Rate limit store recovered')).toBe(true)
@@ -282,13 +286,14 @@ describe('Redis that accepts connections and never answers', () => {
     try {
       const { app, lines } = await build({ redis: client, failOpen: true, redisTimeoutMs: 100 })
       const before = scriptCalls()
-      const started = Date.now()
+      // The retry interval runs on Date.now(): a frozen clock, moved by hand, so 40 requests on a
+      // slow machine still fall inside it (ioredis's own timers stay real).
+      vi.useFakeTimers({ toFake: ['Date'] })
       for (let i = 0; i < 40; i++) expect((await app.inject('/items')).statusCode).toBe(200)
-      expect(Date.now() - started).toBeLessThan(retryIntervalMs(100)) // only the first call waited
       await new Promise((resolve) => setTimeout(resolve, 50))
       expect(scriptCalls() - before).toBe(1)
       // after the interval one call tries again (and times out), the others still skip Redis
-      await new Promise((resolve) => setTimeout(resolve, retryIntervalMs(100)))
+      vi.setSystemTime(Date.now() + retryIntervalMs(100))
       for (let i = 0; i < 20; i++) expect((await app.inject('/items')).statusCode).toBe(200)
       await new Promise((resolve) => setTimeout(resolve, 50))
       expect(scriptCalls() - before).toBe(2)
@@ -312,7 +317,7 @@ describe('Redis that accepts connections and never answers', () => {
       expect(Date.now() - started).toBeLessThan(2000)
       expect(a.statusCode).toBe(200)
       expect(b.statusCode).toBe(503)
-      expect(errors(open.lines)[0]?.err).toMatchObject({ message: 'Redis did not answer within 100 ms' })
+      expect(errors(open.lines)[0]?.err).toMatchObject({ message: 'Redis did not answer within 100 ms', code: 'FST_RATE_LIMIT_REDIS_TIMEOUT' })
       // a hang is one outage: the next timed-out calls pass (or 503) without another ERROR line
       for (let i = 0; i < 3; i++) {
         expect((await open.app.inject('/items')).statusCode).toBe(200)

@@ -1,42 +1,40 @@
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
-import fp from 'fastify-plugin'
-
-type CorsHook = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+import type { FastifyCorsOptions, OriginFunction } from '@fastify/cors'
 
 /**
- * `@fastify/cors`, applied only to requests that carry an `Origin` header. Browsers send `Origin`
- * on every cross-origin request (and every preflight), so a request without one needs no CORS
- * headers: it gets only `Vary: Origin` (so a shared cache never serves it to a cross-origin
- * request) instead of the whole CORS handler and an `access-control-expose-headers` header on
- * every API response. Requests with `Origin` get exactly what `@fastify/cors` does.
+ * `@fastify/cors` options that leave requests without an `Origin` header alone. Browsers send
+ * `Origin` on every cross-origin request (and every preflight), so a request without one needs
+ * no CORS headers: the `origin` option becomes a function that answers `false` (CORS off for this
+ * request) when the header is absent, and otherwise the configured origins (or the user's own
+ * origin function). Because the origin option is a function, `@fastify/cors` adds `Vary: Origin`
+ * to every response, so a shared cache never serves an API response to a cross-origin request.
+ * `@fastify/cors` itself is registered as an ordinary plugin with these options.
+ *
+ * Options given as a function or with a `delegator` are passed through unchanged: they already
+ * decide per request.
  */
-const originOnlyCorsPlugin: FastifyPluginCallback<FastifyCorsOptions> = (fastify, opts, done) => {
-  const hookName = opts.hook ?? 'onRequest'
-  const wrapHook = (handler: CorsHook): CorsHook =>
-    function corsWhenOrigin(request, reply, next) {
-      if (request.headers.origin === undefined) {
-        const vary = reply.getHeader('vary')
-        if (vary === undefined) reply.header('vary', 'Origin')
-        else if (!/(^|,)\s*origin\s*(,|$)/i.test(String(vary))) reply.header('vary', `${String(vary)}, Origin`)
-        next()
-        return
-      }
-      handler.call(this, request, reply, next)
+export function originOnlyCorsOptions(opts: FastifyCorsOptions): FastifyCorsOptions {
+  if (typeof opts === 'function' || opts.delegator !== undefined) return opts
+  const configured = opts.origin ?? '*'
+  const origin: OriginFunction = function originWhenPresent(this: unknown, requestOrigin, callback) {
+    if (requestOrigin === undefined) {
+      callback(null, false)
+      return
     }
-  // @fastify/cors registers one hook: hand it an instance whose addHook wraps that hook.
-  const instance = new Proxy(fastify, {
-    get(target, property, receiver) {
-      if (property === 'addHook') {
-        return (name: string, handler: CorsHook) =>
-          target.addHook(name as 'onRequest', name === hookName && handler.length === 3 ? wrapHook(handler) : handler)
-      }
-      const value = Reflect.get(target, property, receiver) as unknown
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  }) as FastifyInstance
-  ;(fastifyCors as unknown as FastifyPluginCallback<FastifyCorsOptions>)(instance, opts, done)
+    if (typeof configured !== 'function') {
+      callback(null, configured)
+      return
+    }
+    const result = (configured as (this: unknown, origin: string, cb: typeof callback) => unknown).call(this, requestOrigin, callback)
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      ;(result as Promise<Parameters<typeof callback>[1]>).then(
+        (value) => {
+          callback(null, value)
+        },
+        (error: unknown) => {
+          callback(error instanceof Error ? error : new Error(String(error)), false)
+        },
+      )
+    }
+  }
+  return { ...opts, origin }
 }
-
-/** Registered under `@fastify/cors`'s name, so `fastify.hasPlugin('@fastify/cors')` holds. */
-export const originOnlyCors = fp(originOnlyCorsPlugin, { fastify: '5.x', name: '@fastify/cors' })

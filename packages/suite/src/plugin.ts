@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
-import type { FastifyCorsOptions } from '@fastify/cors'
+import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
 import { opskitCore } from '@opskit/core'
 import { opskitLogging } from '@opskit/logging'
 import { opskitMetrics } from '@opskit/metrics'
@@ -14,7 +14,7 @@ import { opskitErrorReports } from '@opskit/error-reports'
 import { opskitOutbound } from '@opskit/outbound'
 import { opskitConsole } from '@opskit/console'
 import { loadConfig, type OpskitConfig } from './config.js'
-import { originOnlyCors } from './cors.js'
+import { originOnlyCorsOptions } from './cors.js'
 import { FST_OPSKIT_INVALID_OPTION } from './errors.js'
 import { startOpenTelemetry } from './opentelemetry.js'
 import { openSharedServices, type SharedServices } from './shared-services.js'
@@ -168,7 +168,7 @@ const plugin: FastifyPluginAsync<OpskitOptions> = async (fastify, opts) => {
 
   // CORS before anything that may answer early (rate-limit's 429), so those answers carry the headers.
   const cors = corsOptions(config, parts.cors as PartOptions)
-  if (cors !== false) await fastify.register(originOnlyCors, cors)
+  if (cors !== false) await fastify.register(fastifyCors, originOnlyCorsOptions(cors))
 
   if (on('health')) {
     const userHealth = user('health')

@@ -206,6 +206,27 @@ describe('CORS from CORS_ORIGINS', () => {
     expect(res!.headers['access-control-allow-origin']).toBe(ORIGIN)
   })
 
+  it('registers the real @fastify/cors plugin, and a user origin function still sees only requests with Origin', async () => {
+    const seen: (string | undefined)[] = []
+    const { app } = await buildApp({
+      cors: {
+        origin: (origin, callback) => {
+          seen.push(origin)
+          callback(null, origin === 'https://fn.example.com')
+        },
+      },
+    })
+    const allowed = await app.inject({ url: '/hello', headers: { origin: 'https://fn.example.com' } })
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://fn.example.com')
+    const refused = await app.inject({ url: '/hello', headers: { origin: ORIGIN } })
+    expect(refused.headers['access-control-allow-origin']).toBeUndefined()
+    const plain = await app.inject('/hello')
+    expect(Object.keys(plain.headers).filter((name) => name.startsWith('access-control-'))).toEqual([])
+    expect(plain.headers.vary).toBe('Origin')
+    expect(seen).toEqual(['https://fn.example.com', ORIGIN])
+    expect(app.printPlugins()).toContain('@fastify/cors')
+  })
+
   it('does not answer other origins, and is not registered when CORS_ORIGINS is unset', async () => {
     const { app } = await buildApp()
     const other = await app.inject({ url: '/hello', headers: { origin: 'https://evil.example.net' } })

@@ -1,0 +1,19 @@
+/** The label value that stands for every value past the cap. */
+export const OVERFLOW_LABEL = 'other'
+
+/**
+ * A label value guard for free-text labels (an audit `action`, a security event `action`): the
+ * first `max` distinct values pass through, every later new value becomes `overflow` (default
+ * `'other'`), so a caller putting ids in a label cannot create a time series per event. Each call
+ * makes its own set; keep one per metric, never at module level.
+ */
+export function labelCap(max: number, overflow: string = OVERFLOW_LABEL): (value: string) => string {
+  if (!Number.isInteger(max) || max < 1) throw new TypeError(`@opskit/metrics: labelCap() needs a positive integer, got ${String(max)}`)
+  const seen = new Set<string>()
+  return (value) => {
+    if (seen.has(value)) return value
+    if (seen.size >= max) return overflow
+    seen.add(value)
+    return value
+  }
+}

@@ -39,7 +39,12 @@ const RUNS = {
   'rate-limit': { request: 'GET /items' },
   audit: { request: 'PUT /bookings/b-1' },
   'security-log': { request: 'POST /login', body: '{"email":"ada@example.com"}', expect: '401' },
-  suite: { request: 'POST /bookings', body: '{"guest":"Ada","room":"12","nights":2}' },
+  suite: { request: 'POST /bookings', body: '{"guest":"Ada","room":"12","nights":2}', headers: { authorization: 'Bearer admin-token' } },
+  // with no sink in the environment the block registers none: the alerts route answers the admin
+  alerts: { request: 'GET /alerts', headers: { 'x-user-id': 'u-admin', 'x-user-role': 'admin' } },
+  'error-reports': { request: 'GET /orders/o-1', expect: '500' },
+  outbound: { request: 'GET /orders/1', expect: '500' }, // inventory.internal does not resolve here: the failed call is observed
+  console: { request: 'GET /ops/api/parts', headers: { 'x-user-role': 'admin' } },
   store: null, // no server: the block runs to its end
 }
 // A third-party import in a Usage block is installed as the user would, with its types.
@@ -148,7 +153,9 @@ async function consumer(short, pkgs, tarballs, scratch) {
   }
   // The install line: fastify@5, @opskit/core (the peer), the package; other opskit packages come
   // from the "registry" (their tarballs, through overrides).
-  const line = short === 'core' || short === 'store' ? [pkg.name] : ['@opskit/core', pkg.name]
+  // Other opskit packages the Usage block imports are on the README's install line too.
+  const companions = bareImports(block).filter((n) => n.startsWith('@opskit/') && n !== pkg.name && n !== '@opskit/core')
+  const line = short === 'core' || short === 'store' ? [pkg.name] : ['@opskit/core', ...companions, pkg.name]
   const overrides = Object.fromEntries(
     pkgs.filter((p) => !line.includes(p.name)).map((p) => [p.name, `file:${tarballs[p.name]}`]),
   )
@@ -208,6 +215,8 @@ async function consumer(short, pkgs, tarballs, scratch) {
     env.USAGE_EXPECT = spec.expect ?? '200'
     if (spec.body !== undefined) env.USAGE_BODY = spec.body
     else delete env.USAGE_BODY
+    if (spec.headers !== undefined) env.USAGE_HEADERS = JSON.stringify(spec.headers)
+    else delete env.USAGE_HEADERS
   }
   const started = await run(process.execPath, args, { cwd: dir, env, timeout: 180_000 }).catch((err) => {
     fail(short, `the Usage block did not run as written\n${err.message}`)

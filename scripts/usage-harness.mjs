@@ -10,6 +10,8 @@ import { setImmediate } from 'node:timers'
 
 const [method = 'GET', path = '/'] = (process.env.USAGE_REQUEST ?? 'GET /').split(' ')
 const body = process.env.USAGE_BODY
+// Extra request headers, as JSON (USAGE_HEADERS='{"authorization":"Bearer admin-token"}').
+const extraHeaders = process.env.USAGE_HEADERS === undefined ? {} : JSON.parse(process.env.USAGE_HEADERS)
 const expected = (process.env.USAGE_EXPECT ?? '200').split(',').map(Number)
 const wantRequestId = process.env.USAGE_REQUEST_ID !== '0'
 const timeoutMs = Number(process.env.USAGE_TIMEOUT_MS ?? 120_000)
@@ -38,7 +40,8 @@ async function probe(app, address) {
   try {
     const res = await fetch(`${address}${path}`, {
       method,
-      ...(body !== undefined ? { body, headers: { 'content-type': 'application/json' } } : {}),
+      headers: { ...extraHeaders, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body } : {}),
     })
     const text = await res.text()
     console.log(`usage-harness: ${method} ${path} -> ${res.status} ${text.slice(0, 200)}`)

@@ -26,6 +26,8 @@ export function contextJson(request: RequestContext | undefined, ctx: Omit<Audit
     user_agent: userAgent == null ? null : (sanitizeHeader(userAgent) ?? null),
     path: path == null ? null : (sanitizeHeader(path, 2048) ?? null),
     request_id: requestId == null ? null : (sanitizeHeader(requestId, 128) ?? null),
+    // Only a validated id reaches the context (32 lowercase hex), so it is stored as it is.
+    trace_id: request?.traceId ?? null,
   }).text
 }
 

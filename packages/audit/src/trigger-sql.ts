@@ -8,7 +8,7 @@ import { STAMP_COLUMNS } from './auditable-columns.js'
  * one alone, so an older opskit starting next to a newer one never downgrades the triggers.
  * Bump it whenever the SQL of any function changes.
  */
-export const TRIGGER_VERSION = 2
+export const TRIGGER_VERSION = 3
 
 const terms = (list: readonly string[]): string[] => {
   for (const term of list) if (!/^[a-z0-9]+$/.test(term)) throw new Error(`@opskit/audit: secret key term ${JSON.stringify(term)} is not [a-z0-9]+`)
@@ -231,10 +231,10 @@ DECLARE
 BEGIN
   IF TG_OP = 'UPDATE' THEN
     INSERT INTO ${qualified(target)} (id, user_id, user_email, action, entity_type, entity_id, entity_name,
-      old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at)
+      old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at, trace_id)
     SELECT gen_random_uuid(), ctx ->> 'user_id', ctx ->> 'user_email', CASE WHEN d.soft THEN 'delete' ELSE 'update' END,
       TG_TABLE_NAME, ${entityIdSql('n.j')}, NULL, d.old_v, d.new_v, ${boundSql('d.summary')},
-      (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now()
+      (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now(), ctx ->> 'trace_id'
     FROM (SELECT to_jsonb(t) AS j, row_number() OVER () AS rn FROM opskit_new AS t) AS n
     JOIN (SELECT to_jsonb(t) AS j, row_number() OVER () AS rn FROM opskit_old AS t) AS o ON o.rn = n.rn
     CROSS JOIN LATERAL (
@@ -257,17 +257,17 @@ BEGIN
     WHERE d.summary IS NOT NULL;
   ELSIF TG_OP = 'INSERT' THEN
     INSERT INTO ${qualified(target)} (id, user_id, user_email, action, entity_type, entity_id, entity_name,
-      old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at)
+      old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at, trace_id)
     SELECT gen_random_uuid(), ctx ->> 'user_id', ctx ->> 'user_email', 'create', TG_TABLE_NAME, r.eid, NULL, NULL, ${redactRowSql(redact, 'r.j')},
       ${boundSql("'created ' || TG_TABLE_NAME || coalesce(' ' || r.eid, '')")},
-      (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now()
+      (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now(), ctx ->> 'trace_id'
     FROM (SELECT s.j, ${entityIdSql('s.j')} AS eid FROM (SELECT to_jsonb(t) AS j FROM opskit_new AS t) AS s) AS r;
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO ${qualified(target)} (id, user_id, user_email, action, entity_type, entity_id, entity_name,
-      old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at)
+      old_values, new_values, changes_summary, ip_address, user_agent, request_path, request_id, created_at, trace_id)
     SELECT gen_random_uuid(), ctx ->> 'user_id', ctx ->> 'user_email', 'delete', TG_TABLE_NAME, r.eid, NULL, ${redactRowSql(redact, 'r.j')}, NULL,
       ${boundSql("'deleted ' || TG_TABLE_NAME || coalesce(' ' || r.eid, '')")},
-      (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now()
+      (ctx ->> 'ip')::inet, ctx ->> 'user_agent', ctx ->> 'path', ctx ->> 'request_id', now(), ctx ->> 'trace_id'
     FROM (SELECT s.j, ${entityIdSql('s.j')} AS eid FROM (SELECT to_jsonb(t) AS j FROM opskit_old AS t) AS s) AS r;
   END IF;
   RETURN NULL;

@@ -61,17 +61,18 @@ describe(`auditable records (track / bind) against ${target}`, () => {
     expect(JSON.stringify(row)).not.toContain('tok-123')
   })
 
-  it('a raw UPDATE inside a request after bind(): the audit row carries actor, IP, path, request id; the record carries updated_by', async () => {
+  it('a raw UPDATE inside a request after bind(): the audit row carries actor, IP, path, request id, trace id; the record carries updated_by', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
     const res = await app.inject({
       method: 'PUT', url: '/bookings/b1?x=1', payload: { status: 'confirmed' },
-      headers: { 'x-user': 'u-7', 'x-email': 'ann@example.com', 'user-agent': 'test-agent/1' },
+      headers: { 'x-user': 'u-7', 'x-email': 'ann@example.com', 'user-agent': 'test-agent/1', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
     })
     expect(res.statusCode).toBe(200)
     const rows = await auditRows(`AND entity_id = 'b1' AND action = 'update'`)
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({
       user_id: 'u-7', user_email: 'ann@example.com', ip_address: '127.0.0.1', user_agent: 'test-agent/1',
-      request_path: '/bookings/b1', request_id: res.headers['x-request-id'],
+      request_path: '/bookings/b1', request_id: res.headers['x-request-id'], trace_id: traceId,
       old_values: { status: 'pending' }, new_values: { status: 'confirmed' },
       changes_summary: 'status: "pending" → "confirmed"',
     })
@@ -86,7 +87,7 @@ describe(`auditable records (track / bind) against ${target}`, () => {
     const rows = await auditRows(`AND entity_id LIKE 'bulk-%' AND action = 'update'`)
     expect(rows.map((r) => r.entity_id).sort()).toEqual([...ids].sort())
     for (const row of rows) {
-      expect(row).toMatchObject({ user_id: null, request_id: null, old_values: { amount: 1 }, new_values: { amount: 2 }, changes_summary: 'amount: 1 → 2' })
+      expect(row).toMatchObject({ user_id: null, request_id: null, trace_id: null, old_values: { amount: 1 }, new_values: { amount: 2 }, changes_summary: 'amount: 1 → 2' })
     }
     const stamped = await db.query(`SELECT count(*)::int AS n FROM ${bookings} WHERE id LIKE 'bulk-%' AND updated_by IS NULL AND date_updated >= date_added`)
     expect(stamped[0].n).toBe(120)
@@ -294,7 +295,7 @@ describe(`trigger functions are versioned with the migrations (${target})`, () =
     await db.query(`COMMENT ON FUNCTION ${capture}() IS 'opskit-audit v0'`)
     await db.query(`CREATE TABLE ${items} (id int PRIMARY KEY, label text)`)
     let app = await buildApp({ connection: db.connection, table })
-    expect(await comment()).toBe('opskit-audit v2')
+    expect(await comment()).toBe('opskit-audit v3')
     await app.audit.track(items)
     await db.query(`INSERT INTO ${items} VALUES (1, 'a')`)
     expect(await db.query(`SELECT entity_id FROM ${table}`)).toEqual([{ entity_id: '1' }])

@@ -24,7 +24,7 @@ async function buildApp(options: OpskitErrorReportsOptions, logs?: ReturnType<ty
   setup?.(app)
   await app.register(opskitErrorReports, options)
   app.post('/orders/:id', async () => {
-    throw new Error('payment failed for carol@example.com, password=pw-in-message')
+    throw new Error('payment failed for carol@example.com, password=pw-in-message, key sk_live_4eC39HqLyjWDarjtT1zdp7dc')
   })
   app.get('/missing', async (_req, reply) => reply.code(404).send({ error: 'nope' }))
   app.get('/bad', async () => {
@@ -64,10 +64,10 @@ describe('error reports to a local Sentry ingest (the real SDK, the real envelop
     expect(event.user).toEqual({ id: 'u-7' })
     expect(event.environment).toBe('staging')
     expect(event.release).toBe('1.4.2')
-    expect(event.exception.values[0]).toMatchObject({ type: 'Error', value: 'payment failed for c***l@example.com, password=[REDACTED]' })
+    expect(event.exception.values[0]).toMatchObject({ type: 'Error', value: 'payment failed for c***l@example.com, password=[REDACTED], key [REDACTED]' })
     expect(event.request).toMatchObject({ method: 'POST', url: '/orders/42' })
     const raw = ingest.envelopes[0]!.raw
-    for (const secret of ['carol@example.com', 'pw-in-message', 'hunter2', '4111111111111111', 'body-marker', 's3cr3t-cookie', 'eyJhbGciOiJIUzI1NiJ9', 'abc123secret']) {
+    for (const secret of ['carol@example.com', 'pw-in-message', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'hunter2', '4111111111111111', 'body-marker', 's3cr3t-cookie', 'eyJhbGciOiJIUzI1NiJ9', 'abc123secret']) {
       expect(raw).not.toContain(secret)
     }
     expect(Object.keys(event.request.headers)).not.toContain('authorization')

@@ -35,6 +35,22 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     const metrics = (await app.inject({ url: '/metrics' })).body
     expect(metrics).toContain('security_events_total{action="rate_limit_hit",severity="warning"} 3')
   })
+  it('security_events_total keeps at most 200 action labels: later new actions are counted as action="other"', async () => {
+    const table = uniqueName('security_logs_labels')
+    tables.push(table)
+    app = await buildApp({ table }, { setup: (instance) => instance.register(opskitMetrics, { defaultMetrics: false }) })
+    await app.ready()
+    const records: Promise<unknown>[] = []
+    for (let i = 0; i < 203; i++) records.push(app.securityLog.record({ action: `custom_${i}`, severity: 'info' }))
+    records.push(app.securityLog.record({ action: 'custom_0', severity: 'info' }))
+    await Promise.all(records)
+    const metrics = (await app.inject({ url: '/metrics' })).body
+    expect(metrics).toContain('security_events_total{action="custom_0",severity="info"} 2')
+    expect(metrics).toContain('security_events_total{action="custom_199",severity="info"} 1')
+    expect(metrics).not.toContain('action="custom_200"')
+    expect(metrics).toContain('security_events_total{action="other",severity="info"} 3')
+  })
+
   it('a store outage that ends loses nothing: failed INSERTs are retried, logged once, counted, and every event lands', async () => {
     const table = uniqueName('security_logs_outage')
     tables.push(table)

@@ -1,5 +1,4 @@
-import type { FastifyInstance } from 'fastify'
-import { labelCap, metricsOf, OPSKIT_METRICS, type MetricsApi } from '@opskit/metrics'
+import { labelCap, OPSKIT_METRICS, type MetricsApi } from '@opskit/metrics'
 import type { Severity } from './actions.js'
 
 type Counter = ReturnType<MetricsApi['counter']>
@@ -19,10 +18,8 @@ export class EventMetric {
   #writeFailures: Counter | null = null
   readonly #actionLabel = labelCap(MAX_ACTION_LABELS)
 
-  /** Creates the counters when `@opskit/metrics` is registered; call from `onReady`. */
-  bind(fastify: FastifyInstance): void {
-    const metrics = metricsOf(fastify)
-    if (metrics === undefined) return
+  /** Creates the counters on `fastify.metrics` (`@opskit/metrics`). */
+  bind(metrics: MetricsApi): void {
     this.#counter = metrics.counter({ ...securityEvents, labelNames: [...securityEvents.labelNames] })
     this.#notStored = metrics.counter({ ...securityEventsNotStored, labelNames: [] })
     this.#writeFailures = metrics.counter({ ...securityWriteFailures, labelNames: [] })

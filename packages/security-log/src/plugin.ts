@@ -112,7 +112,7 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
   }
 
   fastify.addHook('onReady', function bindMetrics(this: FastifyInstance, done) {
-    engine.metric.bind(fastify)
+    engine.bindMetrics(fastify)
     done()
   })
 

@@ -1,4 +1,5 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { opskitMetrics } from '@opskit/metrics'
 import type { FastifyInstance } from 'fastify'
 import { telegramSink, webhookSink } from '@opskit/security-log'
 import type { Alert, AlertSink } from '@opskit/security-log'
@@ -168,6 +169,20 @@ describe(`alert sinks (${STORE})`, () => {
     await waitFor(() => slow.calls === 3 && logs.lines().some((l) => l.msg === '@opskit/security-log: security alert delivered after retrying'))
     const sinkLines = logs.lines().filter((l) => l.sink === 'slow')
     expect(sinkLines.map((l) => [l.level, l.attempt])).toEqual([[40, 1], [40, 2], [30, 3]])
+  })
+
+  it('with @opskit/metrics, delivered alerts count in alerts_sent_total and failed attempts in alerts_delivery_failures_total', async () => {
+    const sink = scriptedSink(['fail', 'fail'])
+    app = await buildApp({ table: table(), alerts: { sinks: [sink], retries: 3, retryBaseMs: 5 } }, {
+      setup: async (instance) => { await instance.register(opskitMetrics, { defaultMetrics: false }) },
+    })
+    await app.ready()
+    await app.securityLog.record({ action: 'account_locked' })
+    await vi.waitFor(async () => {
+      expect((await app!.inject('/metrics')).body).toContain('alerts_sent_total{alert="account_locked",sink="scripted",kind="firing"} 1')
+    })
+    expect(sink.calls).toHaveLength(3)
+    expect((await app.inject('/metrics')).body).toContain('alerts_delivery_failures_total{sink="scripted"} 2')
   })
 
   it('close() does not wait for backoff: a pending retry gets one last immediate attempt, then gives up', async () => {

@@ -38,7 +38,7 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
   it('security_events_total keeps at most 200 action labels: later new actions are counted as action="other"', async () => {
     const table = uniqueName('security_logs_labels')
     tables.push(table)
-    app = await buildApp({ table }, { setup: (instance) => instance.register(opskitMetrics, { defaultMetrics: false }) })
+    app = await buildApp({ table }, { setup: async (instance) => { await instance.register(opskitMetrics, { defaultMetrics: false }) } })
     await app.ready()
     const records: Promise<unknown>[] = []
     for (let i = 0; i < 203; i++) records.push(app.securityLog.record({ action: `custom_${i}`, severity: 'info' }))

@@ -1,7 +1,7 @@
 export { opskitAlerts, default } from './plugin.js'
 export type { AlertsApi } from './plugin.js'
 export type { OpskitAlertsOptions, RulesOptions, RuleOptions, CustomRule, SummaryOptions, RoutesOptions } from './options.js'
-export { FST_OPSKIT_ALERTS_INVALID_OPTION, FST_OPSKIT_ALERTS_UNAUTHORIZED, FST_OPSKIT_ALERTS_FORBIDDEN, FST_OPSKIT_ALERTS_DELIVERY_FAILED } from './errors.js'
+export { FST_OPSKIT_ALERTS_INVALID_OPTION, FST_OPSKIT_ALERTS_UNAUTHORIZED, FST_OPSKIT_ALERTS_FORBIDDEN, FST_OPSKIT_ALERTS_DELIVERY_FAILED, FST_OPSKIT_ALERTS_REDIS_TIMEOUT } from './errors.js'
 export type { AlertMessage, AlertSink, AlertSeverity, AlertKind, SinkMessage } from './message.js'
 export { alertText } from './message.js'
 export type { FiringAlert, AlertHistoryEntry } from './engine.js'

@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteOptions 
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import { createAutoCapture, rememberAction } from './auto-capture.js'
-import { FST_SECURITY_LOG_INVALID_OPTION, resolveOptions } from './options.js'
+import { FST_OPSKIT_SECURITY_LOG_INVALID_OPTION } from './errors.js'
+import { resolveOptions } from './options.js'
 import type { SecurityLogOptions } from './options.js'
 import { contextFromRequest } from './record.js'
 import type { SecurityEventOptions, SecurityRecord } from './record.js'
@@ -33,7 +34,7 @@ declare module 'fastify' {
 function checkRouteConfig(route: RouteOptions): void {
   const value = (route.config as { securityLog?: unknown } | undefined)?.securityLog
   if (value !== undefined && typeof value !== 'boolean') {
-    throw new FST_SECURITY_LOG_INVALID_OPTION(`config.securityLog of ${route.method} ${route.url}`, 'expected true or false')
+    throw new FST_OPSKIT_SECURITY_LOG_INVALID_OPTION(`config.securityLog of ${route.method} ${route.url}`, 'expected true or false')
   }
 }
 
@@ -121,12 +122,24 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
       await engine.close()
     } finally {
       await db.close()
-      if (ownsRedis && redis !== undefined) await redis.quit().catch(() => redis?.disconnect())
+      if (ownsRedis && redis !== undefined) await quitWithin(redis, options.abuse?.redisTimeoutMs ?? 1000)
     }
   })
 }
 
 function noop(): void {}
+
+/** QUIT, bounded: a Redis that accepts connections and never answers must not hold `fastify.close()`. */
+async function quitWithin(redis: Redis, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs)
+    timer.unref()
+  })
+  await Promise.race([redis.quit().then(noop, noop), deadline])
+  clearTimeout(timer)
+  redis.disconnect()
+}
 
 /** Security events: recording, auto capture of 401/403/429, abuse detection, alerts, list route. */
 export const opskitSecurityLog = fp(plugin, {

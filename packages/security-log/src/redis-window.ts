@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { FST_OPSKIT_SECURITY_LOG_REDIS_TIMEOUT } from './errors.js'
 import type { WindowHit } from './memory-window.js'
 
 // One round trip, atomic: trim the window, add this event, count, refresh the TTL, and when the
@@ -61,7 +62,7 @@ export class RedisWindow {
 
   #withTimeout<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)
+      const timer = setTimeout(() => reject(new FST_OPSKIT_SECURITY_LOG_REDIS_TIMEOUT(this.#timeoutMs)), this.#timeoutMs)
       timer.unref()
       promise.then(
         (value) => {

@@ -1,3 +1,5 @@
+import { createServer, type Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { webhookSink } from '@opskit/security-log'
@@ -175,6 +177,37 @@ describe(`abuse detection when Redis is down (${STORE})`, () => {
     } finally {
       await app.close()
       await dropTables(tables)
+    }
+  })
+})
+
+describe(`abuse detection when Redis accepts connections and never answers (${STORE})`, () => {
+  it('each counter call gives up after redisTimeoutMs with FST_OPSKIT_SECURITY_LOG_REDIS_TIMEOUT (logged once), counts in memory, and fastify.close() does not hang on QUIT', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const logs = captureLogs()
+    const suspicious: SecurityRecord[] = []
+    const app = await buildApp({
+      table: table(),
+      redis: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      abuse: { thresholds: { login_failure: 3 }, keyBy: ['ip'], redisTimeoutMs: 100, onSuspicious: (e) => { suspicious.push(e) } },
+    }, { logs })
+    try {
+      loginRoute(app)
+      await fail(app, 3, '192.0.2.201')
+      await app.securityLog.flush()
+      expect(suspicious).toHaveLength(1)
+      const errors = logs.lines().filter((l) => typeof l.msg === 'string' && l.msg.includes('Redis failed'))
+      expect(errors).toHaveLength(1)
+      expect(errors[0]!.err).toMatchObject({ code: 'FST_OPSKIT_SECURITY_LOG_REDIS_TIMEOUT', message: 'Redis did not answer within 100 ms' })
+    } finally {
+      await app.close()
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
     }
   })
 })

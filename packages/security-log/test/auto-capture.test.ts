@@ -157,6 +157,6 @@ describe(`auto capture (${STORE})`, () => {
 
   it('rejects a non-boolean config.securityLog on a route at registration', async () => {
     app = await buildApp({ table: table() })
-    expect(() => app!.get('/bad', { config: { securityLog: 'off' as never } }, async () => 'x')).toThrow(/config\.securityLog/)
+    expect(() => app!.get('/bad', { config: { securityLog: 'off' as never } }, async () => 'x')).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_SECURITY_LOG_INVALID_OPTION', message: expect.stringContaining('config.securityLog of GET /bad') }))
   })
 })

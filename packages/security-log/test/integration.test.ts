@@ -1,8 +1,8 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { opskitMetrics } from '@opskit/metrics'
 import { opskitRateLimit } from '@opskit/rate-limit'
-import { STORE, buildApp, captureLogs, dropTables, uniqueName, waitFor } from './helpers.js'
+import { STORE, buildApp, captureLogs, dropTables, uniqueName } from './helpers.js'
 
 const tables: string[] = []
 
@@ -65,8 +65,9 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     await app.ready()
     const pending = Array.from({ length: 20 }, (_, i) => app!.securityLog.record({ action: 'login_failure', details: { i } }))
     const failed = (l: Record<string, any>) => l.msg === '@opskit/security-log: writing security events failed; retrying (nothing is dropped)'
-    await waitFor(() => logs.lines().some(failed))
-    await new Promise((r) => setTimeout(r, 150)) // several more failed attempts
+    const writeFailures = async (): Promise<number> => Number(/^security_write_failures_total (\d+)$/m.exec((await app!.inject({ url: '/metrics' })).body)?.[1])
+    await logs.line(failed)
+    await vi.waitFor(async () => expect(await writeFailures()).toBeGreaterThanOrEqual(3)) // several more failed attempts
     await app.securityLog.migrate() // the store is back
     const records = await Promise.all(pending)
     expect(new Set(records.map((r) => r.id)).size).toBe(20)
@@ -75,7 +76,7 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     expect(lines.filter(failed).map((l) => l.level)).toEqual([50]) // one ERROR for the outage, not one per attempt
     expect(lines.filter((l) => l.msg === '@opskit/security-log: security events are being written again').map((l) => l.level)).toEqual([40])
     const metrics = (await app.inject({ url: '/metrics' })).body
-    expect(Number(/^security_write_failures_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2)
+    expect(await writeFailures()).toBeGreaterThanOrEqual(3)
     expect(metrics).toMatch(/^security_events_not_stored_total 0$/m)
   })
 
@@ -94,9 +95,10 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     const first = app.securityLog.record({ action: 'account_locked' })
     first.catch(() => undefined)
     await expect(app.securityLog.record({ action: 'login_failure' })).rejects.toThrow(/queue full/)
-    await new Promise((r) => setTimeout(r, 50))
-    const metrics = (await app.inject({ url: '/metrics' })).body
-    expect(metrics).toContain('security_events_not_stored_total 1')
-    expect(metrics).toMatch(/security_write_failures_total [1-9]/)
+    await vi.waitFor(async () => {
+      const metrics = (await app!.inject({ url: '/metrics' })).body
+      expect(metrics).toContain('security_events_not_stored_total 1')
+      expect(metrics).toMatch(/security_write_failures_total [1-9]/)
+    })
   })
 })

@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { webhookSink } from '@opskit/security-log'
 import type { SecurityRecord } from '@opskit/security-log'
@@ -230,10 +230,10 @@ describe(`abuse detection callbacks (${STORE})`, () => {
       await app.securityLog.record({ action: 'authz_denied' }, { ip: '192.0.2.78' })
       await app.securityLog.record({ action: 'authz_denied' }, { ip: '192.0.2.78' })
       await app.securityLog.flush()
-      await new Promise((r) => setTimeout(r, 20))
+      // The rejected promise is logged when it settles: await both lines.
+      await vi.waitFor(() => expect(logs.lines().filter((l) => l.msg === '@opskit/security-log: abuse.onSuspicious threw')).toHaveLength(2))
       expect(calls).toBe(2)
       expect((await app.securityLog.query({ action: 'suspicious_activity' })).total).toBe(2)
-      expect(logs.lines().filter((l) => l.msg === '@opskit/security-log: abuse.onSuspicious threw')).toHaveLength(2)
     } finally {
       await app.close()
       await dropTables(tables)

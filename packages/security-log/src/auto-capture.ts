@@ -14,7 +14,7 @@ export function rememberAction(context: RequestContext, action: string): void {
 }
 
 /** True when this request recorded `action` itself (see `rememberAction`). */
-export function actionRecorded(request: FastifyRequest, action: string): boolean {
+function actionRecorded(request: FastifyRequest, action: string): boolean {
   return wasRecorded(contextOf(request), recordedKey(action))
 }
 

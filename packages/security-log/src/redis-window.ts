@@ -7,7 +7,7 @@ import type { WindowHit } from './memory-window.js'
 // threshold is reached take the once-per-window marker with SET NX PX, so however many instances
 // share the Redis, exactly one of them sees `fire`. Time comes from the Redis server so instances
 // with skewed clocks agree on the window. The set never holds more than `threshold` members.
-export const SLIDING_WINDOW_SCRIPT = `
+const SLIDING_WINDOW_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])

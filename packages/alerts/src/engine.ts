@@ -43,7 +43,7 @@ export class AlertEngine {
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly deliverer: Deliverer,
+    private readonly deliverer: Deliverer<AlertMessage>,
     private readonly shared: SharedState,
     private readonly logger: FastifyBaseLogger,
   ) {}

@@ -9,3 +9,5 @@ export const FST_OPSKIT_ALERTS_UNAUTHORIZED = createError('FST_OPSKIT_ALERTS_UNA
 export const FST_OPSKIT_ALERTS_FORBIDDEN = createError('FST_OPSKIT_ALERTS_FORBIDDEN', 'not allowed to read alerts', 403)
 /** A sink that did not deliver (the message never holds the sink's URL or token). */
 export const FST_OPSKIT_ALERTS_DELIVERY_FAILED = createError('FST_OPSKIT_ALERTS_DELIVERY_FAILED', '%s', 502)
+/** Redis did not answer a shared-state call in time (this instance then sends the alert itself; logged). */
+export const FST_OPSKIT_ALERTS_REDIS_TIMEOUT = createError('FST_OPSKIT_ALERTS_REDIS_TIMEOUT', 'Redis did not answer within %s ms')

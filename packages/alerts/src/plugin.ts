@@ -7,6 +7,7 @@ import { Redis } from 'ioredis'
 import type { Condition } from './conditions.js'
 import { errorRateCondition, healthConditions, slowCondition } from './conditions.js'
 import { Deliverer } from './delivery.js'
+import type { AlertMessage } from './message.js'
 import { AlertEngine } from './engine.js'
 import type { AlertHistoryEntry, FiringAlert } from './engine.js'
 import { FST_OPSKIT_ALERTS_FORBIDDEN, FST_OPSKIT_ALERTS_UNAUTHORIZED } from './errors.js'
@@ -71,7 +72,16 @@ const alertsPlugin: FastifyPluginAsync<OpskitAlertsOptions> = async (fastify, op
   const logger = fastify.log.child({ logger: 'alerts' })
   const ownsRedis = typeof options.redis === 'string'
   const redis = typeof options.redis === 'string' ? new Redis(options.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true }) : options.redis
-  const deliverer = new Deliverer({ retries: options.retries, retryBaseMs: options.retryBaseMs, logger })
+  const deliverer = new Deliverer<AlertMessage>({
+    retries: options.retries,
+    retryBaseMs: options.retryBaseMs,
+    logger,
+    source: '@opskit/alerts',
+    noun: 'alert',
+    fields: (message) => ({ alert: message.alert, kind: message.kind, severity: message.severity }),
+    labels: (message) => message,
+    logDelivered: 'always',
+  })
   const engine = new AlertEngine(options, deliverer, new SharedState(redis, options.keyPrefix, logger), logger)
   const evaluator = new Evaluator(fastify, options, engine, logger)
 
@@ -99,10 +109,7 @@ const alertsPlugin: FastifyPluginAsync<OpskitAlertsOptions> = async (fastify, op
     if (fastify.hasDecorator('metrics')) {
       const metrics = fastify.getDecorator<MetricsApi>('metrics')
       engine.firingGauge = metrics.gauge({ name: 'alerts_firing', help: 'Alerts firing now on this instance, by alert', labelNames: ['alert'] })
-      deliverer.metrics = {
-        sent: metrics.counter({ name: 'alerts_sent_total', help: 'Alert messages delivered, by alert, sink and kind (firing, resolved, summary)', labelNames: ['alert', 'sink', 'kind'] }),
-        failures: metrics.counter({ name: 'alerts_delivery_failures_total', help: 'Failed alert delivery attempts, by sink (each retry counts)', labelNames: ['sink'] }),
-      }
+      deliverer.bindMetrics(metrics)
     }
     if (ownsRedis) redis?.connect().catch(() => undefined)
     timer = setInterval(() => {

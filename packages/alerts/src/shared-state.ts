@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
+import { FST_OPSKIT_ALERTS_REDIS_TIMEOUT } from './errors.js'
 
 /**
  * Who sends an alert when several instances of one service see it. Without Redis every instance
@@ -33,7 +34,7 @@ export class SharedState {
   #bounded<T>(op: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('redis timeout')), this.timeoutMs)
+      timer = setTimeout(() => reject(new FST_OPSKIT_ALERTS_REDIS_TIMEOUT(this.timeoutMs)), this.timeoutMs)
       timer.unref()
     })
     return Promise.race([op, timeout]).finally(() => clearTimeout(timer))

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { getRequestContext, redactString, type RequestContext } from '@opskit/core'
+import { getRequestContext, markRecorded, redactString, wasRecorded, type RequestContext } from '@opskit/core'
 import {
   GroupCommitQueue, listRows, openDatabase, OutageLog, parseListQuery, QueueClosedError, quoteIdent, refusedError, runMigration, Spool,
   type Database, type ListSpec, type ParsedList,
@@ -23,6 +23,9 @@ export const AUDIT_LIST_SPEC: ListSpec = {
   },
 }
 
+/** Core's "already recorded" key for an audit event recorded inside a request (autoAudit skips it). */
+const AUDITED_KEY = 'audit:event'
+
 /** ERROR lines during one outage: the first failure, then at most one every this many ms. */
 const FAILURE_LOG_INTERVAL_MS = 30_000
 
@@ -43,8 +46,8 @@ export class AuditService implements AuditTrailApi {
   readonly #redactor: FieldRedactor
   readonly #queue: GroupCommitQueue<AuditRecord>
   #metrics: AuditMetrics | null = null
-  /** With autoAudit on: the requests (by context) that recorded an event themselves. */
-  #audited: WeakSet<RequestContext> | null = null
+  /** With autoAudit on: each event recorded inside a request marks its context (core's `markRecorded`). */
+  #trackAudited = false
   readonly #outage: OutageLog
   #lastFullLog = 0
   /** Events refused as queue full and not yet reported in a log line (the line is throttled). */
@@ -112,12 +115,12 @@ export class AuditService implements AuditTrailApi {
 
   /** Starts remembering which requests recorded events (for autoAudit). */
   trackAuditedRequests(): void {
-    this.#audited ??= new WeakSet()
+    this.#trackAudited = true
   }
 
   /** True when code inside this request recorded an event (request.audit() or fastify.audit.record()). */
   wasAudited(context: RequestContext | null | undefined): boolean {
-    return context != null && this.#audited !== null && this.#audited.has(context)
+    return this.#trackAudited && wasRecorded(context, AUDITED_KEY)
   }
 
   setMetrics(metrics: AuditMetrics | null): void {
@@ -151,7 +154,7 @@ export class AuditService implements AuditTrailApi {
       return rejected
     }
     const record = buildRecord(event, context, ctx as AuditContext | undefined, this.#redactor)
-    if (this.#audited !== null && context !== undefined) this.#audited.add(context)
+    if (this.#trackAudited && context !== undefined) markRecorded(context, AUDITED_KEY)
     const client = ctx?.client
     let promise: Promise<AuditRecord>
     if (client !== undefined) {

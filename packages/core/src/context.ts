@@ -50,3 +50,41 @@ export function createRequestContext(request: FastifyRequest): RequestContext {
     route: request.routeOptions.url,
   }
 }
+
+/**
+ * The request's context: the one core built in `onRequest`, else (a request core never saw, such
+ * as one answered by an `onRequest` hook that ran before core's) one built now with
+ * `createRequestContext()` and the request's actor, kept on `request.opskitContext` so that every
+ * later reader of this request gets the same object.
+ */
+export function contextOf(request: FastifyRequest): RequestContext {
+  const context = request.opskitContext
+  if (context !== null && context !== undefined) return context
+  const built = createRequestContext(request)
+  built.actor = request.actor ?? null
+  request.opskitContext = built
+  return built
+}
+
+/** What each context recorded (see `markRecorded`); weak, so a finished request leaves nothing. */
+const recordedIn = new WeakMap<RequestContext, string | string[]>()
+
+/**
+ * Notes that code inside this request (or job) recorded `key` (by convention `'<package>:<what>'`,
+ * e.g. `'audit:event'`, `'security-log:token_invalid'`), so a plugin's automatic record for the same
+ * thing (audit's autoAudit, security-log's auto capture) can skip it.
+ */
+export function markRecorded(context: RequestContext, key: string): void {
+  const seen = recordedIn.get(context)
+  if (seen === undefined) recordedIn.set(context, key)
+  else if (typeof seen === 'string') {
+    if (seen !== key) recordedIn.set(context, [seen, key])
+  } else if (!seen.includes(key)) seen.push(key)
+}
+
+/** True when `markRecorded(context, key)` ran for this context. `false` for no context. */
+export function wasRecorded(context: RequestContext | null | undefined, key: string): boolean {
+  if (context === null || context === undefined) return false
+  const seen = recordedIn.get(context)
+  return seen === key || (seen !== undefined && typeof seen !== 'string' && seen.includes(key))
+}

@@ -1,7 +1,7 @@
 export { opskitCore, default } from './plugin.js'
 export { requestIdGenerator, isValidRequestId } from './request-id.js'
 export type { RequestIdGeneratorOptions } from './request-id.js'
-export { getRequestContext, requireRequestContext, runWithRequestContext, createRequestContext } from './context.js'
+export { getRequestContext, requireRequestContext, runWithRequestContext, createRequestContext, contextOf, markRecorded, wasRecorded } from './context.js'
 export { redact, redactString, redactNumber, redactStack, maskEmail, isSecretKey, SECRET_KEY_TERMS, REDACTED, REDACT_MAX_DEPTH, DEPTH_LIMIT_MARKER } from './redact.js'
 export type { RedactOptions } from './redact.js'
 export { sanitizeHeader, DEFAULT_MAX_HEADER_LENGTH } from './sanitize.js'

@@ -13,8 +13,11 @@ declare module 'fastify' {
     actor: Actor | null
     /** Sets (or clears) the actor; every opskit plugin sees it from then on. */
     setActor(actor: Actor | null): void
-    /** The request context that `getRequestContext()` returns inside this request. Read-only. */
-    opskitContext: RequestContext
+    /**
+     * The request context that `getRequestContext()` returns inside this request; `null` until
+     * core's `onRequest` hook ran (read it through `contextOf(request)`). Don't replace it.
+     */
+    opskitContext: RequestContext | null
   }
   interface FastifyInstance {
     /** Observers of the jobs (`runJob()`) attributed to this instance; `@opskit/logging` and `@opskit/metrics` add theirs. */
@@ -39,7 +42,7 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
   let otel: OtelTraceApi | undefined
 
   fastify.decorateRequest('actor', null)
-  fastify.decorateRequest('opskitContext', null as unknown as RequestContext)
+  fastify.decorateRequest('opskitContext', null)
   fastify.decorateRequest('setActor', setActor)
 
   // Jobs started inside this instance's requests are observed by this instance's plugins only; a

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { getRequestContext, opskitCore, requestIdGenerator, requireRequestContext, type Actor } from '@opskit/core'
+import { contextOf, getRequestContext, markRecorded, opskitCore, requestIdGenerator, requireRequestContext, wasRecorded, type Actor, type RequestContext } from '@opskit/core'
 
 let app: FastifyInstance
 afterEach(() => app?.close())
@@ -120,5 +120,59 @@ describe('getRequestContext', () => {
     app.get('/ua', async () => ({ ua: getRequestContext()?.userAgent }))
     const res = await app.inject({ url: '/ua', headers: { 'user-agent': 'x'.repeat(5000) } })
     expect(res.json().ua).toHaveLength(512)
+  })
+})
+
+describe('contextOf(request)', () => {
+  it('is the context getRequestContext() gives inside the request', async () => {
+    await build(() => ({ id: 'u1' }))
+    app.get('/same', async (request) => ({ same: contextOf(request) === getRequestContext(), actor: contextOf(request).actor }))
+    expect((await app.inject({ url: '/same' })).json()).toEqual({ same: true, actor: { id: 'u1' } })
+  })
+
+  it('builds one context for a request core never saw (answered by an onRequest hook that ran first), and keeps it', async () => {
+    app = Fastify({ genReqId: requestIdGenerator() })
+    const seen: { before: RequestContext | null; first?: RequestContext; again?: RequestContext } = { before: null }
+    // Registered before core: its answer skips core's onRequest.
+    app.addHook('onRequest', async (request, reply) => {
+      seen.before = request.opskitContext ?? null
+      return reply.code(401).send({ error: 'no' })
+    })
+    await app.register(opskitCore)
+    app.addHook('onResponse', async (request) => {
+      seen.first = contextOf(request)
+      seen.again = contextOf(request)
+    })
+    app.get('/orders/:id', async () => 'unreachable')
+    const res = await app.inject({ url: '/orders/7?q=1', headers: { 'x-request-id': 'early-1', 'user-agent': 'ua/1' } })
+    expect(res.statusCode).toBe(401)
+    expect(seen.before).toBeNull()
+    expect(seen.first).toMatchObject({ requestId: 'early-1', actor: null, ip: '127.0.0.1', userAgent: 'ua/1', method: 'GET', url: '/orders/7', route: '/orders/:id' })
+    expect(seen.again).toBe(seen.first)
+  })
+})
+
+describe('markRecorded / wasRecorded', () => {
+  it('remember keys per context: another key or another request does not count', async () => {
+    await build()
+    const contexts: RequestContext[] = []
+    app.get('/mark', async (request) => {
+      const context = contextOf(request)
+      const before = wasRecorded(context, 'audit:event')
+      markRecorded(context, 'audit:event')
+      markRecorded(context, 'security-log:token_invalid')
+      markRecorded(context, 'audit:event')
+      contexts.push(context)
+      return { before, audit: wasRecorded(context, 'audit:event'), seclog: wasRecorded(context, 'security-log:token_invalid'), other: wasRecorded(context, 'security-log:authz_denied') }
+    })
+    app.get('/plain', async (request) => {
+      contexts.push(contextOf(request))
+      return { audit: wasRecorded(getRequestContext(), 'audit:event') }
+    })
+    expect((await app.inject({ url: '/mark' })).json()).toEqual({ before: false, audit: true, seclog: true, other: false })
+    expect((await app.inject({ url: '/plain' })).json()).toEqual({ audit: false })
+    expect(wasRecorded(contexts[0], 'audit:event')).toBe(true)
+    expect(wasRecorded(null, 'audit:event')).toBe(false)
+    expect(wasRecorded(undefined, 'audit:event')).toBe(false)
   })
 })

@@ -1,6 +1,6 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import { createRequestContext, type JobObserver } from '@opskit/core'
+import { contextOf, type JobObserver } from '@opskit/core'
 import type { Logger } from 'pino'
 import { errorSource } from './caller-source.js'
 import { flushLogger, isOpskitLogger } from './create-logger.js'
@@ -162,7 +162,7 @@ const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next
   function onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     // Everything comes from the context core built in onRequest (no `request.routeOptions`, a
     // getter that builds an object per access).
-    const context = request.opskitContext ?? createRequestContext(request)
+    const context = contextOf(request)
     const path = context.url
     if (ignored(path)) {
       done()

@@ -1,6 +1,5 @@
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import type { RequestContext } from '@opskit/core'
 import { ERROR_RESPONSE_SCHEMA } from '@opskit/core'
 import { Gauge, Registry } from 'prom-client'
 import { createScrapeAuth } from './bearer-auth.js'
@@ -38,8 +37,7 @@ function hasOwnHook(hooks: unknown): boolean {
 
 /** The trace of a request (set by `@opskit/core`), for its bucket's exemplar. */
 function traceIdOf(request: FastifyRequest): string | undefined {
-  const context = request.opskitContext as RequestContext | null
-  return context === null ? undefined : context.traceId
+  return request.opskitContext?.traceId
 }
 
 // Async so that an invalid option rejects register() (a sync throw in a callback plugin hangs avvio).

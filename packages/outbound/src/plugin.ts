@@ -16,7 +16,7 @@ const plugin: FastifyPluginAsync<OpskitOutboundOptions> = async (fastify, opts) 
   // in the same process (with its own @opskit/outbound) leaves it out of its lines and counters.
   fastify.addHook('onRequest', function markOwner(request: FastifyRequest, _reply, done) {
     const context = request.opskitContext
-    if (context !== null && context !== undefined) (context as unknown as Record<symbol, unknown>)[kOwner] = observer
+    if (context !== null) (context as unknown as Record<symbol, unknown>)[kOwner] = observer
     done()
   })
 

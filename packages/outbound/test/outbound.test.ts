@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import net from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { contextOf } from '@opskit/core'
 import { OPSKIT_METRICS } from '@opskit/metrics'
 import { buildApp, scrape, upstream, valueOf, type TestApp, type Upstream } from './helpers.js'
 
@@ -135,7 +136,7 @@ describe('propagation', () => {
     const { app: fastify } = await app({ propagate: [`127.0.0.1:${listed.port}`] }, {}, (f) => {
       // Stands in for core's trace context (CONTRACT "Trace context"): RequestContext.traceId / spanId.
       f.addHook('onRequest', async (request) => {
-        Object.assign(request.opskitContext, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' })
+        Object.assign(contextOf(request), { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' })
       })
       f.get('/both', async () => {
         await (await fetch(`${listed.url}/a`)).text()
@@ -156,7 +157,7 @@ describe('propagation', () => {
     let i = 0
     const { app: fastify } = await app({ propagate: ['127.0.0.1'] }, {}, (f) => {
       f.addHook('onRequest', async (request) => {
-        Object.assign(request.opskitContext, { traceId: bad[i++], spanId: '00f067aa0ba902b7' })
+        Object.assign(contextOf(request), { traceId: bad[i++], spanId: '00f067aa0ba902b7' })
       })
       f.get('/t', async () => (await fetch(`${listed.url}/t`)).text())
     })

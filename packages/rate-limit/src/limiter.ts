@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { sanitizeHeader } from '@opskit/core'
+import { contextOf, sanitizeHeader } from '@opskit/core'
 import { policyItem, stateItem } from './draft-headers.js'
 import { formatSeconds } from './duration.js'
 import { ipKey } from './ip-key.js'
@@ -175,7 +175,7 @@ export function createRouteLimiter(state: LimiterState, policies: readonly Polic
   /** What a rejection does besides the 429: the WARN line, the counter, the security event. */
   function hit(request: FastifyRequest, limit: number, policy: string, windowMs: number, user: boolean, isShadow: boolean): void {
     const keyKind = user ? 'user' : 'ip'
-    const message = `Rate limit hit on ${request.method} ${sanitizeHeader(request.opskitContext.url)} from ${sanitizeHeader(request.ip)}`
+    const message = `Rate limit hit on ${request.method} ${sanitizeHeader(contextOf(request).url)} from ${sanitizeHeader(request.ip)}`
     if (isShadow) {
       request.log.warn({ route, limit, key_kind: keyKind, policy, shadow: true }, message)
       state.shadowRejections?.inc({ route })

@@ -1,25 +1,21 @@
+import { contextOf, markRecorded, wasRecorded, type RequestContext } from '@opskit/core'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import type { AutoCaptureOptions } from './options.js'
 
-/** Request property holding the actions recorded during the request (a string, then an array). */
-export const kRecordedActions = Symbol('opskit.securityLog.recordedActions')
+/** Core's "already recorded" key for a security action (`markRecorded` / `wasRecorded`). */
+const recordedKey = (action: string): string => `security-log:${action}`
 
-interface RecordingRequest {
-  [kRecordedActions]: string | string[] | null
+/**
+ * Notes that `action` was recorded inside this request (or job) context, by `request.securityEvent()`
+ * or `fastify.securityLog.record()`, so auto capture does not record it again for the response.
+ */
+export function rememberAction(context: RequestContext, action: string): void {
+  markRecorded(context, recordedKey(action))
 }
 
-/** Remembers that `action` was recorded during `request`, so auto capture does not record it again. */
-export function rememberAction(request: FastifyRequest, action: string): void {
-  const r = request as unknown as RecordingRequest
-  const seen = r[kRecordedActions]
-  if (seen === null) r[kRecordedActions] = action
-  else if (typeof seen === 'string') { if (seen !== action) r[kRecordedActions] = [seen, action] }
-  else if (!seen.includes(action)) seen.push(action)
-}
-
-export function wasRecorded(request: FastifyRequest, action: string): boolean {
-  const seen = (request as unknown as RecordingRequest)[kRecordedActions]
-  return seen === action || (Array.isArray(seen) && seen.includes(action))
+/** True when this request recorded `action` itself (see `rememberAction`). */
+function actionRecorded(request: FastifyRequest, action: string): boolean {
+  return wasRecorded(contextOf(request), recordedKey(action))
 }
 
 /**
@@ -30,7 +26,6 @@ export function wasRecorded(request: FastifyRequest, action: string): boolean {
 export function createAutoCapture(
   capture: Required<AutoCaptureOptions>,
   record: (request: FastifyRequest, action: string, statusCode: number, route: string | null) => void,
-  isRecorded: (request: FastifyRequest, action: string) => boolean = wasRecorded,
 ): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   const on401 = capture.unauthorized ? 'token_invalid' : undefined
   const on403 = capture.forbidden ? 'authz_denied' : undefined
@@ -46,7 +41,7 @@ export function createAutoCapture(
       case 400: action = on400; break
       default: done(); return
     }
-    if (action !== undefined && !isRecorded(request, action)) {
+    if (action !== undefined && !actionRecorded(request, action)) {
       // `request.routeOptions` builds a new object on every access: read it once.
       const route = request.routeOptions as Pick<RouteOptions, 'url' | 'config'>
       if (route.config?.securityLog !== false) record(request, action, status, route.url ?? null)

@@ -1,4 +1,4 @@
-import { createOptionError } from '@opskit/core'
+import { isPlainObject, isRedisLike, isRoutePath, refuseUnknownKeys } from '@opskit/core'
 import { isConnection, isValidIdent } from '@opskit/store'
 import type { Connection } from '@opskit/store'
 import type { FastifyRequest } from 'fastify'
@@ -8,8 +8,8 @@ import type { Severity } from './actions.js'
 import type { AbuseKeyType } from './abuse-detector.js'
 import type { AlertSink } from './alert.js'
 import type { SecurityRecord } from './record.js'
+import { FST_OPSKIT_SECURITY_LOG_INVALID_OPTION } from './errors.js'
 
-export const FST_SECURITY_LOG_INVALID_OPTION = createOptionError('FST_SECURITY_LOG_INVALID_OPTION', '@opskit/security-log')
 
 /** Which responses record an event on their own. Each key defaults as shown. */
 export interface AutoCaptureOptions {
@@ -139,12 +139,23 @@ export const DEFAULTS = {
 // 11 parameters per row; PostgreSQL allows 65535 per statement.
 const MAX_BATCH_SIZE = 5000
 
+const OPTION_KEYS = new Set(['connection', 'table', 'migrate', 'autoCapture', 'redact', 'abuse', 'redis', 'alerts', 'routes', 'queue', 'spool'])
+const AUTO_CAPTURE_KEYS = new Set(['unauthorized', 'forbidden', 'rateLimited', 'validation'])
+const ABUSE_KEYS = new Set(['windowMs', 'thresholds', 'onSuspicious', 'keyBy', 'maxKeys', 'keyPrefix', 'redisTimeoutMs'])
+const ALERT_KEYS = new Set(['sinks', 'minSeverity', 'cooldownMs', 'retries', 'retryBaseMs', 'closeTimeoutMs'])
+const ROUTE_KEYS = new Set(['prefix', 'authorize'])
+const QUEUE_KEYS = new Set(['maxBatchSize', 'maxQueueSize', 'retryBaseMs', 'retryMaxMs', 'closeTimeoutMs', 'writeTimeoutMs', 'settleTimeoutMs'])
+const SPOOL_KEYS = new Set(['dir'])
+
 function fail(option: string, expected: string): never {
-  throw new FST_SECURITY_LOG_INVALID_OPTION(option, expected)
+  throw new FST_OPSKIT_SECURITY_LOG_INVALID_OPTION(option, expected)
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
+/** `value` as an object of known keys (`section.<key>` named when one is unknown), else fails with `expected`. */
+function section(value: unknown, name: string, known: ReadonlySet<string>, expected: string): Record<string, unknown> {
+  if (!isPlainObject(value)) fail(name, expected)
+  refuseUnknownKeys(value, known, FST_OPSKIT_SECURITY_LOG_INVALID_OPTION, `${name}.`)
+  return value
 }
 
 function bool(value: unknown, fallback: boolean, option: string): boolean {
@@ -161,146 +172,141 @@ function int(value: unknown, fallback: number, option: string, min: number, max 
   return value
 }
 
-function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], option: string): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) fail(`${option}.${key}`, `unknown option (known: ${allowed.join(', ')})`)
-  }
-}
-
-function isRedisLike(value: unknown): value is Redis {
-  return isPlainObjectish(value) && typeof (value as Redis).evalsha === 'function' && typeof (value as Redis).eval === 'function'
-}
-
-function isPlainObjectish(value: unknown): boolean {
-  return typeof value === 'object' && value !== null
-}
-
-/** Validates the options and fills the defaults; throws `FST_SECURITY_LOG_INVALID_OPTION` naming the option. */
-export function resolveOptions(opts: SecurityLogOptions = {}): ResolvedOptions {
-  if (!isPlainObject(opts)) fail('options', 'expected an object')
-  onlyKeys(opts as Record<string, unknown>, ['connection', 'table', 'migrate', 'autoCapture', 'redact', 'abuse', 'redis', 'alerts', 'routes', 'queue', 'spool'], 'options')
-  const { connection, table = DEFAULTS.table, migrate, autoCapture, redact, abuse, redis, alerts, routes, queue = {}, spool } = opts
-
+function resolveStorage(connection: unknown, table: unknown): { connection: Connection | undefined; table: string } {
   if (!isConnection(connection)) fail('connection', 'expected a pg.Pool, a connection string or { embedded: { dataDir? } }')
   if (!isValidIdent(table)) fail('table', 'expected a SQL identifier such as "security_logs" or "audit.security_logs"')
+  return { connection, table }
+}
 
-  let capture: Required<AutoCaptureOptions>
-  if (autoCapture === false) {
-    capture = { unauthorized: false, forbidden: false, rateLimited: false, validation: false }
-  } else if (autoCapture === undefined || isPlainObject(autoCapture)) {
-    const given = autoCapture ?? {}
-    onlyKeys(given as Record<string, unknown>, ['unauthorized', 'forbidden', 'rateLimited', 'validation'], 'autoCapture')
-    const d = DEFAULTS.autoCapture
-    capture = {
-      unauthorized: bool(given.unauthorized, d.unauthorized, 'autoCapture.unauthorized'),
-      forbidden: bool(given.forbidden, d.forbidden, 'autoCapture.forbidden'),
-      rateLimited: bool(given.rateLimited, d.rateLimited, 'autoCapture.rateLimited'),
-      validation: bool(given.validation, d.validation, 'autoCapture.validation'),
-    }
-  } else {
-    fail('autoCapture', 'expected false or { unauthorized?, forbidden?, rateLimited?, validation? }')
-  }
-
-  if (redact !== undefined && (!Array.isArray(redact) || !redact.every((k) => typeof k === 'string' && k.length > 0))) {
-    fail('redact', 'expected an array of key names')
-  }
-
-  if (redis !== undefined) {
-    if (typeof redis === 'string') {
-      if (!/^rediss?:\/\//.test(redis)) fail('redis', 'expected an ioredis instance or a redis:// URL')
-    } else if (!isRedisLike(redis)) {
-      fail('redis', 'expected an ioredis instance or a redis:// URL')
-    }
-  }
-
-  let resolvedAbuse: ResolvedOptions['abuse']
-  if (abuse !== undefined) {
-    if (!isPlainObject(abuse)) fail('abuse', 'expected { windowMs, thresholds, onSuspicious? }')
-    onlyKeys(abuse, ['windowMs', 'thresholds', 'onSuspicious', 'keyBy', 'maxKeys', 'keyPrefix', 'redisTimeoutMs'], 'abuse')
-    const d = DEFAULTS.abuse
-    if (!isPlainObject(abuse.thresholds) || Object.keys(abuse.thresholds).length === 0) {
-      fail('abuse.thresholds', 'expected an object of action → count, e.g. { login_failure: 10 }')
-    }
-    const thresholds: Record<string, number> = {}
-    for (const [action, count] of Object.entries(abuse.thresholds)) {
-      if (action === 'suspicious_activity') fail('abuse.thresholds.suspicious_activity', 'suspicious_activity is what a crossing records; it cannot have a threshold')
-      thresholds[action] = int(count, 0, `abuse.thresholds.${action}`, 1, 1_000_000)
-    }
-    if (abuse.onSuspicious !== undefined && typeof abuse.onSuspicious !== 'function') fail('abuse.onSuspicious', 'expected a function (event) => void')
-    const keyBy = abuse.keyBy ?? d.keyBy
-    if (!Array.isArray(keyBy) || keyBy.length === 0 || !keyBy.every((k) => k === 'ip' || k === 'user')) {
-      fail('abuse.keyBy', 'expected a non-empty array of "ip" and/or "user"')
-    }
-    const keyPrefix = abuse.keyPrefix ?? d.keyPrefix
-    if (typeof keyPrefix !== 'string') fail('abuse.keyPrefix', 'expected a string')
-    resolvedAbuse = {
-      windowMs: int(abuse.windowMs, d.windowMs, 'abuse.windowMs', 1),
-      thresholds,
-      onSuspicious: abuse.onSuspicious as AbuseOptions['onSuspicious'],
-      keyBy: [...new Set(keyBy)],
-      maxKeys: int(abuse.maxKeys, d.maxKeys, 'abuse.maxKeys', 1),
-      keyPrefix,
-      redisTimeoutMs: int(abuse.redisTimeoutMs, d.redisTimeoutMs, 'abuse.redisTimeoutMs', 1),
-    }
-  }
-
-  let resolvedAlerts: ResolvedOptions['alerts']
-  if (alerts !== undefined) {
-    if (!isPlainObject(alerts)) fail('alerts', 'expected { sinks, minSeverity?, cooldownMs? }')
-    onlyKeys(alerts, ['sinks', 'minSeverity', 'cooldownMs', 'retries', 'retryBaseMs', 'closeTimeoutMs'], 'alerts')
-    const d = DEFAULTS.alerts
-    if (!Array.isArray(alerts.sinks) || !alerts.sinks.every((s) => isPlainObjectish(s) && typeof s.send === 'function' && typeof s.name === 'string')) {
-      fail('alerts.sinks', 'expected an array of sinks { name, send(alert) } such as webhookSink(url) or telegramSink({ botToken, chatId })')
-    }
-    const minSeverity = alerts.minSeverity ?? d.minSeverity
-    if (!isSeverity(minSeverity)) fail('alerts.minSeverity', 'expected "info", "warning" or "critical"')
-    resolvedAlerts = {
-      sinks: [...alerts.sinks],
-      minSeverity,
-      cooldownMs: int(alerts.cooldownMs, d.cooldownMs, 'alerts.cooldownMs', 0),
-      retries: int(alerts.retries, d.retries, 'alerts.retries', 0, 20),
-      retryBaseMs: int(alerts.retryBaseMs, d.retryBaseMs, 'alerts.retryBaseMs', 1),
-      closeTimeoutMs: int(alerts.closeTimeoutMs, d.closeTimeoutMs, 'alerts.closeTimeoutMs', 0),
-    }
-  }
-
-  let resolvedRoutes: ResolvedOptions['routes']
-  if (routes !== undefined) {
-    if (!isPlainObject(routes)) fail('routes', 'expected { prefix?, authorize(request) }')
-    onlyKeys(routes, ['prefix', 'authorize'], 'routes')
-    if (typeof routes.authorize !== 'function') fail('routes.authorize', 'expected a function (request) => boolean | Promise<boolean>; without it the security log is never served')
-    const prefix = routes.prefix ?? DEFAULTS.routes.prefix
-    if (typeof prefix !== 'string' || !prefix.startsWith('/')) fail('routes.prefix', 'expected a path starting with "/"')
-    resolvedRoutes = { prefix, authorize: routes.authorize as RoutesOptions['authorize'] }
-  }
-
-  if (!isPlainObject(queue)) fail('queue', 'expected { maxBatchSize?, maxQueueSize?, retryBaseMs?, retryMaxMs?, closeTimeoutMs?, writeTimeoutMs?, settleTimeoutMs? }')
-  onlyKeys(queue, ['maxBatchSize', 'maxQueueSize', 'retryBaseMs', 'retryMaxMs', 'closeTimeoutMs', 'writeTimeoutMs', 'settleTimeoutMs'], 'queue')
-  const q = DEFAULTS.queue
-  if (spool !== undefined) {
-    if (!isPlainObject(spool)) fail('spool', 'expected { dir: string } (a directory for the spool files)')
-    onlyKeys(spool, ['dir'], 'spool')
-    if (typeof spool.dir !== 'string' || spool.dir.length === 0) fail('spool.dir', 'expected a directory path')
-  }
+function resolveAutoCapture(autoCapture: unknown): Required<AutoCaptureOptions> {
+  if (autoCapture === false) return { unauthorized: false, forbidden: false, rateLimited: false, validation: false }
+  const given = autoCapture === undefined
+    ? {}
+    : section(autoCapture, 'autoCapture', AUTO_CAPTURE_KEYS, 'expected false or { unauthorized?, forbidden?, rateLimited?, validation? }')
+  const d = DEFAULTS.autoCapture
   return {
-    connection,
-    table,
-    migrate: bool(migrate, DEFAULTS.migrate, 'migrate'),
-    autoCapture: capture,
-    redact,
-    abuse: resolvedAbuse,
-    redis,
-    alerts: resolvedAlerts,
-    routes: resolvedRoutes,
-    queue: {
-      maxBatchSize: int(queue.maxBatchSize, q.maxBatchSize, 'queue.maxBatchSize', 1, MAX_BATCH_SIZE),
-      maxQueueSize: int(queue.maxQueueSize, q.maxQueueSize, 'queue.maxQueueSize', 1),
-      retryBaseMs: int(queue.retryBaseMs, q.retryBaseMs, 'queue.retryBaseMs', 1),
-      retryMaxMs: int(queue.retryMaxMs, q.retryMaxMs, 'queue.retryMaxMs', 1),
-      closeTimeoutMs: int(queue.closeTimeoutMs, q.closeTimeoutMs, 'queue.closeTimeoutMs', 0),
-      writeTimeoutMs: int(queue.writeTimeoutMs, q.writeTimeoutMs, 'queue.writeTimeoutMs', 1),
-      settleTimeoutMs: int(queue.settleTimeoutMs, q.settleTimeoutMs, 'queue.settleTimeoutMs', 1),
-    },
-    spool: spool === undefined ? undefined : { dir: spool.dir as string },
+    unauthorized: bool(given.unauthorized, d.unauthorized, 'autoCapture.unauthorized'),
+    forbidden: bool(given.forbidden, d.forbidden, 'autoCapture.forbidden'),
+    rateLimited: bool(given.rateLimited, d.rateLimited, 'autoCapture.rateLimited'),
+    validation: bool(given.validation, d.validation, 'autoCapture.validation'),
+  }
+}
+
+function resolveRedact(redact: unknown): string[] | undefined {
+  if (redact === undefined) return undefined
+  if (!Array.isArray(redact) || !redact.every((k) => typeof k === 'string' && k.length > 0)) fail('redact', 'expected an array of key names')
+  return redact as string[]
+}
+
+function resolveRedis(redis: unknown): Redis | string | undefined {
+  if (redis === undefined) return undefined
+  if (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) return redis
+  if (isRedisLike<Redis>(redis)) return redis
+  fail('redis', 'expected an ioredis instance or a redis:// URL')
+}
+
+function resolveAbuse(abuse: unknown): ResolvedOptions['abuse'] {
+  if (abuse === undefined) return undefined
+  const given = section(abuse, 'abuse', ABUSE_KEYS, 'expected { windowMs, thresholds, onSuspicious? }')
+  const d = DEFAULTS.abuse
+  if (!isPlainObject(given.thresholds) || Object.keys(given.thresholds).length === 0) {
+    fail('abuse.thresholds', 'expected an object of action → count, e.g. { login_failure: 10 }')
+  }
+  const thresholds: Record<string, number> = {}
+  for (const [action, count] of Object.entries(given.thresholds)) {
+    if (action === 'suspicious_activity') fail('abuse.thresholds.suspicious_activity', 'suspicious_activity is what a crossing records; it cannot have a threshold')
+    thresholds[action] = int(count, 0, `abuse.thresholds.${action}`, 1, 1_000_000)
+  }
+  if (given.onSuspicious !== undefined && typeof given.onSuspicious !== 'function') fail('abuse.onSuspicious', 'expected a function (event) => void')
+  const keyBy = given.keyBy ?? d.keyBy
+  if (!Array.isArray(keyBy) || keyBy.length === 0 || !keyBy.every((k) => k === 'ip' || k === 'user')) {
+    fail('abuse.keyBy', 'expected a non-empty array of "ip" and/or "user"')
+  }
+  const keyPrefix = given.keyPrefix ?? d.keyPrefix
+  if (typeof keyPrefix !== 'string') fail('abuse.keyPrefix', 'expected a string')
+  return {
+    windowMs: int(given.windowMs, d.windowMs, 'abuse.windowMs', 1),
+    thresholds,
+    onSuspicious: given.onSuspicious as AbuseOptions['onSuspicious'],
+    keyBy: [...new Set(keyBy as AbuseKeyType[])],
+    maxKeys: int(given.maxKeys, d.maxKeys, 'abuse.maxKeys', 1),
+    keyPrefix,
+    redisTimeoutMs: int(given.redisTimeoutMs, d.redisTimeoutMs, 'abuse.redisTimeoutMs', 1),
+  }
+}
+
+function isSink(value: unknown): value is AlertSink {
+  return typeof value === 'object' && value !== null && typeof (value as AlertSink).send === 'function' && typeof (value as AlertSink).name === 'string'
+}
+
+function resolveAlerts(alerts: unknown): ResolvedOptions['alerts'] {
+  if (alerts === undefined) return undefined
+  const given = section(alerts, 'alerts', ALERT_KEYS, 'expected { sinks, minSeverity?, cooldownMs? }')
+  const d = DEFAULTS.alerts
+  if (!Array.isArray(given.sinks) || !given.sinks.every(isSink)) {
+    fail('alerts.sinks', 'expected an array of sinks { name, send(alert) } such as webhookSink(url) or telegramSink({ botToken, chatId })')
+  }
+  const minSeverity = given.minSeverity ?? d.minSeverity
+  if (!isSeverity(minSeverity)) fail('alerts.minSeverity', 'expected "info", "warning" or "critical"')
+  return {
+    sinks: [...(given.sinks as AlertSink[])],
+    minSeverity,
+    cooldownMs: int(given.cooldownMs, d.cooldownMs, 'alerts.cooldownMs', 0),
+    retries: int(given.retries, d.retries, 'alerts.retries', 0, 20),
+    retryBaseMs: int(given.retryBaseMs, d.retryBaseMs, 'alerts.retryBaseMs', 1),
+    closeTimeoutMs: int(given.closeTimeoutMs, d.closeTimeoutMs, 'alerts.closeTimeoutMs', 0),
+  }
+}
+
+function resolveRoutes(routes: unknown): ResolvedOptions['routes'] {
+  if (routes === undefined) return undefined
+  const given = section(routes, 'routes', ROUTE_KEYS, 'expected { prefix?, authorize(request) }')
+  if (typeof given.authorize !== 'function') fail('routes.authorize', 'expected a function (request) => boolean | Promise<boolean>; without it the security log is never served')
+  const prefix = given.prefix ?? DEFAULTS.routes.prefix
+  if (!isRoutePath(prefix)) fail('routes.prefix', 'expected a path starting with "/"')
+  return { prefix, authorize: given.authorize as RoutesOptions['authorize'] }
+}
+
+function resolveQueue(queue: unknown): Required<QueueOptions> {
+  const given = queue === undefined
+    ? {}
+    : section(queue, 'queue', QUEUE_KEYS, 'expected { maxBatchSize?, maxQueueSize?, retryBaseMs?, retryMaxMs?, closeTimeoutMs?, writeTimeoutMs?, settleTimeoutMs? }')
+  const q = DEFAULTS.queue
+  return {
+    maxBatchSize: int(given.maxBatchSize, q.maxBatchSize, 'queue.maxBatchSize', 1, MAX_BATCH_SIZE),
+    maxQueueSize: int(given.maxQueueSize, q.maxQueueSize, 'queue.maxQueueSize', 1),
+    retryBaseMs: int(given.retryBaseMs, q.retryBaseMs, 'queue.retryBaseMs', 1),
+    retryMaxMs: int(given.retryMaxMs, q.retryMaxMs, 'queue.retryMaxMs', 1),
+    closeTimeoutMs: int(given.closeTimeoutMs, q.closeTimeoutMs, 'queue.closeTimeoutMs', 0),
+    writeTimeoutMs: int(given.writeTimeoutMs, q.writeTimeoutMs, 'queue.writeTimeoutMs', 1),
+    settleTimeoutMs: int(given.settleTimeoutMs, q.settleTimeoutMs, 'queue.settleTimeoutMs', 1),
+  }
+}
+
+function resolveSpool(spool: unknown): { dir: string } | undefined {
+  if (spool === undefined) return undefined
+  const given = section(spool, 'spool', SPOOL_KEYS, 'expected { dir: string } (a directory for the spool files)')
+  if (typeof given.dir !== 'string' || given.dir.length === 0) fail('spool.dir', 'expected a directory path')
+  return { dir: given.dir }
+}
+
+/**
+ * Validates the options and fills the defaults, one section at a time; throws
+ * `FST_OPSKIT_SECURITY_LOG_INVALID_OPTION` naming the option (an unknown key included, at any level).
+ */
+export function resolveOptions(opts: SecurityLogOptions = {}): ResolvedOptions {
+  if (!isPlainObject(opts)) fail('options', 'expected an object')
+  refuseUnknownKeys(opts, OPTION_KEYS, FST_OPSKIT_SECURITY_LOG_INVALID_OPTION)
+  return {
+    ...resolveStorage(opts.connection, opts.table ?? DEFAULTS.table),
+    migrate: bool(opts.migrate, DEFAULTS.migrate, 'migrate'),
+    autoCapture: resolveAutoCapture(opts.autoCapture),
+    redact: resolveRedact(opts.redact),
+    abuse: resolveAbuse(opts.abuse),
+    redis: resolveRedis(opts.redis),
+    alerts: resolveAlerts(opts.alerts),
+    routes: resolveRoutes(opts.routes),
+    queue: resolveQueue(opts.queue),
+    spool: resolveSpool(opts.spool),
   }
 }

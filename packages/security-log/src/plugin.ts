@@ -1,14 +1,14 @@
-import { getRequestContext } from '@opskit/core'
-import type { RequestContext } from '@opskit/core'
+import { contextOf, getRequestContext } from '@opskit/core'
 import { openDatabase, registerListRoute, Spool } from '@opskit/store'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import { createAutoCapture, kRecordedActions, rememberAction, wasRecorded } from './auto-capture.js'
-import { FST_SECURITY_LOG_INVALID_OPTION, resolveOptions } from './options.js'
+import { createAutoCapture, rememberAction } from './auto-capture.js'
+import { FST_OPSKIT_SECURITY_LOG_INVALID_OPTION } from './errors.js'
+import { resolveOptions } from './options.js'
 import type { SecurityLogOptions } from './options.js'
 import { contextFromRequest } from './record.js'
-import type { SecurityEventContext, SecurityEventOptions, SecurityRecord } from './record.js'
+import type { SecurityEventOptions, SecurityRecord } from './record.js'
 import { LIST_SPEC, SecurityLog } from './security-log.js'
 import type { SecurityLogApi } from './security-log.js'
 
@@ -31,27 +31,10 @@ declare module 'fastify' {
   }
 }
 
-function pathOf(url: string): string {
-  const q = url.indexOf('?')
-  return q === -1 ? url : url.slice(0, q)
-}
-
-function contextOf(request: FastifyRequest): SecurityEventContext {
-  if (request.opskitContext !== null && request.opskitContext !== undefined) return contextFromRequest(request.opskitContext)
-  return {
-    ip: request.ip,
-    userAgent: request.headers['user-agent'],
-    requestPath: pathOf(request.url),
-    requestId: request.id,
-    userId: request.actor?.id ?? null,
-    email: request.actor?.email ?? null,
-  }
-}
-
 function checkRouteConfig(route: RouteOptions): void {
   const value = (route.config as { securityLog?: unknown } | undefined)?.securityLog
   if (value !== undefined && typeof value !== 'boolean') {
-    throw new FST_SECURITY_LOG_INVALID_OPTION(`config.securityLog of ${route.method} ${route.url}`, 'expected true or false')
+    throw new FST_OPSKIT_SECURITY_LOG_INVALID_OPTION(`config.securityLog of ${route.method} ${route.url}`, 'expected true or false')
   }
 }
 
@@ -85,23 +68,13 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
     throw err
   }
 
-  // Actions that `fastify.securityLog.record()` recorded inside a request (found by its context).
-  const recordedInContext = new WeakMap<RequestContext, string[]>()
-  const rememberInContext = (context: RequestContext, action: string): void => {
-    const seen = recordedInContext.get(context)
-    if (seen === undefined) recordedInContext.set(context, [action])
-    else if (!seen.includes(action)) seen.push(action)
-  }
-  const isRecorded = (request: FastifyRequest, action: string): boolean =>
-    wasRecorded(request, action) || (recordedInContext.get(request.opskitContext)?.includes(action) ?? false)
-
   const api: SecurityLogApi = {
     table: options.table,
     record: (event, context) => {
       if (context !== undefined) return engine.record(event, context)
       const current = getRequestContext()
       // Inside a request, auto capture must not record the same action again for its response.
-      if (current !== undefined && typeof event?.action === 'string') rememberInContext(current, event.action)
+      if (current !== undefined && typeof event?.action === 'string') rememberAction(current, event.action)
       return engine.record(event, contextFromRequest(current))
     },
     query: (filters) => engine.query(filters),
@@ -110,22 +83,23 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
   }
   fastify.decorate('securityLog', api)
 
-  fastify.decorateRequest(kRecordedActions as unknown as string, null)
   fastify.decorateRequest('securityEvent', function securityEvent(this: FastifyRequest, action: string, eventOpts?: SecurityEventOptions) {
-    if (typeof action === 'string') rememberAction(this, action)
-    return engine.record({ ...eventOpts, action }, contextOf(this), this.log)
+    const context = contextOf(this)
+    if (typeof action === 'string') rememberAction(context, action)
+    return engine.record({ ...eventOpts, action }, contextFromRequest(context), this.log)
   })
 
   const { autoCapture } = options
   if (autoCapture.unauthorized || autoCapture.forbidden || autoCapture.rateLimited || autoCapture.validation) {
     fastify.addHook('onResponse', createAutoCapture(autoCapture, (request, action, statusCode, route) => {
-      rememberAction(request, action)
+      const context = contextOf(request)
+      rememberAction(context, action)
       engine.record(
         { action, details: { method: request.method, status_code: statusCode, route } },
-        contextOf(request),
+        contextFromRequest(context),
         request.log,
       )
-    }, isRecorded))
+    }))
   }
   fastify.addHook('onRoute', checkRouteConfig)
 
@@ -139,7 +113,7 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
   }
 
   fastify.addHook('onReady', function bindMetrics(this: FastifyInstance, done) {
-    engine.metric.bind(fastify)
+    engine.bindMetrics(fastify)
     done()
   })
 
@@ -148,12 +122,24 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
       await engine.close()
     } finally {
       await db.close()
-      if (ownsRedis && redis !== undefined) await redis.quit().catch(() => redis?.disconnect())
+      if (ownsRedis && redis !== undefined) await quitWithin(redis, options.abuse?.redisTimeoutMs ?? 1000)
     }
   })
 }
 
 function noop(): void {}
+
+/** QUIT, bounded: a Redis that accepts connections and never answers must not hold `fastify.close()`. */
+async function quitWithin(redis: Redis, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs)
+    timer.unref()
+  })
+  await Promise.race([redis.quit().then(noop, noop), deadline])
+  clearTimeout(timer)
+  redis.disconnect()
+}
 
 /** Security events: recording, auto capture of 401/403/429, abuse detection, alerts, list route. */
 export const opskitSecurityLog = fp(plugin, {

@@ -4,6 +4,7 @@ import { deeperThan, MAX_JSON_DEPTH, storableIp, storableJson, storableText } fr
 import type { RequestContext } from '@opskit/core'
 import { defaultSeverity, isSeverity } from './actions.js'
 import type { Severity } from './actions.js'
+import { SecurityEventError } from './errors.js'
 
 /** What a caller says about an event; everything else comes from the request context. */
 export interface SecurityEventOptions {
@@ -73,10 +74,6 @@ export function normalizeIp(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? storableIp(value) : null
 }
 
-/** True when parsed JSON `value` holds an object or array nested more than `levels` deep. */
-export class SecurityEventError extends TypeError {
-  code = 'FST_SECURITY_LOG_INVALID_EVENT'
-}
 
 /** A context from core's request context (`getRequestContext()` or `request.opskitContext`). */
 export function contextFromRequest(context: RequestContext | undefined | null): SecurityEventContext {

@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { FST_OPSKIT_SECURITY_LOG_REDIS_TIMEOUT } from './errors.js'
 import type { WindowHit } from './memory-window.js'
 
 // One round trip, atomic: trim the window, add this event, count, refresh the TTL, and when the
 // threshold is reached take the once-per-window marker with SET NX PX, so however many instances
 // share the Redis, exactly one of them sees `fire`. Time comes from the Redis server so instances
 // with skewed clocks agree on the window. The set never holds more than `threshold` members.
-export const SLIDING_WINDOW_SCRIPT = `
+const SLIDING_WINDOW_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
@@ -61,7 +62,7 @@ export class RedisWindow {
 
   #withTimeout<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)
+      const timer = setTimeout(() => reject(new FST_OPSKIT_SECURITY_LOG_REDIS_TIMEOUT(this.#timeoutMs)), this.#timeoutMs)
       timer.unref()
       promise.then(
         (value) => {

@@ -2,7 +2,8 @@ import { redactString } from '@opskit/core'
 import { GroupCommitQueue, InvalidQueryError, listRows, OutageLog, parseListQuery, QueueClosedError, refusedError, runMigration } from '@opskit/store'
 import type { Spool } from '@opskit/store'
 import type { Database, ListResult, ListSpec, ParsedList } from '@opskit/store'
-import type { FastifyBaseLogger } from 'fastify'
+import { metricsOf } from '@opskit/metrics'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { isSeverity } from './actions.js'
 import { AbuseDetector } from './abuse-detector.js'
 import type { SuspiciousDetails } from './abuse-detector.js'
@@ -178,9 +179,12 @@ export class SecurityLog {
     ])
   }
 
-  /** Resolves when every alert delivery started so far has finished (tests, graceful shutdown). */
-  alertsIdle(): Promise<void> {
-    return this.#alerts?.idle() ?? Promise.resolve()
+  /** Counts events and alert deliveries through `@opskit/metrics` when it is registered; call from `onReady`. */
+  bindMetrics(fastify: FastifyInstance): void {
+    const metrics = metricsOf(fastify)
+    if (metrics === undefined) return
+    this.metric.bind(metrics)
+    this.#alerts?.bindMetrics(metrics)
   }
 
   #accept(event: SecurityEvent, context: SecurityEventContext, logger: FastifyBaseLogger): { record: SecurityRecord; stored: Promise<SecurityRecord> } {

@@ -1,8 +1,10 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { createServer, type Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { webhookSink } from '@opskit/security-log'
 import type { SecurityRecord } from '@opskit/security-log'
-import { REDIS_URL, STORE, buildApp, captureLogs, cleanRedis, dropTables, startReceiver, uniqueName, waitFor } from './helpers.js'
+import { REDIS_URL, STORE, buildApp, captureLogs, cleanRedis, dropTables, startReceiver, uniqueName } from './helpers.js'
 import type { Receiver } from './helpers.js'
 
 const tables: string[] = []
@@ -38,6 +40,7 @@ for (const counters of ['memory', 'redis'] as const) {
     let apps: FastifyInstance[] = []
     let receiver: Receiver | undefined
     afterEach(async () => {
+      vi.useRealTimers()
       await Promise.all(apps.map((a) => a.close()))
       apps = []
       await receiver?.close()
@@ -73,8 +76,8 @@ for (const counters of ['memory', 'redis'] as const) {
       expect(suspicious).toHaveLength(1)
       expect(suspicious[0]!.id).toBe(found.items[0]!.id)
       expect((await app.securityLog.query({ action: 'login_failure' })).total).toBe(100)
-      await waitFor(() => receiver!.requests.length >= 1)
-      await new Promise((r) => setTimeout(r, 100))
+      // close() returns once every delivery started has settled: what the receiver holds then is all of them.
+      await app.close()
       expect(receiver.requests).toHaveLength(1)
       expect(receiver.requests[0]!.body).toMatchObject({ action: 'suspicious_activity', severity: 'critical' })
     })
@@ -98,11 +101,16 @@ for (const counters of ['memory', 'redis'] as const) {
     })
 
     it('fires again in a later window, once per window and key', async () => {
+      // Memory counters read this process's clock: only Date is faked, a minute passes at once. Redis
+      // counters read the Redis server's clock, which a test cannot move: there a short window passes.
+      const fakeClock = counters === 'memory'
+      if (fakeClock) vi.useFakeTimers({ toFake: ['Date'] })
+      const windowMs = fakeClock ? 60_000 : 300
       const suspicious: SecurityRecord[] = []
       const app = await buildApp({
         table: table(),
         redis,
-        abuse: { windowMs: 300, thresholds: { login_failure: 3 }, keyBy: ['ip'], keyPrefix: keyPrefix(), onSuspicious: (e) => { suspicious.push(e) } },
+        abuse: { windowMs, thresholds: { login_failure: 3 }, keyBy: ['ip'], keyPrefix: keyPrefix(), onSuspicious: (e) => { suspicious.push(e) } },
       })
       apps.push(app)
       loginRoute(app)
@@ -110,7 +118,15 @@ for (const counters of ['memory', 'redis'] as const) {
       await fail(app, 10, '192.0.2.2')
       await app.securityLog.flush()
       expect(suspicious.map((e) => e.ip_address).sort()).toEqual(['192.0.2.1', '192.0.2.2'])
-      await new Promise((r) => setTimeout(r, 400))
+      if (fakeClock) {
+        vi.setSystemTime(Date.now() + windowMs - 1)
+        await fail(app, 3, '192.0.2.1') // still the same window: nothing more
+        await app.securityLog.flush()
+        expect(suspicious).toHaveLength(2)
+        vi.setSystemTime(Date.now() + windowMs + 1)
+      } else {
+        await new Promise((r) => setTimeout(r, windowMs + 100))
+      }
       await fail(app, 3, '192.0.2.1')
       await app.securityLog.flush()
       expect(suspicious).toHaveLength(3)
@@ -179,6 +195,37 @@ describe(`abuse detection when Redis is down (${STORE})`, () => {
   })
 })
 
+describe(`abuse detection when Redis accepts connections and never answers (${STORE})`, () => {
+  it('each counter call gives up after redisTimeoutMs with FST_OPSKIT_SECURITY_LOG_REDIS_TIMEOUT (logged once), counts in memory, and fastify.close() does not hang on QUIT', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const logs = captureLogs()
+    const suspicious: SecurityRecord[] = []
+    const app = await buildApp({
+      table: table(),
+      redis: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      abuse: { thresholds: { login_failure: 3 }, keyBy: ['ip'], redisTimeoutMs: 100, onSuspicious: (e) => { suspicious.push(e) } },
+    }, { logs })
+    try {
+      loginRoute(app)
+      await fail(app, 3, '192.0.2.201')
+      await app.securityLog.flush()
+      expect(suspicious).toHaveLength(1)
+      const errors = logs.lines().filter((l) => typeof l.msg === 'string' && l.msg.includes('Redis failed'))
+      expect(errors).toHaveLength(1)
+      expect(errors[0]!.err).toMatchObject({ code: 'FST_OPSKIT_SECURITY_LOG_REDIS_TIMEOUT', message: 'Redis did not answer within 100 ms' })
+    } finally {
+      await app.close()
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
+  })
+})
+
 describe(`abuse detection callbacks (${STORE})`, () => {
   it('an onSuspicious that throws or rejects is logged, and the suspicious_activity event is still stored', async () => {
     const logs = captureLogs()
@@ -197,10 +244,10 @@ describe(`abuse detection callbacks (${STORE})`, () => {
       await app.securityLog.record({ action: 'authz_denied' }, { ip: '192.0.2.78' })
       await app.securityLog.record({ action: 'authz_denied' }, { ip: '192.0.2.78' })
       await app.securityLog.flush()
-      await new Promise((r) => setTimeout(r, 20))
+      // The rejected promise is logged when it settles: await both lines.
+      await vi.waitFor(() => expect(logs.lines().filter((l) => l.msg === '@opskit/security-log: abuse.onSuspicious threw')).toHaveLength(2))
       expect(calls).toBe(2)
       expect((await app.securityLog.query({ action: 'suspicious_activity' })).total).toBe(2)
-      expect(logs.lines().filter((l) => l.msg === '@opskit/security-log: abuse.onSuspicious threw')).toHaveLength(2)
     } finally {
       await app.close()
       await dropTables(tables)

@@ -1,6 +1,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import Fastify from 'fastify'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { STORE, buildApp, dropTables, uniqueName } from './helpers.js'
+import { opskitCore, requestIdGenerator } from '@opskit/core'
+import { opskitSecurityLog } from '@opskit/security-log'
+import { STORE, buildApp, connection, dropTables, uniqueName } from './helpers.js'
 
 const tables: string[] = []
 function table(): string {
@@ -75,6 +78,25 @@ describe(`auto capture (${STORE})`, () => {
     expect(items.map((i) => i.details)).toEqual([{ reason: 'expired' }, { reason: 'expired' }])
   })
 
+  it('a 401 answered before core ran (an earlier onRequest hook) that recorded token_invalid gives exactly one event, with the request fields', async () => {
+    app = Fastify({ genReqId: requestIdGenerator() })
+    // Registered before core: answering here skips core's onRequest, so core never builds the context.
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url.startsWith('/early')) {
+        void request.securityEvent('token_invalid', { details: { reason: 'gateway' } })
+        return reply.code(401).send({ error: 'no token' })
+      }
+    })
+    await app.register(opskitCore)
+    await app.register(opskitSecurityLog, { connection: connection(), table: table() })
+    app.get('/early/:id', async () => 'unreachable')
+    expect((await app.inject({ url: '/early/1?x=1', headers: { 'x-request-id': 'early-1' } })).statusCode).toBe(401)
+    await app.securityLog.flush()
+    const { items, total } = await app.securityLog.query({})
+    expect(total).toBe(1)
+    expect(items[0]).toMatchObject({ action: 'token_invalid', request_id: 'early-1', request_path: '/early/1', details: { reason: 'gateway' } })
+  })
+
   it('a 401 whose handler recorded another action also gets token_invalid, unless the route says securityLog: false (README usage)', async () => {
     app = await buildApp({ table: table() })
     const login = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -135,6 +157,6 @@ describe(`auto capture (${STORE})`, () => {
 
   it('rejects a non-boolean config.securityLog on a route at registration', async () => {
     app = await buildApp({ table: table() })
-    expect(() => app!.get('/bad', { config: { securityLog: 'off' as never } }, async () => 'x')).toThrow(/config\.securityLog/)
+    expect(() => app!.get('/bad', { config: { securityLog: 'off' as never } }, async () => 'x')).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_SECURITY_LOG_INVALID_OPTION', message: expect.stringContaining('config.securityLog of GET /bad') }))
   })
 })

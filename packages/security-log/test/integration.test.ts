@@ -1,8 +1,8 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { opskitMetrics } from '@opskit/metrics'
 import { opskitRateLimit } from '@opskit/rate-limit'
-import { STORE, buildApp, captureLogs, dropTables, uniqueName, waitFor } from './helpers.js'
+import { STORE, buildApp, captureLogs, dropTables, uniqueName } from './helpers.js'
 
 const tables: string[] = []
 
@@ -35,6 +35,22 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     const metrics = (await app.inject({ url: '/metrics' })).body
     expect(metrics).toContain('security_events_total{action="rate_limit_hit",severity="warning"} 3')
   })
+  it('security_events_total keeps at most 200 action labels: later new actions are counted as action="other"', async () => {
+    const table = uniqueName('security_logs_labels')
+    tables.push(table)
+    app = await buildApp({ table }, { setup: async (instance) => { await instance.register(opskitMetrics, { defaultMetrics: false }) } })
+    await app.ready()
+    const records: Promise<unknown>[] = []
+    for (let i = 0; i < 203; i++) records.push(app.securityLog.record({ action: `custom_${i}`, severity: 'info' }))
+    records.push(app.securityLog.record({ action: 'custom_0', severity: 'info' }))
+    await Promise.all(records)
+    const metrics = (await app.inject({ url: '/metrics' })).body
+    expect(metrics).toContain('security_events_total{action="custom_0",severity="info"} 2')
+    expect(metrics).toContain('security_events_total{action="custom_199",severity="info"} 1')
+    expect(metrics).not.toContain('action="custom_200"')
+    expect(metrics).toContain('security_events_total{action="other",severity="info"} 3')
+  })
+
   it('a store outage that ends loses nothing: failed INSERTs are retried, logged once, counted, and every event lands', async () => {
     const table = uniqueName('security_logs_outage')
     tables.push(table)
@@ -49,8 +65,9 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     await app.ready()
     const pending = Array.from({ length: 20 }, (_, i) => app!.securityLog.record({ action: 'login_failure', details: { i } }))
     const failed = (l: Record<string, any>) => l.msg === '@opskit/security-log: writing security events failed; retrying (nothing is dropped)'
-    await waitFor(() => logs.lines().some(failed))
-    await new Promise((r) => setTimeout(r, 150)) // several more failed attempts
+    const writeFailures = async (): Promise<number> => Number(/^security_write_failures_total (\d+)$/m.exec((await app!.inject({ url: '/metrics' })).body)?.[1])
+    await logs.line(failed)
+    await vi.waitFor(async () => expect(await writeFailures()).toBeGreaterThanOrEqual(3)) // several more failed attempts
     await app.securityLog.migrate() // the store is back
     const records = await Promise.all(pending)
     expect(new Set(records.map((r) => r.id)).size).toBe(20)
@@ -59,7 +76,7 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     expect(lines.filter(failed).map((l) => l.level)).toEqual([50]) // one ERROR for the outage, not one per attempt
     expect(lines.filter((l) => l.msg === '@opskit/security-log: security events are being written again').map((l) => l.level)).toEqual([40])
     const metrics = (await app.inject({ url: '/metrics' })).body
-    expect(Number(/^security_write_failures_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2)
+    expect(await writeFailures()).toBeGreaterThanOrEqual(3)
     expect(metrics).toMatch(/^security_events_not_stored_total 0$/m)
   })
 
@@ -78,9 +95,10 @@ describe(`with @opskit/rate-limit and @opskit/metrics (${STORE})`, () => {
     const first = app.securityLog.record({ action: 'account_locked' })
     first.catch(() => undefined)
     await expect(app.securityLog.record({ action: 'login_failure' })).rejects.toThrow(/queue full/)
-    await new Promise((r) => setTimeout(r, 50))
-    const metrics = (await app.inject({ url: '/metrics' })).body
-    expect(metrics).toContain('security_events_not_stored_total 1')
-    expect(metrics).toMatch(/security_write_failures_total [1-9]/)
+    await vi.waitFor(async () => {
+      const metrics = (await app!.inject({ url: '/metrics' })).body
+      expect(metrics).toContain('security_events_not_stored_total 1')
+      expect(metrics).toMatch(/security_write_failures_total [1-9]/)
+    })
   })
 })

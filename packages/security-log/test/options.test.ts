@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import Fastify from 'fastify'
 import { opskitCore } from '@opskit/core'
-import { FST_SECURITY_LOG_INVALID_OPTION, opskitSecurityLog, telegramSink, webhookSink } from '@opskit/security-log'
+import { FST_OPSKIT_SECURITY_LOG_INVALID_OPTION, FST_SECURITY_LOG_INVALID_OPTION, opskitSecurityLog, telegramSink, webhookSink } from '@opskit/security-log'
 import type { SecurityLogOptions } from '@opskit/security-log'
 
 async function register(options: unknown): Promise<unknown> {
@@ -41,16 +41,30 @@ describe('options', () => {
     ['routes.authorize', { routes: { prefix: '/sec' } }],
     ['routes.prefix', { routes: { prefix: 'sec', authorize: () => true } }],
     ['queue.maxBatchSize', { queue: { maxBatchSize: 100_000 } }],
-    ['options.tabel', { tabel: 'x' }],
+    ['tabel', { tabel: 'x' }],
+    ['alerts.sink', { alerts: { sink: sink } }],
+    ['queue.batchSize', { queue: { batchSize: 10 } }],
+    ['spool.path', { spool: { path: '/tmp/x' } }],
+    ['abuse.threshold', { abuse: { threshold: 3, thresholds: { login_failure: 3 } } }],
+    ['routes', { routes: [] }],
   ]
   for (const [option, options] of cases) {
     it(`rejects a bad ${option} at register(), naming it`, async () => {
       const err = await register(options)
-      expect(err).toBeInstanceOf(FST_SECURITY_LOG_INVALID_OPTION)
-      expect((err as { code: string }).code).toBe('FST_SECURITY_LOG_INVALID_OPTION')
+      expect(err).toBeInstanceOf(FST_OPSKIT_SECURITY_LOG_INVALID_OPTION)
+      expect((err as { code: string }).code).toBe('FST_OPSKIT_SECURITY_LOG_INVALID_OPTION')
       expect((err as Error).message).toContain(`"${option}"`)
     })
   }
+
+  it('accepts Fastify\'s own register options (prefix, logLevel) beside its own, as core, health and metrics do', async () => {
+    expect(await register({ logLevel: 'warn' })).toBeUndefined()
+  })
+
+  it('keeps the first-edition FST_SECURITY_LOG_INVALID_OPTION as a deprecated alias of the same class', async () => {
+    expect(FST_SECURITY_LOG_INVALID_OPTION).toBe(FST_OPSKIT_SECURITY_LOG_INVALID_OPTION)
+    expect(await register({ migrate: 1 })).toBeInstanceOf(FST_SECURITY_LOG_INVALID_OPTION)
+  })
 
   it('needs @opskit/core registered first', async () => {
     const app = Fastify()
@@ -59,7 +73,7 @@ describe('options', () => {
   })
 
   it('sink factories validate their arguments', () => {
-    expect(() => webhookSink('not a url')).toThrow(/absolute http/)
+    expect(() => webhookSink('not a url')).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_ALERTS_INVALID_OPTION', message: expect.stringMatching(/absolute http/) }))
     expect(() => webhookSink('ftp://example.com/x')).toThrow(/absolute http/)
     expect(() => telegramSink({ botToken: '', chatId: 1 })).toThrow(/botToken/)
     expect(() => telegramSink({ botToken: 't', chatId: '' })).toThrow(/chatId/)

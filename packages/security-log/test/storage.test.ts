@@ -99,7 +99,7 @@ describe(`storage (${STORE})`, () => {
       queue: { retryBaseMs: 10, retryMaxMs: 50, closeTimeoutMs: 300 },
     }, { logs })
     const pending = app.securityLog.record({ action: 'account_locked' })
-    await new Promise((r) => setTimeout(r, 150))
+    await logs.line((l) => l.msg === '@opskit/security-log: writing security events failed; retrying (nothing is dropped)')
     await app.close()
     app = undefined
     await expect(pending).rejects.toThrow(/unwritten/)

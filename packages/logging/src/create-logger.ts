@@ -103,7 +103,7 @@ function opskitPino(level: LogLevel, stream: LogDestination, format: LineFormat,
  * on WARN+), redacted, to stdout (or `destination`) and optionally a rotating file. Each named
  * channel is a logger of its own (own level, own rotating file, the same stdout), which
  * `getLogger('<channel>')` and `child({ logger: '<channel>' })` return.
- * Throws `FST_LOGGING_INVALID_OPTION` naming a bad option.
+ * Throws `FST_OPSKIT_LOGGING_INVALID_OPTION` naming a bad option.
  */
 export function createLogger(opts: CreateLoggerOptions = {}): Logger {
   const options = resolveLoggerOptions(opts)

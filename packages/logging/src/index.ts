@@ -5,5 +5,5 @@ export type { CreateLoggerOptions, LogDestination, LogFileOptions, LogFormat, Lo
 export { getLogger, getRootLogger, setRootLogger } from './root-logger.js'
 export { fastifyLoggingOptions, REQUEST_ID_LOG_LABEL } from './fastify-options.js'
 export type { FastifyLoggingOptions, OpskitFastifyOptions } from './fastify-options.js'
-export { FST_LOGGING_INVALID_OPTION } from './errors.js'
+export { FST_OPSKIT_LOGGING_INVALID_OPTION, FST_LOGGING_INVALID_OPTION } from './errors.js'
 export type { CallerSource } from './caller-source.js'

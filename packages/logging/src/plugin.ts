@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import { errorSource } from './caller-source.js'
 import { flushLogger, isOpskitLogger } from './create-logger.js'
 import { RequestCompletedFields } from './line-format.js'
-import { FST_LOGGING_INVALID_OPTION } from './errors.js'
+import { FST_OPSKIT_LOGGING_INVALID_OPTION } from './errors.js'
 import type { LogLevel } from './options.js'
 import { releaseRootLogger, setRootLogger } from './root-logger.js'
 import { contextSym, serverLoggerSym } from './symbols.js'
@@ -56,7 +56,7 @@ interface ResolvedOptions {
 function resolveOptions(opts: OpskitLoggingOptions): ResolvedOptions {
   const { ignorePaths = DEFAULT_IGNORE_PATHS, resourceTracking, level = 'info' } = opts
   if (!Array.isArray(ignorePaths) || ignorePaths.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
-    throw new FST_LOGGING_INVALID_OPTION('ignorePaths', 'expected an array of paths starting with "/" (a trailing "*" matches a prefix)')
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('ignorePaths', 'expected an array of paths starting with "/" (a trailing "*" matches a prefix)')
   }
   const exact = new Set<string>()
   const prefixes: string[] = []
@@ -65,19 +65,19 @@ function resolveOptions(opts: OpskitLoggingOptions): ResolvedOptions {
     else exact.add(path)
   }
   if (!(COMPLETED_LEVELS as readonly string[]).includes(level)) {
-    throw new FST_LOGGING_INVALID_OPTION('level', `expected one of ${COMPLETED_LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('level', `expected one of ${COMPLETED_LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
   }
   let tracking: ResolvedOptions['tracking']
   if (resourceTracking !== undefined) {
     if (resourceTracking === null || typeof resourceTracking !== 'object') {
-      throw new FST_LOGGING_INVALID_OPTION('resourceTracking', 'expected { header?, allow(request) }')
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION('resourceTracking', 'expected { header?, allow(request) }')
     }
     const { header = 'x-debug-resource-tracking', allow } = resourceTracking
     if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
-      throw new FST_LOGGING_INVALID_OPTION('resourceTracking.header', 'expected a header name')
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION('resourceTracking.header', 'expected a header name')
     }
     if (typeof allow !== 'function') {
-      throw new FST_LOGGING_INVALID_OPTION('resourceTracking.allow', 'expected a function (request) => boolean')
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION('resourceTracking.allow', 'expected a function (request) => boolean')
     }
     tracking = { header: header.toLowerCase(), allow }
   }

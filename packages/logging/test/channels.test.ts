@@ -284,7 +284,7 @@ describe('log channels', () => {
     expect(main.every((f) => /^svc\.\d+\.log$/.test(f))).toBe(true)
   })
 
-  test('bad channel options and bad LOG_FILE_* values throw FST_LOGGING_INVALID_OPTION naming them', async () => {
+  test('bad channel options and bad LOG_FILE_* values throw FST_OPSKIT_LOGGING_INVALID_OPTION naming them', async () => {
     const cases: [CreateLoggerOptions, string][] = [
       [{ channels: [] as never }, 'channels'],
       [{ channels: { a: { file: '' } } }, 'channels.a.file'],
@@ -306,7 +306,7 @@ describe('log channels', () => {
       } catch (err) {
         error = err
       }
-      expect(error, name).toMatchObject({ code: 'FST_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+      expect(error, name).toMatchObject({ code: 'FST_OPSKIT_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
     }
     for (const [options, name] of cases) check(options, name)
     await withEnv({ LOG_FILE_MAX_BYTES: 'lots' }, async () => check({ file: join(dir, 'x.log') }, 'LOG_FILE_MAX_BYTES'))

@@ -185,7 +185,7 @@ describe('destinations', () => {
     }
   })
 
-  test('invalid options throw FST_LOGGING_INVALID_OPTION naming the option', () => {
+  test('invalid options throw FST_OPSKIT_LOGGING_INVALID_OPTION naming the option', () => {
     const cases: [CreateLoggerOptions, string][] = [
       [{ level: 'verbose' as never }, 'level'],
       [{ format: 'xml' as never }, 'format'],
@@ -205,7 +205,7 @@ describe('destinations', () => {
       } catch (err) {
         error = err
       }
-      expect(error, name).toMatchObject({ code: 'FST_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+      expect(error, name).toMatchObject({ code: 'FST_OPSKIT_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
     }
   })
 })

@@ -186,7 +186,7 @@ describe('opskitLogging plugin', () => {
       const instance = Fastify()
       await instance.register(opskitCore)
       instance.register(opskitLogging, options)
-      await expect(instance.ready()).rejects.toMatchObject({ code: 'FST_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+      await expect(instance.ready()).rejects.toMatchObject({ code: 'FST_OPSKIT_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
       await instance.close()
     }
   })

@@ -119,7 +119,7 @@ describe('registries', () => {
     app.get('/r', async () => 'r')
     await app.inject('/r')
     expect(await registry.metrics()).toContain('route="/r"')
-    await expect(buildApp({ registry, defaultMetrics: false })).rejects.toMatchObject({ code: 'FST_METRICS_INVALID_OPTION', message: expect.stringContaining('"registry"') })
+    await expect(buildApp({ registry, defaultMetrics: false })).rejects.toMatchObject({ code: 'FST_OPSKIT_METRICS_INVALID_OPTION', message: expect.stringContaining('"registry"') })
   })
 
   it('empties its own registry when the instance closes', async () => {
@@ -146,7 +146,7 @@ describe('options', () => {
     [{ registry: {} }, 'registry'],
   ])('rejects %j at register() naming %s', async (options, name) => {
     await expect(buildApp(options as never)).rejects.toMatchObject({
-      code: 'FST_METRICS_INVALID_OPTION',
+      code: 'FST_OPSKIT_METRICS_INVALID_OPTION',
       message: expect.stringContaining(`"${name}"`),
     })
   })

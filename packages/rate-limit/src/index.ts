@@ -1,6 +1,6 @@
 export { opskitRateLimit, default } from './plugin.js'
 export { rateLimitOptionsFromEnv } from './env.js'
-export { FST_RATE_LIMIT_INVALID_OPTION } from './errors.js'
+export { FST_OPSKIT_RATE_LIMIT_INVALID_OPTION, FST_RATE_LIMIT_INVALID_OPTION, FST_OPSKIT_RATE_LIMIT_STORE_NO_RESULT } from './errors.js'
 export { MemorySlidingStore, MemoryStore } from './memory-store.js'
 export { RedisStore, RedisStoreNotAnsweringError, RedisStoreTimeoutError, RedisStoreUnavailableError, createRedisClient } from './redis-store.js'
 export { parseDuration } from './duration.js'

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import { opskitCore } from '@opskit/core'
 import { describe, expect, it } from 'vitest'
-import { opskitRateLimit, parseDuration, rateLimitOptionsFromEnv, type OpskitRateLimitOptions } from '@opskit/rate-limit'
+import { FST_RATE_LIMIT_INVALID_OPTION, opskitRateLimit, parseDuration, rateLimitOptionsFromEnv, type OpskitRateLimitOptions } from '@opskit/rate-limit'
 
 async function register(options: unknown) {
   const app = Fastify()
@@ -14,7 +14,7 @@ async function register(options: unknown) {
   }
 }
 
-describe('invalid options throw FST_RATE_LIMIT_INVALID_OPTION naming the option', () => {
+describe('invalid options throw FST_OPSKIT_RATE_LIMIT_INVALID_OPTION naming the option', () => {
   const cases: Array<[string, Record<string, unknown>]> = [
     ['max', { max: -1 }],
     ['max', { max: 1.5 }],
@@ -41,7 +41,7 @@ describe('invalid options throw FST_RATE_LIMIT_INVALID_OPTION naming the option'
   for (const [name, options] of cases) {
     it(`${name}: ${JSON.stringify(options)}`, async () => {
       const err = await register(options).then(() => null, (e: unknown) => e as Error & { code: string })
-      expect(err?.code).toBe('FST_RATE_LIMIT_INVALID_OPTION')
+      expect(err?.code).toBe('FST_OPSKIT_RATE_LIMIT_INVALID_OPTION')
       expect(err?.message).toContain(`"${name}"`)
     })
   }
@@ -52,6 +52,10 @@ describe('invalid options throw FST_RATE_LIMIT_INVALID_OPTION naming the option'
 
   it('still validates when enabled is false', async () => {
     await expect(register({ enabled: false, max: -1 })).rejects.toThrow(/"max"/)
+  })
+
+  it('the deprecated FST_RATE_LIMIT_INVALID_OPTION export still catches the renamed error', async () => {
+    await expect(register({ max: -1 })).rejects.toBeInstanceOf(FST_RATE_LIMIT_INVALID_OPTION)
   })
 
   it('needs @opskit/core registered first', async () => {

@@ -317,7 +317,7 @@ describe('Redis that accepts connections and never answers', () => {
       expect(Date.now() - started).toBeLessThan(2000)
       expect(a.statusCode).toBe(200)
       expect(b.statusCode).toBe(503)
-      expect(errors(open.lines)[0]?.err).toMatchObject({ message: 'Redis did not answer within 100 ms', code: 'FST_RATE_LIMIT_REDIS_TIMEOUT' })
+      expect(errors(open.lines)[0]?.err).toMatchObject({ message: 'Redis did not answer within 100 ms', code: 'FST_OPSKIT_RATE_LIMIT_REDIS_TIMEOUT' })
       // a hang is one outage: the next timed-out calls pass (or 503) without another ERROR line
       for (let i = 0; i < 3; i++) {
         expect((await open.app.inject('/items')).statusCode).toBe(200)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig, OpskitConfigError } from '@opskit/suite'
+import { FST_OPSKIT_INVALID_CONFIG, loadConfig, OpskitConfigError } from '@opskit/suite'
 
 function problemsOf(env: Record<string, string>): OpskitConfigError {
   try {
@@ -80,6 +80,8 @@ describe('loadConfig', () => {
       APP_VERSION: 'one two',
     })
     expect(err.code).toBe('FST_OPSKIT_INVALID_CONFIG')
+    expect(err).toBeInstanceOf(FST_OPSKIT_INVALID_CONFIG)
+    expect(String(err)).toMatch(/^OpskitConfigError \[FST_OPSKIT_INVALID_CONFIG\]: @opskit\/suite: invalid configuration/)
     expect(err.problems.map((p) => p.variable).sort()).toEqual([
       'APP_VERSION',
       'CORS_ORIGINS',

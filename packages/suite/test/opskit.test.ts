@@ -227,6 +227,13 @@ describe('CORS from CORS_ORIGINS', () => {
     expect(app.printPlugins()).toContain('@fastify/cors')
   })
 
+  it('an async origin function that rejects with a non-Error fails the request with FST_OPSKIT_CORS_ORIGIN_FAILED', async () => {
+    const { app } = await buildApp({ cors: { origin: async () => Promise.reject('origin lookup down') } })
+    const res = await app.inject({ url: '/hello', headers: { origin: ORIGIN } })
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toMatchObject({ code: 'FST_OPSKIT_CORS_ORIGIN_FAILED', message: expect.stringContaining('origin lookup down') })
+  })
+
   it('does not answer other origins, and is not registered when CORS_ORIGINS is unset', async () => {
     const { app } = await buildApp()
     const other = await app.inject({ url: '/hello', headers: { origin: 'https://evil.example.net' } })

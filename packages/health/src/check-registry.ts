@@ -1,3 +1,4 @@
+import { isDurationMs } from '@opskit/core'
 import { safeErrorMessage } from './error-message.js'
 import { CheckFailedError, FST_OPSKIT_HEALTH_CHECK_TIMEOUT, FST_OPSKIT_HEALTH_INVALID_OPTION } from './errors.js'
 import type { HealthCheck, HealthCheckInput, HealthReport, ReportStatus, ServiceResult } from './types.js'
@@ -32,7 +33,7 @@ function normalize(name: string, input: HealthCheckInput, defaultTimeoutMs: numb
   }
   const { critical = true, timeoutMs = defaultTimeoutMs } = check
   if (typeof critical !== 'boolean') throw new FST_OPSKIT_HEALTH_INVALID_OPTION(`${option}.critical`, 'expected a boolean')
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+  if (!isDurationMs(timeoutMs)) {
     throw new FST_OPSKIT_HEALTH_INVALID_OPTION(`${option}.timeoutMs`, 'expected a positive number of milliseconds')
   }
   return { check, critical, timeoutMs }

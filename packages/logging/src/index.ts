@@ -1,7 +1,6 @@
 export { opskitLogging, default } from './plugin.js'
-export type { OpskitLoggingOptions, ResourceTrackingOptions } from './plugin.js'
 export { createLogger, closeLogger, flushLogger, isOpskitLogger } from './create-logger.js'
-export type { CreateLoggerOptions, LogDestination, LogFileOptions, LogFormat, LogLevel } from './options.js'
+export type { CreateLoggerOptions, LogChannelOptions, LogDestination, LogFileOptions, LogFormat, LogLevel, OpskitLoggingOptions, ResourceTrackingOptions } from './options.js'
 export { getLogger, getRootLogger, setRootLogger } from './root-logger.js'
 export { fastifyLoggingOptions, REQUEST_ID_LOG_LABEL } from './fastify-options.js'
 export type { FastifyLoggingOptions, OpskitFastifyOptions } from './fastify-options.js'

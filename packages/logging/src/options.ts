@@ -1,6 +1,7 @@
 import { isAbsolute, join } from 'node:path'
 import type { Writable } from 'node:stream'
-import { refuseUnknownKeys } from '@opskit/core'
+import type { FastifyRequest } from 'fastify'
+import { isHeaderName, isPlainObject, isRoutePath, refuseUnknownKeys } from '@opskit/core'
 import { FST_OPSKIT_LOGGING_INVALID_OPTION } from './errors.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
@@ -126,6 +127,7 @@ interface FileDefaults {
   dir: string | undefined
 }
 
+const LOGGER_KEYS = new Set(['level', 'format', 'file', 'dir', 'channels', 'redact', 'name', 'destination', 'stdout'])
 const FILE_KEYS = new Set(['path', 'maxSize', 'maxFiles', 'compress', 'retentionDays'])
 const CHANNEL_KEYS = new Set(['file', 'level', 'maxSize', 'maxFiles', 'compress', 'retentionDays'])
 
@@ -170,14 +172,14 @@ function resolveFile(file: string | LogFileOptions | undefined, defaults: FileDe
 
 function resolveChannels(channels: unknown, level: LogLevel, dir: string | undefined): ResolvedChannelOptions[] {
   if (channels === undefined) return []
-  if (channels === null || typeof channels !== 'object' || Array.isArray(channels)) {
+  if (!isPlainObject(channels)) {
     throw new FST_OPSKIT_LOGGING_INVALID_OPTION('channels', 'expected an object { <name>: { file, level?, maxSize?, maxFiles?, compress?, retentionDays? } }')
   }
   const resolved: ResolvedChannelOptions[] = []
   for (const [name, spec] of Object.entries(channels as Record<string, unknown>)) {
     const option = `channels.${name}`
     if (name === '') throw new FST_OPSKIT_LOGGING_INVALID_OPTION('channels', 'a channel name must be non-empty')
-    if (spec === null || typeof spec !== 'object') throw new FST_OPSKIT_LOGGING_INVALID_OPTION(option, 'expected { file, level?, maxSize?, maxFiles?, compress?, retentionDays? }')
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new FST_OPSKIT_LOGGING_INVALID_OPTION(option, 'expected { file, level?, maxSize?, maxFiles?, compress?, retentionDays? }')
     const channel = spec as LogChannelOptions
     refuseUnknownKeys(channel, CHANNEL_KEYS, FST_OPSKIT_LOGGING_INVALID_OPTION, `${option}.`)
     if (typeof channel.file !== 'string' || channel.file.trim() === '') throw new FST_OPSKIT_LOGGING_INVALID_OPTION(`${option}.file`, 'expected a non-empty path')
@@ -216,9 +218,10 @@ function fileDefaultsFromEnv(dir: string | undefined): FileDefaults {
 
 /** Validates `createLogger()` options and fills the defaults (environment variables included). */
 export function resolveLoggerOptions(opts: CreateLoggerOptions): ResolvedLoggerOptions {
-  if (opts === null || typeof opts !== 'object') {
+  if (!isPlainObject(opts as unknown)) {
     throw new FST_OPSKIT_LOGGING_INVALID_OPTION('options', 'expected an object')
   }
+  refuseUnknownKeys(opts, LOGGER_KEYS, FST_OPSKIT_LOGGING_INVALID_OPTION, '', false)
   const {
     level = (envValue('LOG_LEVEL')?.toLowerCase() as LogLevel | undefined) ?? 'info',
     format = (envValue('LOG_FORMAT')?.toLowerCase() as LogFormat | undefined) ?? (process.stdout.isTTY === true ? 'pretty' : 'json'),
@@ -269,4 +272,71 @@ export function resolveLoggerOptions(opts: CreateLoggerOptions): ResolvedLoggerO
     destination: destination as LogDestination | undefined,
     stdout,
   }
+}
+
+/** Per-request CPU and memory figures on the `request completed` line, for requests that ask and are allowed. */
+export interface ResourceTrackingOptions {
+  /** Request header that asks for tracking with the value `1` or `true`. Default `'x-debug-resource-tracking'`. */
+  header?: string
+  /** Decides whether this request may turn tracking on (e.g. only admins, only internal IPs). Required. */
+  allow: (request: FastifyRequest) => boolean
+}
+
+export interface OpskitLoggingOptions {
+  /**
+   * Paths not request-logged: exact (`/metrics`) or a prefix ending in `*` (`/health/*`).
+   * Default `['/health', '/health/*', '/metrics']`.
+   */
+  ignorePaths?: string[]
+  /** Off by default. */
+  resourceTracking?: ResourceTrackingOptions
+  /** Level of the `request completed` line (5xx responses always log at `error`). Default `'info'`. */
+  level?: Exclude<LogLevel, 'silent' | 'fatal'>
+}
+
+const DEFAULT_IGNORE_PATHS = ['/health', '/health/*', '/metrics']
+const COMPLETED_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
+const PLUGIN_KEYS = new Set(['ignorePaths', 'resourceTracking', 'level'])
+const TRACKING_KEYS = new Set(['header', 'allow'])
+
+export interface ResolvedPluginOptions {
+  exact: Set<string>
+  prefixes: string[]
+  tracking: { header: string; allow: (request: FastifyRequest) => boolean } | undefined
+  level: (typeof COMPLETED_LEVELS)[number]
+}
+
+/** Validates the plugin's options (unknown keys refused) and fills the defaults. */
+export function resolvePluginOptions(opts: OpskitLoggingOptions): ResolvedPluginOptions {
+  if (!isPlainObject(opts as unknown)) throw new FST_OPSKIT_LOGGING_INVALID_OPTION('options', 'expected an object')
+  refuseUnknownKeys(opts, PLUGIN_KEYS, FST_OPSKIT_LOGGING_INVALID_OPTION)
+  const { ignorePaths = DEFAULT_IGNORE_PATHS, resourceTracking, level = 'info' } = opts
+  if (!Array.isArray(ignorePaths) || !ignorePaths.every(isRoutePath)) {
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('ignorePaths', 'expected an array of paths starting with "/" (a trailing "*" matches a prefix)')
+  }
+  const exact = new Set<string>()
+  const prefixes: string[] = []
+  for (const path of ignorePaths) {
+    if (path.endsWith('*')) prefixes.push(path.slice(0, -1))
+    else exact.add(path)
+  }
+  if (!(COMPLETED_LEVELS as readonly string[]).includes(level)) {
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('level', `expected one of ${COMPLETED_LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
+  }
+  let tracking: ResolvedPluginOptions['tracking']
+  if (resourceTracking !== undefined) {
+    if (!isPlainObject(resourceTracking as unknown)) {
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION('resourceTracking', 'expected { header?, allow(request) }')
+    }
+    refuseUnknownKeys(resourceTracking, TRACKING_KEYS, FST_OPSKIT_LOGGING_INVALID_OPTION, 'resourceTracking.')
+    const { header = 'x-debug-resource-tracking', allow } = resourceTracking
+    if (!isHeaderName(header)) {
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION('resourceTracking.header', 'expected a header name')
+    }
+    if (typeof allow !== 'function') {
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION('resourceTracking.allow', 'expected a function (request) => boolean')
+    }
+    tracking = { header: header.toLowerCase(), allow }
+  }
+  return { exact, prefixes, tracking, level }
 }

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { closeLogger, createLogger, flushLogger, type CreateLoggerOptions } from '@opskit/logging'
+import { closeLogger, createLogger, flushLogger, FST_LOGGING_INVALID_OPTION, type CreateLoggerOptions } from '@opskit/logging'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 
 let dir: string
@@ -197,6 +197,9 @@ describe('destinations', () => {
       [{ name: '' }, 'name'],
       [{ destination: {} as never }, 'destination'],
       [{ stdout: false }, 'stdout'],
+      [{ levle: 'debug' } as never, 'levle'],
+      [{ prefix: '/api' } as never, 'prefix'],
+      [{ channels: [] as never }, 'channels'],
     ]
     for (const [options, name] of cases) {
       let error: unknown
@@ -206,6 +209,8 @@ describe('destinations', () => {
         error = err
       }
       expect(error, name).toMatchObject({ code: 'FST_OPSKIT_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+      // The deprecated export is the same class, so code catching it keeps working.
+      expect(error, name).toBeInstanceOf(FST_LOGGING_INVALID_OPTION)
     }
   })
 })

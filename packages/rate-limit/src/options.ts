@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
-import { isPlainObject, isRedisLike, refuseUnknownKeys } from '@opskit/core'
+import { isDurationMs, isPlainObject, isPositiveInt, isRedisLike, refuseUnknownKeys } from '@opskit/core'
 import { parseDuration } from './duration.js'
 import { FST_OPSKIT_RATE_LIMIT_INVALID_OPTION } from './errors.js'
 
@@ -186,10 +186,10 @@ export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
   else if (allowList !== undefined) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('allowList', 'expected an array of IPs/keys or a function (request, key) => boolean')
 
   if (typeof keyPrefix !== 'string') throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('keyPrefix', 'expected a string')
-  if (typeof redisTimeoutMs !== 'number' || !Number.isFinite(redisTimeoutMs) || redisTimeoutMs <= 0) {
+  if (!isDurationMs(redisTimeoutMs)) {
     throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('redisTimeoutMs', 'expected milliseconds > 0')
   }
-  if (!Number.isInteger(cache) || cache < 1) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('cache', 'expected an integer >= 1')
+  if (!isPositiveInt(cache)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('cache', 'expected an integer >= 1')
   if (!Array.isArray(exemptPaths) || !exemptPaths.every((p) => typeof p === 'string' && p.startsWith('/'))) {
     throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('exemptPaths', "expected an array of paths starting with '/'")
   }

@@ -1,7 +1,7 @@
 export { opskit, default, EXPOSED_HEADERS } from './plugin.js'
+export type { OpskitDecorator } from './plugin.js'
 export type {
   OpskitOptions,
-  OpskitDecorator,
   CoreOptions,
   LoggingOptions,
   MetricsOptions,
@@ -11,7 +11,7 @@ export type {
   AuditOptions,
   ErrorReportsOptions,
   AlertsOptions,
-} from './plugin.js'
+} from './options.js'
 export { loadConfig, OpskitConfigError } from './config.js'
 export type { OpskitConfig, ConfigProblem, Environment, LogLevel, LogFormat } from './config.js'
 export type { SentryConfig, AlertSinksConfig } from './config-reporting.js'

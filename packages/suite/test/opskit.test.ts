@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { opskitCore } from '@opskit/core'
 import { loadConfig, opskit, serverOptions, type OpskitOptions } from '@opskit/suite'
 import { OPSKIT_METRICS } from '@opskit/metrics'
+import { expectOptionError, registerError } from '../../../test-utils/server-register.js'
 
 function quietLogger(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = []
@@ -327,14 +328,11 @@ describe('each part can be turned off', () => {
 describe('options and config errors', () => {
   it('throws at register() naming an unknown or malformed option', async () => {
     const config = loadConfig({})
-    app = Fastify()
-    app.register(opskit, { config, metric: {} } as unknown as OpskitOptions)
-    await expect(app.ready()).rejects.toThrow(/"metric"/)
-    await app.close()
-
-    app = Fastify()
-    app.register(opskit, { config, rateLimit: 'on' } as unknown as OpskitOptions)
-    await expect(app.ready()).rejects.toThrow(/"rateLimit"/)
+    const code = 'FST_OPSKIT_INVALID_OPTION'
+    expectOptionError(await registerError(opskit, { config, metric: {} }, { core: false }), code, 'metric')
+    expectOptionError(await registerError(opskit, { config, rateLimit: 'on' }, { core: false }), code, 'rateLimit')
+    expectOptionError(await registerError(opskit, { config, audit: [] }, { core: false }), code, 'audit')
+    expectOptionError(await registerError(opskit, { config: 'production' }, { core: false }), code, 'config')
   })
 
   it('protects /metrics with METRICS_TOKEN', async () => {

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { isDurationMs, isPositiveInt } from '@opskit/core'
 import { CheckFailedError, FST_OPSKIT_HEALTH_INVALID_OPTION } from '../errors.js'
 import type { HealthCheck } from '../types.js'
 
@@ -19,10 +20,10 @@ export interface EventLoopCheckOptions {
  */
 export function eventLoopCheck(options: EventLoopCheckOptions): HealthCheck {
   const { maxDelayMs, resolutionMs = 20, critical, timeoutMs } = options ?? ({} as EventLoopCheckOptions)
-  if (typeof maxDelayMs !== 'number' || !Number.isFinite(maxDelayMs) || maxDelayMs <= 0) {
+  if (!isDurationMs(maxDelayMs)) {
     throw new FST_OPSKIT_HEALTH_INVALID_OPTION('maxDelayMs', 'expected a positive number of milliseconds')
   }
-  if (!Number.isInteger(resolutionMs) || resolutionMs < 1) {
+  if (!isPositiveInt(resolutionMs)) {
     throw new FST_OPSKIT_HEALTH_INVALID_OPTION('resolutionMs', 'expected a positive integer of milliseconds')
   }
   // The histogram samples on a libuv timer that does not keep the process alive.

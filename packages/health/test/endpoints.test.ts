@@ -318,6 +318,13 @@ describe('options', () => {
     await expect(buildApp(options as never)).rejects.toMatchObject({ code: 'FST_OPSKIT_HEALTH_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
   })
 
+  it('registers without @opskit/core (it reads none of core\'s decorators)', async () => {
+    app = Fastify()
+    await app.register(opskitHealth, { checks: { queue: async () => ({ depth: 1 }) } })
+    expect((await app.inject('/health/live')).json()).toMatchObject({ status: 'ok' })
+    expect((await app.inject('/health/ready')).json()).toMatchObject({ status: 'ok', services: { queue: { status: 'ok', depth: 1 } } })
+  })
+
   it('the deprecated FST_HEALTH_INVALID_OPTION export still catches the renamed error', async () => {
     await expect(buildApp({ cacheMs: -1 })).rejects.toBeInstanceOf(FST_HEALTH_INVALID_OPTION)
   })

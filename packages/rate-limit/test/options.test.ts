@@ -1,7 +1,8 @@
 import Fastify from 'fastify'
 import { opskitCore } from '@opskit/core'
 import { describe, expect, it } from 'vitest'
-import { FST_RATE_LIMIT_INVALID_OPTION, opskitRateLimit, parseDuration, rateLimitOptionsFromEnv } from '@opskit/rate-limit'
+import { FST_RATE_LIMIT_INVALID_OPTION, opskitRateLimit, rateLimitOptionsFromEnv } from '@opskit/rate-limit'
+import { parseDuration } from '../src/duration.js'
 import { expectOptionError, registerError } from '../../../test-utils/server-register.js'
 
 const register = (options: unknown): Promise<unknown> => registerError(opskitRateLimit, options)

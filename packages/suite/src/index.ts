@@ -17,6 +17,4 @@ export type { OpskitConfig, ConfigProblem, Environment, LogLevel, LogFormat } fr
 export type { SentryConfig, AlertSinksConfig } from './config-reporting.js'
 export { serverOptions, SUITE_PLUGIN_TIMEOUT_MS } from './server-options.js'
 export type { OpskitServerOptions } from './server-options.js'
-export { openSharedServices } from './shared-services.js'
-export type { SharedServices, SharedServicesOptions } from './shared-services.js'
 export { FST_OPSKIT_INVALID_OPTION, FST_OPSKIT_INVALID_CONFIG, FST_OPSKIT_CORS_ORIGIN_FAILED } from './errors.js'

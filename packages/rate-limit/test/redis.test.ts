@@ -7,7 +7,8 @@ import { opskitCore } from '@opskit/core'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { opskitRateLimit, type OpskitRateLimitOptions } from '@opskit/rate-limit'
-import { ERROR, logCapture, metricsStandIn, type LogLine } from './stand-ins.js'
+import { opskitMetrics } from '@opskit/metrics'
+import { ERROR, logCapture, type LogLine } from '../../../test-utils/server-log-capture.js'
 import { retryIntervalMs } from '../src/redis-store.js'
 
 const REDIS_URL = process.env.REDIS_URL
@@ -23,7 +24,7 @@ async function build(options: OpskitRateLimitOptions, registry?: Registry) {
   const capture = logCapture()
   const app = Fastify({ logger: { level: 'info', stream: capture.stream } })
   await app.register(opskitCore)
-  if (registry) await app.register(metricsStandIn(registry))
+  if (registry) await app.register(opskitMetrics, { registry, defaultMetrics: false, endpoint: false })
   await app.register(opskitRateLimit, options)
   app.get('/items', async () => ({ ok: true }))
   apps.push(app)

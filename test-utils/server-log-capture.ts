@@ -21,3 +21,24 @@ export function logCapture(): { stream: Writable; lines: LogLine[] } {
   })
   return { stream, lines }
 }
+
+/**
+ * A logger destination (`createLogger({ destination })`, `serverOptions(config, { destination })`)
+ * that keeps everything written; `lines()` parses it, one JSON object per line.
+ */
+export function jsonLines(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = []
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(String(chunk))
+      callback()
+    },
+  })
+  const lines = (): Record<string, unknown>[] =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+  return { stream, lines }
+}

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import Fastify from 'fastify'
 import { opskitCore } from '@opskit/core'
 import { FST_HEALTH_INVALID_OPTION, opskitHealth } from '@opskit/health'
 import { opskitMetrics } from '@opskit/metrics'
+import { routesAddedBy } from '../../../test-utils/server-routes.js'
 import { buildApp, sleep } from './helpers.js'
 
 let app: FastifyInstance | undefined
@@ -216,13 +217,12 @@ describe('per-check endpoints', () => {
   })
 
   it('exempts every health route from rate limiting (config.rateLimit = false)', async () => {
-    app = Fastify()
-    const routes: RouteOptions[] = []
-    app.addHook('onRoute', (route) => {
-      routes.push(route)
+    const added = await routesAddedBy(async (f) => {
+      await f.register(opskitCore)
+      await f.register(opskitHealth)
     })
-    await app.register(opskitCore)
-    await app.register(opskitHealth)
+    app = added.app
+    const routes = added.routes
     const health = routes.filter((route) => route.url.startsWith('/health'))
     expect(health.map((route) => route.url).sort()).toEqual(['/health', '/health', '/health/:name', '/health/:name', '/health/live', '/health/live', '/health/ready', '/health/ready'])
     for (const route of health) expect(route.config).toMatchObject({ rateLimit: false })

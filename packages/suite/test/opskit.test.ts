@@ -1,29 +1,10 @@
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { opskitCore } from '@opskit/core'
 import { loadConfig, opskit, serverOptions, type OpskitOptions } from '@opskit/suite'
 import { OPSKIT_METRICS } from '@opskit/metrics'
 import { expectOptionError, registerError } from '../../../test-utils/server-register.js'
-
-function quietLogger(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(String(chunk))
-      callback()
-    },
-  })
-  return {
-    stream,
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  }
-}
+import { jsonLines as quietLogger } from '../../../test-utils/server-log-capture.js'
 
 let app: FastifyInstance | undefined
 afterEach(async () => {

@@ -1,29 +1,11 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { closeLogger, flushLogger } from '@opskit/logging'
 import { loadConfig, serverOptions } from '@opskit/suite'
-
-/** A destination that keeps every JSON line written to it. */
-function memoryDestination(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(String(chunk))
-      callback()
-    },
-  })
-  const lines = (): Record<string, unknown>[] =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-  return { stream, lines }
-}
+import { jsonLines as memoryDestination } from '../../../test-utils/server-log-capture.js'
 
 function collectWarnings(): { codes: string[]; stop: () => void } {
   const codes: string[] = []

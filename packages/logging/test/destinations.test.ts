@@ -2,8 +2,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { closeLogger, createLogger, flushLogger, FST_LOGGING_INVALID_OPTION, type CreateLoggerOptions } from '@opskit/logging'
+import { closeLogger, createLogger, FST_LOGGING_INVALID_OPTION, type CreateLoggerOptions } from '@opskit/logging'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { writeInBatches } from '../../../test-utils/server-log-batches.js'
 
 let dir: string
 beforeEach(async () => {
@@ -102,11 +103,7 @@ describe('destinations', () => {
 
   test('rotation: a new file once maxSize is reached, at most maxFiles kept, no line lost from the kept files', async () => {
     const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'rot.log'), maxSize: '2k', maxFiles: 3 } })
-    for (let batch = 0; batch < 8; batch++) {
-      for (let i = 0; i < 10; i++) logger.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
-      await flushLogger(logger)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    await writeInBatches(logger, { batches: 8, perBatch: 10 })
     await closeLogger(logger)
     await new Promise((resolve) => setTimeout(resolve, 50))
     const files = (await readdir(dir)).filter((f) => /^rot\.\d+\.log$/.test(f))
@@ -129,11 +126,7 @@ describe('destinations', () => {
     try {
       errors = await stderrOf(async () => {
         const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'rot.log'), maxSize: '1k', maxFiles: 10 } })
-        for (let batch = 0; batch < 5; batch++) {
-          for (let i = 0; i < 20; i++) logger.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
-          await flushLogger(logger)
-          await new Promise((resolve) => setTimeout(resolve, 20))
-        }
+        await writeInBatches(logger, { batches: 5, perBatch: 20 })
         await closeLogger(logger)
         await new Promise((resolve) => setTimeout(resolve, 50))
       })

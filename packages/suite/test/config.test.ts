@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { FST_OPSKIT_INVALID_CONFIG, loadConfig, OpskitConfigError } from '@opskit/suite'
+import { FST_OPSKIT_INVALID_CONFIG, loadConfig } from '@opskit/suite'
+import { configError as problemsOf } from '../../../test-utils/env-config.js'
 
-function problemsOf(env: Record<string, string>): OpskitConfigError {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    expect(err).toBeInstanceOf(OpskitConfigError)
-    return err as OpskitConfigError
-  }
-  throw new Error('loadConfig did not throw')
-}
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {

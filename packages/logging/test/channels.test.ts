@@ -6,6 +6,7 @@ import { opskitCore } from '@opskit/core'
 import { closeLogger, createLogger, fastifyLoggingOptions, flushLogger, getLogger, opskitLogging, type CreateLoggerOptions } from '@opskit/logging'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { stderrOf } from '../../../test-utils/env-stderr.js'
 import { writeInBatches } from '../../../test-utils/server-log-batches.js'
 import { RollingFile } from '../src/rolling-file.js'
 
@@ -32,21 +33,6 @@ function memory(): { stream: { write(line: string): void }; lines(): Record<stri
 async function fileLines(path: string): Promise<Record<string, unknown>[]> {
   const text = path.endsWith('.gz') ? gunzipSync(await readFile(path)).toString('utf8') : await readFile(path, 'utf8')
   return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
-}
-
-async function stderrOf(fn: () => Promise<void>): Promise<string[]> {
-  const chunks: string[] = []
-  const write = process.stderr.write.bind(process.stderr)
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk))
-    return true
-  }) as typeof process.stderr.write
-  try {
-    await fn()
-  } finally {
-    process.stderr.write = write
-  }
-  return chunks
 }
 
 async function withEnv(vars: Record<string, string | undefined>, fn: () => Promise<void>): Promise<void> {

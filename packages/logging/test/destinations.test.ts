@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { closeLogger, createLogger, FST_LOGGING_INVALID_OPTION, type CreateLoggerOptions } from '@opskit/logging'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { stderrOf } from '../../../test-utils/env-stderr.js'
 import { writeInBatches } from '../../../test-utils/server-log-batches.js'
 
 let dir: string
@@ -17,22 +18,6 @@ afterEach(async () => {
 function memory(): { stream: { write(line: string): void }; text(): string } {
   const chunks: string[] = []
   return { stream: { write: (line: string) => void chunks.push(line) }, text: () => chunks.join('') }
-}
-
-/** What `fn` writes to stderr (kept from the terminal). */
-async function stderrOf(fn: () => Promise<void>): Promise<string[]> {
-  const chunks: string[] = []
-  const write = process.stderr.write.bind(process.stderr)
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk))
-    return true
-  }) as typeof process.stderr.write
-  try {
-    await fn()
-  } finally {
-    process.stderr.write = write
-  }
-  return chunks
 }
 
 describe('destinations', () => {

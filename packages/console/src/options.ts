@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { createOptionError } from '@opskit/core'
+import { createOptionError, isDurationMs, isPlainObject, refuseUnknownKeys } from '@opskit/core'
 
 export const FST_OPSKIT_CONSOLE_INVALID_OPTION = createOptionError('FST_OPSKIT_CONSOLE_INVALID_OPTION', '@opskit/console')
 
@@ -39,14 +39,9 @@ const DEFAULTS = {
 
 const KNOWN_KEYS = new Set(['prefix', 'authorize', 'refreshMs', 'healthCacheMs', 'slowRequests', 'title'])
 
-function isMs(value: unknown, min: number): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= min
-}
-
 export function resolveOptions(opts: OpskitConsoleOptions = {}): ResolvedConsoleOptions {
-  for (const key of Object.keys(opts)) {
-    if (!KNOWN_KEYS.has(key)) throw new FST_OPSKIT_CONSOLE_INVALID_OPTION(key, `unknown option; expected one of ${[...KNOWN_KEYS].join(', ')}`)
-  }
+  if (!isPlainObject(opts as unknown)) throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('options', 'expected an object')
+  refuseUnknownKeys(opts, KNOWN_KEYS, FST_OPSKIT_CONSOLE_INVALID_OPTION)
   const {
     prefix = DEFAULTS.prefix,
     authorize,
@@ -61,8 +56,8 @@ export function resolveOptions(opts: OpskitConsoleOptions = {}): ResolvedConsole
   if (authorize !== undefined && typeof authorize !== 'function') {
     throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('authorize', 'expected a function (request) => boolean | Promise<boolean>')
   }
-  if (!isMs(refreshMs, 500)) throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('refreshMs', 'expected a number of milliseconds ≥ 500')
-  if (!isMs(healthCacheMs, 0)) throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('healthCacheMs', 'expected a number of milliseconds ≥ 0')
+  if (!isDurationMs(refreshMs) || refreshMs < 500) throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('refreshMs', 'expected a number of milliseconds ≥ 500')
+  if (!isDurationMs(healthCacheMs, true)) throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('healthCacheMs', 'expected a number of milliseconds ≥ 0')
   if (!Number.isInteger(slowRequests) || slowRequests < 0 || slowRequests > 1000) {
     throw new FST_OPSKIT_CONSOLE_INVALID_OPTION('slowRequests', 'expected an integer from 0 to 1000')
   }

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { pathOf } from '@opskit/core'
 
 export interface SlowRequest {
   request_id: string
@@ -21,9 +22,8 @@ interface Minute {
 const MINUTES = 60
 const MAX_PATH = 256
 
-function pathOf(url: string): string {
-  const q = url.indexOf('?')
-  const path = q === -1 ? url : url.slice(0, q)
+function shownPath(url: string): string {
+  const path = pathOf(url)
   return path.length > MAX_PATH ? path.slice(0, MAX_PATH) : path
 }
 
@@ -57,7 +57,7 @@ export class SlowRequests {
       request_id: String(request.id),
       method: request.method,
       route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'),
-      path: pathOf(request.url),
+      path: shownPath(request.url),
       status_code: reply.statusCode,
       duration_ms: Math.round(ms * 100) / 100,
       at: new Date().toISOString(),

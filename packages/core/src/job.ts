@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import createError from '@fastify/error'
 import { requestContextStorage } from './context.js'
+import { FST_OPSKIT_CORE_INVALID_JOB, FST_OPSKIT_CORE_INVALID_JOB_OBSERVER } from './errors.js'
 import { isValidRequestId } from './request-id.js'
 import type { RequestContext } from './types.js'
 
@@ -44,15 +44,13 @@ export interface RunJobOptions {
   app?: { readonly opskitJobs: JobObservers }
 }
 
-export const FST_OPSKIT_CORE_INVALID_JOB = createError('FST_OPSKIT_CORE_INVALID_JOB', '@opskit/core: runJob(): %s', 500, TypeError)
-
 /** The hub behind `fastify.opskitJobs`. */
 export class JobObserverSet implements JobObservers {
   // One entry per add(), so the same observer added twice is removed one call at a time.
   readonly observers = new Set<{ readonly observer: JobObserver }>()
 
   add(observer: JobObserver): () => void {
-    if (observer === null || typeof observer !== 'object') throw new TypeError('@opskit/core: opskitJobs.add() expects an observer object')
+    if (observer === null || typeof observer !== 'object') throw new FST_OPSKIT_CORE_INVALID_JOB_OBSERVER()
     const entry = { observer }
     this.observers.add(entry)
     return () => {

@@ -49,12 +49,14 @@ export function isRoutePath(value: unknown): value is string {
 
 /**
  * Throws `OptionError(<path><key>, 'unknown option')` for the first key of `value` not in `known`.
- * At the top level (`path` empty) Fastify's own register options (`prefix`, `logLevel`,
- * `logSerializers`) are allowed too. `path` prefixes the key in the message (`'file.'`).
+ * `path` prefixes the key in the message (`'file.'`). Fastify's own register options (`prefix`,
+ * `logLevel`, `logSerializers`) are allowed too when `registerOptions` is true: by default at the
+ * top level (`path` empty) of a plugin's options; pass `false` for options that never go through
+ * `register()` (a factory such as `createLogger()`).
  */
-export function refuseUnknownKeys(value: object, known: ReadonlySet<string>, OptionError: OptionErrorConstructor, path = ''): void {
+export function refuseUnknownKeys(value: object, known: ReadonlySet<string>, OptionError: OptionErrorConstructor, path = '', registerOptions = path === ''): void {
   for (const key of Object.keys(value)) {
-    if (known.has(key) || (path === '' && FASTIFY_REGISTER_OPTIONS.has(key))) continue
+    if (known.has(key) || (registerOptions && FASTIFY_REGISTER_OPTIONS.has(key))) continue
     throw new OptionError(`${path}${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
   }
 }

@@ -18,6 +18,7 @@ describe('option checks', () => {
     expect(() => refuseUnknownKeys({ max: 1, prefix: '/x', logLevel: 'warn' }, known, FST_TEST_INVALID_OPTION)).not.toThrow()
     expect(() => refuseUnknownKeys({ max: 1, maxx: 2 }, known, FST_TEST_INVALID_OPTION)).toThrow(/invalid option "maxx": unknown option; expected one of max/)
     expect(() => refuseUnknownKeys({ prefix: '/x' }, known, FST_TEST_INVALID_OPTION, 'file.')).toThrow(/"file\.prefix"/)
+    expect(() => refuseUnknownKeys({ prefix: '/x' }, known, FST_TEST_INVALID_OPTION, '', false)).toThrow(/"prefix": unknown option/)
   })
 
   it('core refuses an unknown option at register() with FST_OPSKIT_CORE_INVALID_OPTION', async () => {

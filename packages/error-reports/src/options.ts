@@ -1,3 +1,4 @@
+import { isPlainObject, refuseUnknownKeys } from '@opskit/core'
 import { FST_OPSKIT_ERROR_REPORTS_INVALID_OPTION } from './errors.js'
 
 export interface OpskitErrorReportsOptions {
@@ -29,7 +30,7 @@ export interface ResolvedOptions {
 
 export const DEFAULTS = { sampleRate: 1, tracesSampleRate: 0, uncaught: true, flushTimeoutMs: 2000 } as const
 
-const KNOWN = ['dsn', 'environment', 'release', 'sampleRate', 'tracesSampleRate', 'uncaught', 'flushTimeoutMs']
+const KNOWN = new Set(['dsn', 'environment', 'release', 'sampleRate', 'tracesSampleRate', 'uncaught', 'flushTimeoutMs'])
 
 function fail(option: string, problem: string): never {
   throw new FST_OPSKIT_ERROR_REPORTS_INVALID_OPTION(option, problem)
@@ -48,8 +49,8 @@ function text(value: unknown, option: string): string | undefined {
 }
 
 export function resolveOptions(opts: OpskitErrorReportsOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) fail('options', 'expected an object')
-  for (const key of Object.keys(opts)) if (!KNOWN.includes(key)) fail(key, `unknown option (known: ${KNOWN.join(', ')})`)
+  if (!isPlainObject(opts as unknown)) fail('options', 'expected an object')
+  refuseUnknownKeys(opts, KNOWN, FST_OPSKIT_ERROR_REPORTS_INVALID_OPTION)
   const dsn = text(opts.dsn ?? env.SENTRY_DSN, 'dsn')
   if (dsn !== undefined) {
     let url: URL | undefined

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { FST_OPSKIT_ERROR_REPORTS_INVALID_OPTION, opskitErrorReports } from '../src/index.js'
 import type { OpskitErrorReportsOptions } from '../src/index.js'
 import { startIngest } from './ingest.js'
+import { expectOptionError, registerError } from '../../../test-utils/server-register.js'
 import type { Ingest } from './ingest.js'
 
 function captureLogs() {
@@ -207,19 +208,13 @@ describe('error reports to a local Sentry ingest (the real SDK, the real envelop
     } finally {
       if (saved !== undefined) process.env.SENTRY_DSN = saved
     }
-    const bad = async (opts: unknown) => {
-      const a = Fastify()
-      await a.register(opskitCore)
-      try {
-        await a.register(opskitErrorReports, opts as never)
-        await a.ready()
-      } finally {
-        await a.close()
-      }
-    }
-    await expect(bad({ dsn: 'not-a-dsn-secretkey' })).rejects.toThrow(/invalid option "dsn"/)
-    await expect(bad({ dsn: 'not-a-dsn-secretkey' })).rejects.not.toThrow(/secretkey/)
-    await expect(bad({ tracesSampleRate: 2 })).rejects.toThrow(/"tracesSampleRate"/)
-    await expect(bad({ sampleRte: 1 })).rejects.toBeInstanceOf(FST_OPSKIT_ERROR_REPORTS_INVALID_OPTION)
+    const code = 'FST_OPSKIT_ERROR_REPORTS_INVALID_OPTION'
+    const badDsn = await registerError(opskitErrorReports, { dsn: 'not-a-dsn-secretkey' })
+    expectOptionError(badDsn, code, 'dsn')
+    expect((badDsn as Error).message).not.toContain('secretkey')
+    expectOptionError(await registerError(opskitErrorReports, { tracesSampleRate: 2 }), code, 'tracesSampleRate')
+    const unknown = await registerError(opskitErrorReports, { sampleRte: 1 })
+    expectOptionError(unknown, code, 'sampleRte')
+    expect(unknown).toBeInstanceOf(FST_OPSKIT_ERROR_REPORTS_INVALID_OPTION)
   })
 })

@@ -1,5 +1,6 @@
+import { isDurationMs } from '@opskit/core'
 import { safeErrorMessage } from './error-message.js'
-import { FST_HEALTH_INVALID_OPTION } from './options.js'
+import { CheckFailedError, FST_OPSKIT_HEALTH_CHECK_TIMEOUT, FST_OPSKIT_HEALTH_INVALID_OPTION } from './errors.js'
 import type { HealthCheck, HealthCheckInput, HealthReport, ReportStatus, ServiceResult } from './types.js'
 
 const CHECK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
@@ -20,38 +21,20 @@ interface CheckState {
   call: { promise: Promise<unknown>; controller: AbortController } | null
 }
 
-/** An error a check throws may carry `details` (an object) that stays in the failed service entry. */
-export class CheckFailedError extends Error {
-  constructor(
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message)
-    this.name = 'CheckFailedError'
-  }
-}
-
-class CheckTimeoutError extends Error {
-  constructor() {
-    super('timeout')
-    this.name = 'CheckTimeoutError'
-  }
-}
-
 function normalize(name: string, input: HealthCheckInput, defaultTimeoutMs: number): { check: HealthCheck; critical: boolean; timeoutMs: number } {
   const option = `checks.${name}`
   if (typeof name !== 'string' || !CHECK_NAME.test(name)) {
-    throw new FST_HEALTH_INVALID_OPTION(option, 'a check name is 1–64 characters of A-Za-z0-9_.- (it becomes a path)')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION(option, 'a check name is 1–64 characters of A-Za-z0-9_.- (it becomes a path)')
   }
-  if (RESERVED.has(name)) throw new FST_HEALTH_INVALID_OPTION(option, `"${name}" is reserved for the ${name}ness endpoint`)
+  if (RESERVED.has(name)) throw new FST_OPSKIT_HEALTH_INVALID_OPTION(option, `"${name}" is reserved for the ${name}ness endpoint`)
   const check: HealthCheck | null = typeof input === 'function' ? { check: input } : input !== null && typeof input === 'object' ? input : null
   if (check === null || typeof check.check !== 'function') {
-    throw new FST_HEALTH_INVALID_OPTION(option, 'expected an async function or { check(), critical?, timeoutMs? }')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION(option, 'expected an async function or { check(), critical?, timeoutMs? }')
   }
   const { critical = true, timeoutMs = defaultTimeoutMs } = check
-  if (typeof critical !== 'boolean') throw new FST_HEALTH_INVALID_OPTION(`${option}.critical`, 'expected a boolean')
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new FST_HEALTH_INVALID_OPTION(`${option}.timeoutMs`, 'expected a positive number of milliseconds')
+  if (typeof critical !== 'boolean') throw new FST_OPSKIT_HEALTH_INVALID_OPTION(`${option}.critical`, 'expected a boolean')
+  if (!isDurationMs(timeoutMs)) {
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION(`${option}.timeoutMs`, 'expected a positive number of milliseconds')
   }
   return { check, critical, timeoutMs }
 }
@@ -85,7 +68,7 @@ export class CheckRegistry {
 
   register(name: string, input: HealthCheckInput): void {
     const { check, critical, timeoutMs } = normalize(name, input, this.options.timeoutMs)
-    if (this.checks.has(name)) throw new FST_HEALTH_INVALID_OPTION(`checks.${name}`, 'a check with this name is already registered')
+    if (this.checks.has(name)) throw new FST_OPSKIT_HEALTH_INVALID_OPTION(`checks.${name}`, 'a check with this name is already registered')
     this.checks.set(name, { name, check, critical, timeoutMs, result: null, at: 0, inflight: null, call: null })
   }
 
@@ -148,8 +131,8 @@ export class CheckRegistry {
     let timer: ReturnType<typeof setTimeout> | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
-        reject(new CheckTimeoutError())
-        controller.abort(new CheckTimeoutError())
+        reject(new FST_OPSKIT_HEALTH_CHECK_TIMEOUT())
+        controller.abort(new FST_OPSKIT_HEALTH_CHECK_TIMEOUT())
       }, state.timeoutMs)
       // Not unref()'d: the caller awaits this timer (a probe, `health.run()`, `inject()`), and a check
       // that never settles must still answer "timeout" when nothing else holds the event loop open.
@@ -159,7 +142,7 @@ export class CheckRegistry {
       return mergeFields({ status: 'ok', latency_ms: roundMs(performance.now() - started) }, value)
     } catch (err) {
       const latency = roundMs(performance.now() - started)
-      const failed: ServiceResult = { status: 'error', latency_ms: latency, error: err instanceof CheckTimeoutError ? 'timeout' : safeErrorMessage(err) }
+      const failed: ServiceResult = { status: 'error', latency_ms: latency, error: err instanceof FST_OPSKIT_HEALTH_CHECK_TIMEOUT ? 'timeout' : safeErrorMessage(err) }
       return err instanceof CheckFailedError ? mergeFields(failed, err.details) : failed
     } finally {
       clearTimeout(timer)

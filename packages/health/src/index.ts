@@ -1,7 +1,6 @@
 export { opskitHealth, default } from './plugin.js'
-export { FST_HEALTH_INVALID_OPTION } from './options.js'
 export type { OpskitHealthOptions } from './options.js'
-export { CheckFailedError } from './check-registry.js'
+export { FST_OPSKIT_HEALTH_INVALID_OPTION, FST_HEALTH_INVALID_OPTION, FST_OPSKIT_HEALTH_CHECK_TIMEOUT, CheckFailedError } from './errors.js'
 export { postgresCheck } from './checks/postgres.js'
 export type { PostgresCheckOptions, Queryable } from './checks/postgres.js'
 export { redisCheck } from './checks/redis.js'

@@ -1,7 +1,7 @@
-import { createOptionError, isDurationMs, isPlainObject, isRoutePath, refuseUnknownKeys } from '@opskit/core'
+import { isDurationMs, isPlainObject, isRoutePath, refuseUnknownKeys } from '@opskit/core'
 import type { HealthCheckInput } from './types.js'
 
-export const FST_HEALTH_INVALID_OPTION = createOptionError('FST_HEALTH_INVALID_OPTION', '@opskit/health')
+import { FST_OPSKIT_HEALTH_INVALID_OPTION } from './errors.js'
 
 export interface OpskitHealthOptions {
   /** Path prefix of the endpoints. Default `'/health'`. */
@@ -31,10 +31,10 @@ export interface ResolvedHealthOptions {
 
 const KNOWN_OPTIONS = new Set(['prefix', 'version', 'checks', 'timeoutMs', 'cacheMs', 'shutdownDelayMs'])
 
-/** Validates and fills in defaults; throws `FST_HEALTH_INVALID_OPTION` naming the option. */
+/** Validates and fills in defaults; throws `FST_OPSKIT_HEALTH_INVALID_OPTION` naming the option. */
 export function resolveOptions(opts: OpskitHealthOptions): ResolvedHealthOptions {
-  if (!isPlainObject(opts as unknown)) throw new FST_HEALTH_INVALID_OPTION('options', 'expected an object')
-  refuseUnknownKeys(opts, KNOWN_OPTIONS, FST_HEALTH_INVALID_OPTION)
+  if (!isPlainObject(opts as unknown)) throw new FST_OPSKIT_HEALTH_INVALID_OPTION('options', 'expected an object')
+  refuseUnknownKeys(opts, KNOWN_OPTIONS, FST_OPSKIT_HEALTH_INVALID_OPTION)
   const {
     prefix = '/health',
     version = process.env.APP_VERSION || '0.0.0',
@@ -44,16 +44,16 @@ export function resolveOptions(opts: OpskitHealthOptions): ResolvedHealthOptions
     shutdownDelayMs = 0,
   } = opts
   if (!isRoutePath(prefix)) {
-    throw new FST_HEALTH_INVALID_OPTION('prefix', 'expected a path starting with "/"')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('prefix', 'expected a path starting with "/"')
   }
   if (typeof version !== 'string' || version.length === 0) {
-    throw new FST_HEALTH_INVALID_OPTION('version', 'expected a non-empty string')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('version', 'expected a non-empty string')
   }
   if (!isPlainObject(checks)) {
-    throw new FST_HEALTH_INVALID_OPTION('checks', 'expected an object of name → check')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('checks', 'expected an object of name → check')
   }
-  if (!isDurationMs(timeoutMs)) throw new FST_HEALTH_INVALID_OPTION('timeoutMs', 'expected a positive number of milliseconds')
-  if (!isDurationMs(cacheMs, true)) throw new FST_HEALTH_INVALID_OPTION('cacheMs', 'expected a number of milliseconds ≥ 0')
-  if (!isDurationMs(shutdownDelayMs, true)) throw new FST_HEALTH_INVALID_OPTION('shutdownDelayMs', 'expected a number of milliseconds ≥ 0')
+  if (!isDurationMs(timeoutMs)) throw new FST_OPSKIT_HEALTH_INVALID_OPTION('timeoutMs', 'expected a positive number of milliseconds')
+  if (!isDurationMs(cacheMs, true)) throw new FST_OPSKIT_HEALTH_INVALID_OPTION('cacheMs', 'expected a number of milliseconds ≥ 0')
+  if (!isDurationMs(shutdownDelayMs, true)) throw new FST_OPSKIT_HEALTH_INVALID_OPTION('shutdownDelayMs', 'expected a number of milliseconds ≥ 0')
   return { prefix: prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix, version, checks, timeoutMs, cacheMs, shutdownDelayMs }
 }

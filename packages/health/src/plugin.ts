@@ -126,5 +126,6 @@ const plugin: FastifyPluginAsync<OpskitHealthOptions> = async (fastify, opts) =>
 }
 
 /** Liveness, readiness and per-check health endpoints with timeouts, caching and graceful shutdown. */
-export const opskitHealth = fp(plugin, { fastify: '5.x', name: '@opskit/health', dependencies: ['@opskit/core'] })
+// No `dependencies`: health reads none of core's decorators (it works with or without core).
+export const opskitHealth = fp(plugin, { fastify: '5.x', name: '@opskit/health' })
 export default opskitHealth

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { Redis } from 'ioredis'
-import { diskCheck, eventLoopCheck, httpCheck, memoryCheck, postgresCheck, redisCheck } from '@opskit/health'
+import { CheckFailedError, diskCheck, eventLoopCheck, httpCheck, memoryCheck, postgresCheck, redisCheck } from '@opskit/health'
 import { buildApp, closedPort, openDatabase, startServer } from './helpers.js'
 
 let app: FastifyInstance | undefined
@@ -45,7 +45,7 @@ describe('postgresCheck', () => {
   })
 
   it('rejects something that cannot query', () => {
-    expect(() => postgresCheck({} as never)).toThrow(/query/)
+    expect(() => postgresCheck({} as never)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_HEALTH_INVALID_OPTION', message: expect.stringMatching(/"postgresCheck\(poolOrClient\)".*query/) }))
   })
 })
 
@@ -183,6 +183,14 @@ describe('memoryCheck', () => {
     expect(statusCode).toBe(200)
     expect(body.services.mem).toEqual({ status: 'ok', latency_ms: expect.any(Number), rss_bytes: expect.any(Number), heap_used_bytes: expect.any(Number) })
     expect(body.services.tight).toMatchObject({ status: 'error', error: expect.stringMatching(/^rss \d+ bytes exceeds 1024$/) })
-    expect(() => memoryCheck({ maxHeapUsedBytes: -1 })).toThrow(/maxHeapUsedBytes/)
+    expect(() => memoryCheck({ maxHeapUsedBytes: -1 })).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_HEALTH_INVALID_OPTION', message: expect.stringContaining('"maxHeapUsedBytes"') }))
+  })
+
+  it('called directly, a failing built-in check rejects with FST_OPSKIT_HEALTH_CHECK_FAILED (a CheckFailedError)', async () => {
+    const failure = await memoryCheck({ maxRssBytes: 1024 })
+      .check(new AbortController().signal)
+      .then(() => null, (e: unknown) => e)
+    expect(failure).toBeInstanceOf(CheckFailedError)
+    expect(failure).toMatchObject({ code: 'FST_OPSKIT_HEALTH_CHECK_FAILED', statusCode: 503, message: expect.stringMatching(/^rss \d+ bytes exceeds 1024$/) })
   })
 })

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import Fastify from 'fastify'
 import { opskitCore } from '@opskit/core'
-import { opskitHealth } from '@opskit/health'
+import { FST_HEALTH_INVALID_OPTION, opskitHealth } from '@opskit/health'
 import { opskitMetrics } from '@opskit/metrics'
+import { routesAddedBy } from '../../../test-utils/server-routes.js'
 import { buildApp, sleep } from './helpers.js'
 
 let app: FastifyInstance | undefined
@@ -91,13 +92,13 @@ describe('readiness', () => {
   })
 
   it('aborts the signal a check receives when its timeout passes', async () => {
-    let aborted = false
+    let reason: unknown
     app = await buildApp({
       timeoutMs: 50,
-      checks: { upstream: (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => ((aborted = true), reject(signal.reason)))) },
+      checks: { upstream: (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => ((reason = signal.reason), reject(signal.reason)))) },
     })
     expect((await app.inject('/health/ready')).json().services.upstream.error).toBe('timeout')
-    expect(aborted).toBe(true)
+    expect(reason).toMatchObject({ code: 'FST_OPSKIT_HEALTH_CHECK_TIMEOUT', message: 'timeout' })
   })
 
   it('runs checks concurrently', async () => {
@@ -216,13 +217,12 @@ describe('per-check endpoints', () => {
   })
 
   it('exempts every health route from rate limiting (config.rateLimit = false)', async () => {
-    app = Fastify()
-    const routes: RouteOptions[] = []
-    app.addHook('onRoute', (route) => {
-      routes.push(route)
+    const added = await routesAddedBy(async (f) => {
+      await f.register(opskitCore)
+      await f.register(opskitHealth)
     })
-    await app.register(opskitCore)
-    await app.register(opskitHealth)
+    app = added.app
+    const routes = added.routes
     const health = routes.filter((route) => route.url.startsWith('/health'))
     expect(health.map((route) => route.url).sort()).toEqual(['/health', '/health', '/health/:name', '/health/:name', '/health/live', '/health/live', '/health/ready', '/health/ready'])
     for (const route of health) expect(route.config).toMatchObject({ rateLimit: false })
@@ -260,9 +260,10 @@ describe('fastify.health', () => {
     app.health.register('queue', async () => ({ depth: 3 }))
     expect(await app.health.run()).toEqual({ status: 'ok', services: { queue: { status: 'ok', latency_ms: expect.any(Number), depth: 3 } } })
     expect((await app.inject('/health/queue')).json()).toMatchObject({ depth: 3 })
-    expect(() => app!.health.register('queue', async () => undefined)).toThrow(/already registered/)
-    expect(() => app!.health.register('ready', async () => undefined)).toThrow(/reserved/)
-    expect(() => app!.health.register('a/b', async () => undefined)).toThrow(/checks\.a\/b/)
+    const invalid = (message: RegExp) => expect.objectContaining({ code: 'FST_OPSKIT_HEALTH_INVALID_OPTION', message: expect.stringMatching(message) })
+    expect(() => app!.health.register('queue', async () => undefined)).toThrow(invalid(/"checks\.queue".*already registered/))
+    expect(() => app!.health.register('ready', async () => undefined)).toThrow(invalid(/reserved/))
+    expect(() => app!.health.register('a/b', async () => undefined)).toThrow(invalid(/"checks\.a\/b"/))
   })
 })
 
@@ -314,6 +315,17 @@ describe('options', () => {
     [{ checks: { db: { check: async (): Promise<void> => undefined, critical: 'yes' } } }, 'checks.db.critical'],
     [{ checks: { db: { check: async (): Promise<void> => undefined, timeoutMs: -5 } } }, 'checks.db.timeoutMs'],
   ])('rejects %j at register() naming %s', async (options, name) => {
-    await expect(buildApp(options as never)).rejects.toMatchObject({ code: 'FST_HEALTH_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+    await expect(buildApp(options as never)).rejects.toMatchObject({ code: 'FST_OPSKIT_HEALTH_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+  })
+
+  it('registers without @opskit/core (it reads none of core\'s decorators)', async () => {
+    app = Fastify()
+    await app.register(opskitHealth, { checks: { queue: async () => ({ depth: 1 }) } })
+    expect((await app.inject('/health/live')).json()).toMatchObject({ status: 'ok' })
+    expect((await app.inject('/health/ready')).json()).toMatchObject({ status: 'ok', services: { queue: { status: 'ok', depth: 1 } } })
+  })
+
+  it('the deprecated FST_HEALTH_INVALID_OPTION export still catches the renamed error', async () => {
+    await expect(buildApp({ cacheMs: -1 })).rejects.toBeInstanceOf(FST_HEALTH_INVALID_OPTION)
   })
 })

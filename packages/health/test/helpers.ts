@@ -41,10 +41,6 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
   }
 }
 
-export function portOf(app: FastifyInstance): number {
-  return (app.server.address() as { port: number }).port
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A port on which nothing listens (fetch refuses the well-known "bad" ports such as 1). */

@@ -1,8 +1,7 @@
-import { connect } from 'node:net'
-import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, portOf, sleep } from './helpers.js'
+import { connectError, heldRoute, logWatch, portOf, probe as get, stoppedListening } from '../../../test-utils/shutdown-sockets.js'
+import { buildApp, sleep } from './helpers.js'
 
 let app: FastifyInstance | undefined
 let closing: Promise<void> | undefined
@@ -11,47 +10,6 @@ afterEach(async () => {
   closing = undefined
   app = undefined
 })
-
-async function get(url: string): Promise<{ status: number; body: any }> {
-  // A fresh connection each time, as a load balancer probe makes.
-  const res = await fetch(url, { headers: { connection: 'close' } })
-  return { status: res.status, body: await res.json() }
-}
-
-/** A logger destination that resolves `seen(text)` once a line containing `text` is written. */
-function logWatch(): { stream: Writable; lines: () => Array<Record<string, any>>; seen: (text: string) => Promise<void> } {
-  const chunks: string[] = []
-  const waiters: Array<{ text: string; resolve: () => void }> = []
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(String(chunk))
-      const all = chunks.join('')
-      for (const waiter of waiters) if (all.includes(waiter.text)) waiter.resolve()
-      callback()
-    },
-  })
-  return {
-    stream,
-    lines: () => chunks.join('').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, any>),
-    seen: (text) => (chunks.join('').includes(text) ? Promise.resolve() : new Promise((resolve) => waiters.push({ text, resolve }))),
-  }
-}
-
-/** Resolves once the server no longer accepts connections (Fastify called server.close()). */
-async function stoppedListening(app: FastifyInstance): Promise<void> {
-  while (app.server.listening) await new Promise((resolve) => setTimeout(resolve, 5))
-}
-
-function connectError(port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(null)
-    })
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
-  })
-}
 
 const DRAINING = 'health: readiness is shutting_down'
 
@@ -62,15 +20,7 @@ describe('graceful shutdown over real sockets', () => {
   it('during shutdownDelayMs a new connection gets readiness 503 shutting_down and 200 elsewhere, an in-flight request finishes, then the port closes', async () => {
     const logs = logWatch()
     app = await buildApp({ shutdownDelayMs: 600, checks: { db: async () => undefined } }, { return503OnClosing: false, logger: { level: 'info', stream: logs.stream } })
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let arrived!: () => void
-    const started = new Promise<void>((resolve) => (arrived = resolve))
-    app.get('/work', async () => {
-      arrived()
-      await held
-      return { done: true }
-    })
+    const { entered: started, release } = heldRoute(app, '/work')
     app.get('/other', async () => ({ ok: true }))
     await app.listen({ port: 0, host: '127.0.0.1' })
     const port = portOf(app)
@@ -103,15 +53,7 @@ describe('graceful shutdown over real sockets', () => {
 
   it('without a delay the port closes as soon as close() starts; in-flight requests still finish', async () => {
     app = await buildApp({}, { return503OnClosing: false })
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let arrived!: () => void
-    const started = new Promise<void>((resolve) => (arrived = resolve))
-    app.get('/work', async () => {
-      arrived()
-      await held
-      return { done: true }
-    })
+    const { entered: started, release } = heldRoute(app, '/work')
     await app.listen({ port: 0, host: '127.0.0.1' })
     const port = portOf(app)
     const inFlight = fetch(`http://127.0.0.1:${port}/work`, { headers: { connection: 'close' } }).then((res) => res.status)

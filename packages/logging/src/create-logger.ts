@@ -54,7 +54,7 @@ function createChild(pinoChild: PinoChild) {
       // `child({ logger: '<channel>' })` (what `getLogger('<channel>')` does) writes to the channel.
       const channel = channelFor(this, name)
       if (channel !== undefined) {
-        const instance = channel.child(own ?? {}, options) as unknown as LoggerInternals
+        const instance = internalsOf(channel.child(own ?? {}, options))
         // The request this logger is bound to (`request.log.child({ logger: 'webhooks' })`) stays its request.
         const boundRequestId = requestId ?? this[boundRequestIdSym]
         if (boundRequestId !== undefined) instance[boundRequestIdSym] = boundRequestId
@@ -87,9 +87,14 @@ function createChild(pinoChild: PinoChild) {
   }
 }
 
+/** A logger seen as the pino internals opskit reads and writes (its symbol-keyed fields): the one cast. */
+function internalsOf(logger: Logger | FastifyBaseLogger): LoggerInternals {
+  return logger as unknown as LoggerInternals
+}
+
 function opskitPino(level: LogLevel, stream: LogDestination, format: LineFormat, name: string): Logger {
   const logger = pino({ level, base: null, timestamp: false, messageKey: 'message', serializers: { err: serializeError } }, stream as pino.DestinationStream)
-  const internals = logger as unknown as LoggerInternals
+  const internals = internalsOf(logger)
   internals[formatSym] = format
   internals[nameJsonSym] = JSON.stringify(name)
   internals[asJsonSym] = formatLine
@@ -103,7 +108,7 @@ function opskitPino(level: LogLevel, stream: LogDestination, format: LineFormat,
  * on WARN+), redacted, to stdout (or `destination`) and optionally a rotating file. Each named
  * channel is a logger of its own (own level, own rotating file, the same stdout), which
  * `getLogger('<channel>')` and `child({ logger: '<channel>' })` return.
- * Throws `FST_LOGGING_INVALID_OPTION` naming a bad option.
+ * Throws `FST_OPSKIT_LOGGING_INVALID_OPTION` naming a bad option.
  */
 export function createLogger(opts: CreateLoggerOptions = {}): Logger {
   const options = resolveLoggerOptions(opts)
@@ -117,15 +122,15 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
     for (const channel of options.channels) {
       const stream = combine(stdout, new RollingFile(channel.file), outputs)
       const channelLogger = opskitPino(channel.level, stream, format, channel.name)
-      const internals = channelLogger as unknown as LoggerInternals
+      const internals = internalsOf(channelLogger)
       internals[channelsSym] = channels
       internals[channelNameSym] = channel.name
       internals[outputsSym] = outputs
       channels.set(channel.name, channelLogger)
     }
-    ;(logger as unknown as LoggerInternals)[channelsSym] = channels
+    internalsOf(logger)[channelsSym] = channels
   }
-  ;(logger as unknown as LoggerInternals)[outputsSym] = outputs
+  internalsOf(logger)[outputsSym] = outputs
   return logger
 }
 
@@ -135,10 +140,10 @@ export function isOpskitLogger(logger: unknown): boolean {
 }
 
 function outputsOf(logger: Logger | FastifyBaseLogger): TreeOutputs {
-  const outputs = (logger as unknown as Record<symbol, TreeOutputs | undefined>)[outputsSym]
+  const outputs = internalsOf(logger)[outputsSym] as TreeOutputs | undefined
   if (outputs !== undefined) return outputs
   // Not ours: its one stream.
-  const stream = (logger as unknown as Record<symbol, LogDestination | undefined>)[streamSym]
+  const stream = internalsOf(logger)[streamSym] as LogDestination | undefined
   return { streams: stream === undefined ? [] : [stream], files: [] }
 }
 

@@ -1,7 +1,8 @@
 import { isAbsolute, join } from 'node:path'
 import type { Writable } from 'node:stream'
-import { refuseUnknownKeys } from '@opskit/core'
-import { FST_LOGGING_INVALID_OPTION } from './errors.js'
+import type { FastifyRequest } from 'fastify'
+import { isHeaderName, isPlainObject, isRoutePath, refuseUnknownKeys } from '@opskit/core'
+import { FST_OPSKIT_LOGGING_INVALID_OPTION } from './errors.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 export type LogFormat = 'json' | 'pretty'
@@ -126,6 +127,7 @@ interface FileDefaults {
   dir: string | undefined
 }
 
+const LOGGER_KEYS = new Set(['level', 'format', 'file', 'dir', 'channels', 'redact', 'name', 'destination', 'stdout'])
 const FILE_KEYS = new Set(['path', 'maxSize', 'maxFiles', 'compress', 'retentionDays'])
 const CHANNEL_KEYS = new Set(['file', 'level', 'maxSize', 'maxFiles', 'compress', 'retentionDays'])
 
@@ -143,14 +145,14 @@ function resolveRotation(
   const { maxSize = defaults.maxSize, maxFiles = defaults.maxFiles, compress = false, retentionDays } = spec
   const maxSizeBytes = typeof maxSize === 'string' || typeof maxSize === 'number' ? parseSize(maxSize) : undefined
   if (maxSizeBytes === undefined) {
-    throw new FST_LOGGING_INVALID_OPTION(`${option}.maxSize`, `expected a size such as '10m', '512k' or a number of bytes, got ${JSON.stringify(maxSize)}`)
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION(`${option}.maxSize`, `expected a size such as '10m', '512k' or a number of bytes, got ${JSON.stringify(maxSize)}`)
   }
   if (!Number.isInteger(maxFiles) || (maxFiles as number) < 2) {
-    throw new FST_LOGGING_INVALID_OPTION(`${option}.maxFiles`, `expected an integer ≥ 2 (the active file and at least one rotated), got ${JSON.stringify(maxFiles)}`)
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION(`${option}.maxFiles`, `expected an integer ≥ 2 (the active file and at least one rotated), got ${JSON.stringify(maxFiles)}`)
   }
-  if (typeof compress !== 'boolean') throw new FST_LOGGING_INVALID_OPTION(`${option}.compress`, 'expected a boolean')
+  if (typeof compress !== 'boolean') throw new FST_OPSKIT_LOGGING_INVALID_OPTION(`${option}.compress`, 'expected a boolean')
   if (retentionDays !== undefined && (typeof retentionDays !== 'number' || !Number.isFinite(retentionDays) || retentionDays <= 0)) {
-    throw new FST_LOGGING_INVALID_OPTION(`${option}.retentionDays`, `expected a number of days > 0, got ${JSON.stringify(retentionDays)}`)
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION(`${option}.retentionDays`, `expected a number of days > 0, got ${JSON.stringify(retentionDays)}`)
   }
   return { path: underDir(path, defaults.dir), maxSizeBytes, maxFiles: maxFiles as number, compress, retentionDays }
 }
@@ -158,39 +160,39 @@ function resolveRotation(
 function resolveFile(file: string | LogFileOptions | undefined, defaults: FileDefaults): ResolvedFileOptions | undefined {
   if (file === undefined) return undefined
   if (typeof file === 'string') {
-    if (file.trim() === '') throw new FST_LOGGING_INVALID_OPTION('file', 'expected a non-empty path or { path, maxSize, maxFiles }')
+    if (file.trim() === '') throw new FST_OPSKIT_LOGGING_INVALID_OPTION('file', 'expected a non-empty path or { path, maxSize, maxFiles }')
     return resolveRotation('file', file, {}, defaults)
   }
   if (file === null || typeof file !== 'object' || typeof file.path !== 'string' || file.path.trim() === '') {
-    throw new FST_LOGGING_INVALID_OPTION('file', 'expected a non-empty path or { path, maxSize, maxFiles }')
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('file', 'expected a non-empty path or { path, maxSize, maxFiles }')
   }
-  refuseUnknownKeys(file, FILE_KEYS, FST_LOGGING_INVALID_OPTION, 'file.')
+  refuseUnknownKeys(file, FILE_KEYS, FST_OPSKIT_LOGGING_INVALID_OPTION, 'file.')
   return resolveRotation('file', file.path, file, defaults)
 }
 
 function resolveChannels(channels: unknown, level: LogLevel, dir: string | undefined): ResolvedChannelOptions[] {
   if (channels === undefined) return []
-  if (channels === null || typeof channels !== 'object' || Array.isArray(channels)) {
-    throw new FST_LOGGING_INVALID_OPTION('channels', 'expected an object { <name>: { file, level?, maxSize?, maxFiles?, compress?, retentionDays? } }')
+  if (!isPlainObject(channels)) {
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('channels', 'expected an object { <name>: { file, level?, maxSize?, maxFiles?, compress?, retentionDays? } }')
   }
   const resolved: ResolvedChannelOptions[] = []
   for (const [name, spec] of Object.entries(channels as Record<string, unknown>)) {
     const option = `channels.${name}`
-    if (name === '') throw new FST_LOGGING_INVALID_OPTION('channels', 'a channel name must be non-empty')
-    if (spec === null || typeof spec !== 'object') throw new FST_LOGGING_INVALID_OPTION(option, 'expected { file, level?, maxSize?, maxFiles?, compress?, retentionDays? }')
+    if (name === '') throw new FST_OPSKIT_LOGGING_INVALID_OPTION('channels', 'a channel name must be non-empty')
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new FST_OPSKIT_LOGGING_INVALID_OPTION(option, 'expected { file, level?, maxSize?, maxFiles?, compress?, retentionDays? }')
     const channel = spec as LogChannelOptions
-    refuseUnknownKeys(channel, CHANNEL_KEYS, FST_LOGGING_INVALID_OPTION, `${option}.`)
-    if (typeof channel.file !== 'string' || channel.file.trim() === '') throw new FST_LOGGING_INVALID_OPTION(`${option}.file`, 'expected a non-empty path')
+    refuseUnknownKeys(channel, CHANNEL_KEYS, FST_OPSKIT_LOGGING_INVALID_OPTION, `${option}.`)
+    if (typeof channel.file !== 'string' || channel.file.trim() === '') throw new FST_OPSKIT_LOGGING_INVALID_OPTION(`${option}.file`, 'expected a non-empty path')
     const channelLevel = channel.level ?? level
     if (typeof channelLevel !== 'string' || !LEVELS.includes(channelLevel)) {
-      throw new FST_LOGGING_INVALID_OPTION(`${option}.level`, `expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(channelLevel)}`)
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION(`${option}.level`, `expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(channelLevel)}`)
     }
     const file = resolveRotation(option, channel.file, channel, { maxSize: DEFAULT_MAX_SIZE, maxFiles: DEFAULT_MAX_FILES, dir })
     resolved.push({ name, level: channelLevel, file })
   }
   const paths = new Set<string>()
   for (const channel of resolved) {
-    if (paths.has(channel.file.path)) throw new FST_LOGGING_INVALID_OPTION(`channels.${channel.name}.file`, `${channel.file.path} is used by another channel`)
+    if (paths.has(channel.file.path)) throw new FST_OPSKIT_LOGGING_INVALID_OPTION(`channels.${channel.name}.file`, `${channel.file.path} is used by another channel`)
     paths.add(channel.file.path)
   }
   return resolved
@@ -203,12 +205,12 @@ function fileDefaultsFromEnv(dir: string | undefined): FileDefaults {
   const bytes = envValue('LOG_FILE_MAX_BYTES')
   if (bytes !== undefined) {
     const parsed = parseSize(bytes)
-    if (parsed === undefined) throw new FST_LOGGING_INVALID_OPTION('LOG_FILE_MAX_BYTES', `expected a number of bytes (or '10m'), got ${JSON.stringify(bytes)}`)
+    if (parsed === undefined) throw new FST_OPSKIT_LOGGING_INVALID_OPTION('LOG_FILE_MAX_BYTES', `expected a number of bytes (or '10m'), got ${JSON.stringify(bytes)}`)
     maxSize = parsed
   }
   const backups = envValue('LOG_FILE_BACKUP_COUNT')
   if (backups !== undefined) {
-    if (!/^[1-9][0-9]{0,5}$/.test(backups)) throw new FST_LOGGING_INVALID_OPTION('LOG_FILE_BACKUP_COUNT', `expected an integer ≥ 1, got ${JSON.stringify(backups)}`)
+    if (!/^[1-9][0-9]{0,5}$/.test(backups)) throw new FST_OPSKIT_LOGGING_INVALID_OPTION('LOG_FILE_BACKUP_COUNT', `expected an integer ≥ 1, got ${JSON.stringify(backups)}`)
     maxFiles = Number(backups) + 1
   }
   return { maxSize, maxFiles, dir }
@@ -216,9 +218,10 @@ function fileDefaultsFromEnv(dir: string | undefined): FileDefaults {
 
 /** Validates `createLogger()` options and fills the defaults (environment variables included). */
 export function resolveLoggerOptions(opts: CreateLoggerOptions): ResolvedLoggerOptions {
-  if (opts === null || typeof opts !== 'object') {
-    throw new FST_LOGGING_INVALID_OPTION('options', 'expected an object')
+  if (!isPlainObject(opts as unknown)) {
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('options', 'expected an object')
   }
+  refuseUnknownKeys(opts, LOGGER_KEYS, FST_OPSKIT_LOGGING_INVALID_OPTION, '', false)
   const {
     level = (envValue('LOG_LEVEL')?.toLowerCase() as LogLevel | undefined) ?? 'info',
     format = (envValue('LOG_FORMAT')?.toLowerCase() as LogFormat | undefined) ?? (process.stdout.isTTY === true ? 'pretty' : 'json'),
@@ -230,34 +233,34 @@ export function resolveLoggerOptions(opts: CreateLoggerOptions): ResolvedLoggerO
     channels,
   } = opts
   if (dir !== undefined && (typeof dir !== 'string' || dir.trim() === '')) {
-    throw new FST_LOGGING_INVALID_OPTION('dir', 'expected a directory path')
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('dir', 'expected a directory path')
   }
   if (typeof level !== 'string' || !LEVELS.includes(level)) {
-    throw new FST_LOGGING_INVALID_OPTION('level', `expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('level', `expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
   }
   if (typeof format !== 'string' || !FORMATS.includes(format)) {
-    throw new FST_LOGGING_INVALID_OPTION('format', `expected 'json' or 'pretty', got ${JSON.stringify(format)}`)
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('format', `expected 'json' or 'pretty', got ${JSON.stringify(format)}`)
   }
   if (!Array.isArray(redact) || redact.some((p) => typeof p !== 'string' || p.trim() === '')) {
-    throw new FST_LOGGING_INVALID_OPTION('redact', 'expected an array of non-empty path strings')
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('redact', 'expected an array of non-empty path strings')
   }
   if (typeof name !== 'string' || name === '') {
-    throw new FST_LOGGING_INVALID_OPTION('name', 'expected a non-empty string')
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('name', 'expected a non-empty string')
   }
   if (destination !== undefined && (destination === null || typeof (destination as LogDestination).write !== 'function')) {
-    throw new FST_LOGGING_INVALID_OPTION('destination', 'expected a stream with a write(line) method')
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('destination', 'expected a stream with a write(line) method')
   }
   if (typeof stdout !== 'boolean') {
-    throw new FST_LOGGING_INVALID_OPTION('stdout', 'expected a boolean')
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('stdout', 'expected a boolean')
   }
   const file = opts.file ?? envValue('LOG_FILE') ?? (dir !== undefined ? `${name}.log` : undefined)
   const resolvedFile = resolveFile(file, fileDefaultsFromEnv(dir))
   const resolvedChannels = resolveChannels(channels, level, dir)
   if (resolvedFile !== undefined && resolvedChannels.some((channel) => channel.file.path === resolvedFile.path)) {
-    throw new FST_LOGGING_INVALID_OPTION('channels', `${resolvedFile.path} is the main file`)
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('channels', `${resolvedFile.path} is the main file`)
   }
   if (!stdout && resolvedFile === undefined) {
-    throw new FST_LOGGING_INVALID_OPTION('stdout', 'false needs a `file`, or lines would go nowhere')
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('stdout', 'false needs a `file`, or lines would go nowhere')
   }
   return {
     level,
@@ -269,4 +272,71 @@ export function resolveLoggerOptions(opts: CreateLoggerOptions): ResolvedLoggerO
     destination: destination as LogDestination | undefined,
     stdout,
   }
+}
+
+/** Per-request CPU and memory figures on the `request completed` line, for requests that ask and are allowed. */
+export interface ResourceTrackingOptions {
+  /** Request header that asks for tracking with the value `1` or `true`. Default `'x-debug-resource-tracking'`. */
+  header?: string
+  /** Decides whether this request may turn tracking on (e.g. only admins, only internal IPs). Required. */
+  allow: (request: FastifyRequest) => boolean
+}
+
+export interface OpskitLoggingOptions {
+  /**
+   * Paths not request-logged: exact (`/metrics`) or a prefix ending in `*` (`/health/*`).
+   * Default `['/health', '/health/*', '/metrics']`.
+   */
+  ignorePaths?: string[]
+  /** Off by default. */
+  resourceTracking?: ResourceTrackingOptions
+  /** Level of the `request completed` line (5xx responses always log at `error`). Default `'info'`. */
+  level?: Exclude<LogLevel, 'silent' | 'fatal'>
+}
+
+const DEFAULT_IGNORE_PATHS = ['/health', '/health/*', '/metrics']
+const COMPLETED_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
+const PLUGIN_KEYS = new Set(['ignorePaths', 'resourceTracking', 'level'])
+const TRACKING_KEYS = new Set(['header', 'allow'])
+
+export interface ResolvedPluginOptions {
+  exact: Set<string>
+  prefixes: string[]
+  tracking: { header: string; allow: (request: FastifyRequest) => boolean } | undefined
+  level: (typeof COMPLETED_LEVELS)[number]
+}
+
+/** Validates the plugin's options (unknown keys refused) and fills the defaults. */
+export function resolvePluginOptions(opts: OpskitLoggingOptions): ResolvedPluginOptions {
+  if (!isPlainObject(opts as unknown)) throw new FST_OPSKIT_LOGGING_INVALID_OPTION('options', 'expected an object')
+  refuseUnknownKeys(opts, PLUGIN_KEYS, FST_OPSKIT_LOGGING_INVALID_OPTION)
+  const { ignorePaths = DEFAULT_IGNORE_PATHS, resourceTracking, level = 'info' } = opts
+  if (!Array.isArray(ignorePaths) || !ignorePaths.every(isRoutePath)) {
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('ignorePaths', 'expected an array of paths starting with "/" (a trailing "*" matches a prefix)')
+  }
+  const exact = new Set<string>()
+  const prefixes: string[] = []
+  for (const path of ignorePaths) {
+    if (path.endsWith('*')) prefixes.push(path.slice(0, -1))
+    else exact.add(path)
+  }
+  if (!(COMPLETED_LEVELS as readonly string[]).includes(level)) {
+    throw new FST_OPSKIT_LOGGING_INVALID_OPTION('level', `expected one of ${COMPLETED_LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
+  }
+  let tracking: ResolvedPluginOptions['tracking']
+  if (resourceTracking !== undefined) {
+    if (!isPlainObject(resourceTracking as unknown)) {
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION('resourceTracking', 'expected { header?, allow(request) }')
+    }
+    refuseUnknownKeys(resourceTracking, TRACKING_KEYS, FST_OPSKIT_LOGGING_INVALID_OPTION, 'resourceTracking.')
+    const { header = 'x-debug-resource-tracking', allow } = resourceTracking
+    if (!isHeaderName(header)) {
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION('resourceTracking.header', 'expected a header name')
+    }
+    if (typeof allow !== 'function') {
+      throw new FST_OPSKIT_LOGGING_INVALID_OPTION('resourceTracking.allow', 'expected a function (request) => boolean')
+    }
+    tracking = { header: header.toLowerCase(), allow }
+  }
+  return { exact, prefixes, tracking, level }
 }

@@ -5,30 +5,9 @@ import type { Logger } from 'pino'
 import { errorSource } from './caller-source.js'
 import { flushLogger, isOpskitLogger } from './create-logger.js'
 import { RequestCompletedFields } from './line-format.js'
-import { FST_LOGGING_INVALID_OPTION } from './errors.js'
-import type { LogLevel } from './options.js'
+import { resolvePluginOptions, type OpskitLoggingOptions, type ResolvedPluginOptions } from './options.js'
 import { releaseRootLogger, setRootLogger } from './root-logger.js'
 import { contextSym, serverLoggerSym } from './symbols.js'
-
-/** Per-request CPU and memory figures on the `request completed` line, for requests that ask and are allowed. */
-export interface ResourceTrackingOptions {
-  /** Request header that asks for tracking with the value `1` or `true`. Default `'x-debug-resource-tracking'`. */
-  header?: string
-  /** Decides whether this request may turn tracking on (e.g. only admins, only internal IPs). Required. */
-  allow: (request: FastifyRequest) => boolean
-}
-
-export interface OpskitLoggingOptions {
-  /**
-   * Paths not request-logged: exact (`/metrics`) or a prefix ending in `*` (`/health/*`).
-   * Default `['/health', '/health/*', '/metrics']`.
-   */
-  ignorePaths?: string[]
-  /** Off by default. */
-  resourceTracking?: ResourceTrackingOptions
-  /** Level of the `request completed` line (5xx responses always log at `error`). Default `'info'`. */
-  level?: Exclude<LogLevel, 'silent' | 'fatal'>
-}
 
 interface ResourceStart {
   cpu: NodeJS.CpuUsage
@@ -40,48 +19,6 @@ declare module 'fastify' {
     /** Set by `@opskit/logging` when resource tracking is on for this request. */
     opskitResourceStart: ResourceStart | null
   }
-}
-
-const DEFAULT_IGNORE_PATHS = ['/health', '/health/*', '/metrics']
-const COMPLETED_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
-
-interface ResolvedOptions {
-  exact: Set<string>
-  prefixes: string[]
-  tracking: { header: string; allow: (request: FastifyRequest) => boolean } | undefined
-  level: (typeof COMPLETED_LEVELS)[number]
-}
-
-function resolveOptions(opts: OpskitLoggingOptions): ResolvedOptions {
-  const { ignorePaths = DEFAULT_IGNORE_PATHS, resourceTracking, level = 'info' } = opts
-  if (!Array.isArray(ignorePaths) || ignorePaths.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
-    throw new FST_LOGGING_INVALID_OPTION('ignorePaths', 'expected an array of paths starting with "/" (a trailing "*" matches a prefix)')
-  }
-  const exact = new Set<string>()
-  const prefixes: string[] = []
-  for (const path of ignorePaths) {
-    if (path.endsWith('*')) prefixes.push(path.slice(0, -1))
-    else exact.add(path)
-  }
-  if (!(COMPLETED_LEVELS as readonly string[]).includes(level)) {
-    throw new FST_LOGGING_INVALID_OPTION('level', `expected one of ${COMPLETED_LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
-  }
-  let tracking: ResolvedOptions['tracking']
-  if (resourceTracking !== undefined) {
-    if (resourceTracking === null || typeof resourceTracking !== 'object') {
-      throw new FST_LOGGING_INVALID_OPTION('resourceTracking', 'expected { header?, allow(request) }')
-    }
-    const { header = 'x-debug-resource-tracking', allow } = resourceTracking
-    if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
-      throw new FST_LOGGING_INVALID_OPTION('resourceTracking.header', 'expected a header name')
-    }
-    if (typeof allow !== 'function') {
-      throw new FST_LOGGING_INVALID_OPTION('resourceTracking.allow', 'expected a function (request) => boolean')
-    }
-    tracking = { header: header.toLowerCase(), allow }
-  }
-  return { exact, prefixes, tracking, level }
 }
 
 function round3(value: number): number {
@@ -119,9 +56,9 @@ function jobLines(log: Logger, opskitLogger: boolean): JobObserver {
 }
 
 const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next) => {
-  let options: ResolvedOptions
+  let options: ResolvedPluginOptions
   try {
-    options = resolveOptions(opts)
+    options = resolvePluginOptions(opts)
   } catch (err) {
     next(err as Error)
     return

@@ -6,6 +6,8 @@ import { opskitCore } from '@opskit/core'
 import { closeLogger, createLogger, fastifyLoggingOptions, flushLogger, getLogger, opskitLogging, type CreateLoggerOptions } from '@opskit/logging'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { stderrOf } from '../../../test-utils/env-stderr.js'
+import { writeInBatches } from '../../../test-utils/server-log-batches.js'
 import { RollingFile } from '../src/rolling-file.js'
 
 let dir: string
@@ -31,21 +33,6 @@ function memory(): { stream: { write(line: string): void }; lines(): Record<stri
 async function fileLines(path: string): Promise<Record<string, unknown>[]> {
   const text = path.endsWith('.gz') ? gunzipSync(await readFile(path)).toString('utf8') : await readFile(path, 'utf8')
   return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
-}
-
-async function stderrOf(fn: () => Promise<void>): Promise<string[]> {
-  const chunks: string[] = []
-  const write = process.stderr.write.bind(process.stderr)
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk))
-    return true
-  }) as typeof process.stderr.write
-  try {
-    await fn()
-  } finally {
-    process.stderr.write = write
-  }
-  return chunks
 }
 
 async function withEnv(vars: Record<string, string | undefined>, fn: () => Promise<void>): Promise<void> {
@@ -205,11 +192,7 @@ describe('log channels', () => {
   test('compress and retention on a channel too', async () => {
     const logger = createLogger({ format: 'json', stdout: false, file: join(dir, 'app.log'), channels: { webhooks: { file: join(dir, 'webhooks.log'), maxSize: '1k', compress: true } } })
     const hooks = logger.child({ logger: 'webhooks' })
-    for (let batch = 0; batch < 3; batch++) {
-      for (let i = 0; i < 10; i++) hooks.info({ batch, i, pad: 'x'.repeat(100) }, 'hook')
-      await flushLogger(logger)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    await writeInBatches(logger, { batches: 3, perBatch: 10, log: hooks, msg: 'hook' })
     await closeLogger(logger)
     const files = await readdir(dir)
     expect(files).toContain('webhooks.1.log.gz')
@@ -252,11 +235,7 @@ describe('log channels', () => {
     const earlier = new Date(Date.now() - 60_000)
     for (let n = 5; n <= 9; n++) await utimes(join(dir, `app.${n}.log`), earlier, earlier)
     const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'app.log'), maxSize: '1k', maxFiles: 3 } })
-    for (let batch = 0; batch < 3; batch++) {
-      for (let i = 0; i < 10; i++) logger.info({ run: 2, batch, i, pad: 'x'.repeat(100) }, 'line')
-      await flushLogger(logger)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    await writeInBatches(logger, { batches: 3, perBatch: 10, fields: (batch, i) => ({ run: 2, batch, i }) })
     logger.info({ run: 2, last: true }, 'last')
     await closeLogger(logger)
     const files = await readdir(dir)
@@ -269,11 +248,7 @@ describe('log channels', () => {
   test('LOG_DIR puts the main file at <LOG_DIR>/<name>.log and relative channel files under it; LOG_FILE_MAX_BYTES and LOG_FILE_BACKUP_COUNT rotate it', async () => {
     await withEnv({ LOG_DIR: dir, LOG_FILE: undefined, LOG_FILE_MAX_BYTES: '1024', LOG_FILE_BACKUP_COUNT: '1' }, async () => {
       const logger = createLogger({ format: 'json', stdout: false, name: 'svc', channels: { webhooks: { file: 'webhooks.log' } } })
-      for (let batch = 0; batch < 4; batch++) {
-        for (let i = 0; i < 10; i++) logger.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
-        await flushLogger(logger)
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
+      await writeInBatches(logger, { batches: 4, perBatch: 10 })
       logger.child({ logger: 'webhooks' }).info('hook')
       await closeLogger(logger)
     })
@@ -284,7 +259,7 @@ describe('log channels', () => {
     expect(main.every((f) => /^svc\.\d+\.log$/.test(f))).toBe(true)
   })
 
-  test('bad channel options and bad LOG_FILE_* values throw FST_LOGGING_INVALID_OPTION naming them', async () => {
+  test('bad channel options and bad LOG_FILE_* values throw FST_OPSKIT_LOGGING_INVALID_OPTION naming them', async () => {
     const cases: [CreateLoggerOptions, string][] = [
       [{ channels: [] as never }, 'channels'],
       [{ channels: { a: { file: '' } } }, 'channels.a.file'],
@@ -306,7 +281,7 @@ describe('log channels', () => {
       } catch (err) {
         error = err
       }
-      expect(error, name).toMatchObject({ code: 'FST_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+      expect(error, name).toMatchObject({ code: 'FST_OPSKIT_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
     }
     for (const [options, name] of cases) check(options, name)
     await withEnv({ LOG_FILE_MAX_BYTES: 'lots' }, async () => check({ file: join(dir, 'x.log') }, 'LOG_FILE_MAX_BYTES'))

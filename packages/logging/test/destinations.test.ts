@@ -2,8 +2,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { closeLogger, createLogger, flushLogger, type CreateLoggerOptions } from '@opskit/logging'
+import { closeLogger, createLogger, FST_LOGGING_INVALID_OPTION, type CreateLoggerOptions } from '@opskit/logging'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { stderrOf } from '../../../test-utils/env-stderr.js'
+import { writeInBatches } from '../../../test-utils/server-log-batches.js'
 
 let dir: string
 beforeEach(async () => {
@@ -16,22 +18,6 @@ afterEach(async () => {
 function memory(): { stream: { write(line: string): void }; text(): string } {
   const chunks: string[] = []
   return { stream: { write: (line: string) => void chunks.push(line) }, text: () => chunks.join('') }
-}
-
-/** What `fn` writes to stderr (kept from the terminal). */
-async function stderrOf(fn: () => Promise<void>): Promise<string[]> {
-  const chunks: string[] = []
-  const write = process.stderr.write.bind(process.stderr)
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk))
-    return true
-  }) as typeof process.stderr.write
-  try {
-    await fn()
-  } finally {
-    process.stderr.write = write
-  }
-  return chunks
 }
 
 describe('destinations', () => {
@@ -102,11 +88,7 @@ describe('destinations', () => {
 
   test('rotation: a new file once maxSize is reached, at most maxFiles kept, no line lost from the kept files', async () => {
     const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'rot.log'), maxSize: '2k', maxFiles: 3 } })
-    for (let batch = 0; batch < 8; batch++) {
-      for (let i = 0; i < 10; i++) logger.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
-      await flushLogger(logger)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    await writeInBatches(logger, { batches: 8, perBatch: 10 })
     await closeLogger(logger)
     await new Promise((resolve) => setTimeout(resolve, 50))
     const files = (await readdir(dir)).filter((f) => /^rot\.\d+\.log$/.test(f))
@@ -129,11 +111,7 @@ describe('destinations', () => {
     try {
       errors = await stderrOf(async () => {
         const logger = createLogger({ format: 'json', stdout: false, file: { path: join(dir, 'rot.log'), maxSize: '1k', maxFiles: 10 } })
-        for (let batch = 0; batch < 5; batch++) {
-          for (let i = 0; i < 20; i++) logger.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
-          await flushLogger(logger)
-          await new Promise((resolve) => setTimeout(resolve, 20))
-        }
+        await writeInBatches(logger, { batches: 5, perBatch: 20 })
         await closeLogger(logger)
         await new Promise((resolve) => setTimeout(resolve, 50))
       })
@@ -185,7 +163,7 @@ describe('destinations', () => {
     }
   })
 
-  test('invalid options throw FST_LOGGING_INVALID_OPTION naming the option', () => {
+  test('invalid options throw FST_OPSKIT_LOGGING_INVALID_OPTION naming the option', () => {
     const cases: [CreateLoggerOptions, string][] = [
       [{ level: 'verbose' as never }, 'level'],
       [{ format: 'xml' as never }, 'format'],
@@ -197,6 +175,9 @@ describe('destinations', () => {
       [{ name: '' }, 'name'],
       [{ destination: {} as never }, 'destination'],
       [{ stdout: false }, 'stdout'],
+      [{ levle: 'debug' } as never, 'levle'],
+      [{ prefix: '/api' } as never, 'prefix'],
+      [{ channels: [] as never }, 'channels'],
     ]
     for (const [options, name] of cases) {
       let error: unknown
@@ -205,7 +186,9 @@ describe('destinations', () => {
       } catch (err) {
         error = err
       }
-      expect(error, name).toMatchObject({ code: 'FST_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+      expect(error, name).toMatchObject({ code: 'FST_OPSKIT_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
+      // The deprecated export is the same class, so code catching it keeps working.
+      expect(error, name).toBeInstanceOf(FST_LOGGING_INVALID_OPTION)
     }
   })
 })

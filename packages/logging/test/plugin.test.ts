@@ -3,6 +3,7 @@ import { fastifyLoggingOptions, opskitLogging, type OpskitLoggingOptions } from 
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, test } from 'vitest'
 import { captureLogger, type LogLine } from './capture.js'
+import { expectOptionError, registerError } from '../../../test-utils/server-register.js'
 
 let app: FastifyInstance | undefined
 afterEach(async () => {
@@ -181,13 +182,11 @@ describe('opskitLogging plugin', () => {
       [{ level: 'loud' as never }, 'level'],
       [{ resourceTracking: {} as never }, 'resourceTracking.allow'],
       [{ resourceTracking: { header: 'bad header', allow: () => true } }, 'resourceTracking.header'],
+      [{ resourceTracking: { allow: () => true, headr: 'x-t' } as never }, 'resourceTracking.headr'],
+      [{ ignorePath: ['/x'] } as never, 'ignorePath'],
     ]
     for (const [options, name] of cases) {
-      const instance = Fastify()
-      await instance.register(opskitCore)
-      instance.register(opskitLogging, options)
-      await expect(instance.ready()).rejects.toMatchObject({ code: 'FST_LOGGING_INVALID_OPTION', message: expect.stringContaining(`"${name}"`) })
-      await instance.close()
+      expectOptionError(await registerError(opskitLogging, options), 'FST_OPSKIT_LOGGING_INVALID_OPTION', name)
     }
   })
 

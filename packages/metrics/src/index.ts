@@ -1,5 +1,12 @@
 export { opskitMetrics, default } from './plugin.js'
-export { DEFAULT_BUCKETS, FST_METRICS_INVALID_OPTION } from './options.js'
+export { DEFAULT_BUCKETS } from './options.js'
+export {
+  FST_OPSKIT_METRICS_INVALID_OPTION,
+  FST_METRICS_INVALID_OPTION,
+  FST_OPSKIT_METRICS_INVALID_METRIC,
+  FST_OPSKIT_METRICS_METRIC_CONFLICT,
+  FST_OPSKIT_METRICS_INVALID_LABEL_CAP,
+} from './errors.js'
 export type { OpskitMetricsOptions, MetricsAuthOptions } from './options.js'
 export { UNMATCHED_ROUTE } from './http-metrics.js'
 export { REJECTED_DEFAULT_METRICS } from './default-metrics.js'

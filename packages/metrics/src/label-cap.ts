@@ -1,3 +1,6 @@
+import { isPositiveInt } from '@opskit/core'
+import { FST_OPSKIT_METRICS_INVALID_LABEL_CAP } from './errors.js'
+
 /** The label value that stands for every value past the cap. */
 export const OVERFLOW_LABEL = 'other'
 
@@ -8,7 +11,7 @@ export const OVERFLOW_LABEL = 'other'
  * makes its own set; keep one per metric, never at module level.
  */
 export function labelCap(max: number, overflow: string = OVERFLOW_LABEL): (value: string) => string {
-  if (!Number.isInteger(max) || max < 1) throw new TypeError(`@opskit/metrics: labelCap() needs a positive integer, got ${String(max)}`)
+  if (!isPositiveInt(max)) throw new FST_OPSKIT_METRICS_INVALID_LABEL_CAP(String(max))
   const seen = new Set<string>()
   return (value) => {
     if (seen.has(value)) return value

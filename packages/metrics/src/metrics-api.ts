@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Summary } from 'prom-client'
+import { FST_OPSKIT_METRICS_INVALID_METRIC, FST_OPSKIT_METRICS_METRIC_CONFLICT } from './errors.js'
 import type { CounterConfiguration, GaugeConfiguration, HistogramConfiguration, Registry, SummaryConfiguration } from 'prom-client'
 
 /** A metric config for the helpers: prom-client's, without `registers` (always this instance's registry). */
@@ -40,16 +41,16 @@ function sameLabels(existing: readonly string[] | undefined, wanted: readonly st
 export function createMetricsApi(registry: Registry, prefix: string, log: WarnLogger): MetricsApi {
   function getOrCreate<M>(Kind: MetricClass, kind: string, config: { name: string; labelNames?: readonly string[] }, make: (name: string) => M): M {
     if (config === null || typeof config !== 'object' || typeof config.name !== 'string' || config.name.length === 0) {
-      throw new TypeError(`@opskit/metrics: fastify.metrics.${kind}() needs a config with a name`)
+      throw new FST_OPSKIT_METRICS_INVALID_METRIC(kind)
     }
     const name = prefix + config.name
     const existing = registry.getSingleMetric(name)
     if (existing === undefined) return make(name)
     if (!(existing instanceof Kind)) {
-      throw new TypeError(`@opskit/metrics: metric "${name}" is already registered as another type, not a ${kind}`)
+      throw new FST_OPSKIT_METRICS_METRIC_CONFLICT(name, `as another type, not a ${kind}`)
     }
     if (!sameLabels((existing as unknown as { labelNames?: string[] }).labelNames, config.labelNames)) {
-      throw new TypeError(`@opskit/metrics: metric "${name}" is already registered with other label names`)
+      throw new FST_OPSKIT_METRICS_METRIC_CONFLICT(name, 'with other label names')
     }
     return existing as unknown as M
   }

@@ -16,7 +16,8 @@ interface OmSample {
 interface OmMetric {
   name: string
   help: string
-  type: string
+  /** `'counter'`, `'gauge'`, … at run time (prom-client's `MetricType` enum is typed as numbers). */
+  type: unknown
   values?: OmSample[]
 }
 
@@ -66,16 +67,15 @@ function labelText(labels: Record<string, string | number | undefined>): string 
   return out
 }
 
-function familyText(metric: OmMetric, defaultLabels: Record<string, string | number> | undefined): string {
-  const type = TYPES[metric.type] ?? 'unknown'
+function familyText(metric: OmMetric): string {
+  const type = TYPES[String(metric.type)] ?? 'unknown'
   // OpenMetrics names a counter family without `_total`; its samples carry the suffix.
   const family = type === 'counter' ? metric.name.replace(/_total$/, '') : metric.name
   let out = `# HELP ${family} ${escapeLabel(metric.help)}\n# TYPE ${family} ${type}\n`
   for (const sample of metric.values ?? []) {
     let name = sample.metricName ?? metric.name
     if (type === 'counter' && (sample.metricName === undefined || sample.metricName === metric.name)) name = `${family}_total`
-    const labels = defaultLabels === undefined ? (sample.labels ?? {}) : { ...defaultLabels, ...sample.labels }
-    const text = labelText(labels)
+    const text = labelText(sample.labels ?? {})
     out += name + (text === '' ? '' : `{${text}}`) + ' ' + number(sample.value)
     const exemplar = sample.exemplar
     if (exemplar !== undefined && exemplar !== null && Object.keys(exemplar.labelSet).length > 0) {
@@ -94,10 +94,10 @@ function familyText(metric: OmMetric, defaultLabels: Record<string, string | num
  * OpenMetrics output needs a registry of that content type and renames its counters in place).
  */
 export async function renderOpenMetrics(registry: Registry): Promise<string> {
-  const own = (registry as unknown as { _defaultLabels?: Record<string, string | number> })._defaultLabels
-  const defaultLabels = own !== undefined && Object.keys(own).length > 0 ? own : undefined
-  const metrics = await Promise.all((registry.getMetricsAsArray() as unknown as { get(): Promise<OmMetric> | OmMetric }[]).map((metric) => metric.get()))
+  // getMetricsAsJSON() adds the registry's default labels to every sample (after its own labels,
+  // as the Prometheus text format prints them) and keeps each sample's exemplar.
+  const metrics: OmMetric[] = await registry.getMetricsAsJSON()
   let out = ''
-  for (const metric of metrics) out += familyText(metric, defaultLabels)
+  for (const metric of metrics) out += familyText(metric)
   return out + '# EOF\n'
 }

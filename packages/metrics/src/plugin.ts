@@ -9,7 +9,8 @@ import { jobMetrics } from './job-metrics.js'
 import type { RouteSeries } from './http-metrics.js'
 import { createMetricsApi } from './metrics-api.js'
 import type { MetricsApi } from './metrics-api.js'
-import { FST_METRICS_INVALID_OPTION, resolveOptions } from './options.js'
+import { FST_OPSKIT_METRICS_INVALID_OPTION } from './errors.js'
+import { resolveOptions } from './options.js'
 import type { OpskitMetricsOptions } from './options.js'
 import { renderOpenMetrics, wantsOpenMetrics } from './openmetrics.js'
 import { renderMetrics } from './scrape.js'
@@ -48,7 +49,7 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
 
   const taken = registry.getSingleMetric(`${prefix}http_requests_total`)
   if (taken !== undefined) {
-    throw new FST_METRICS_INVALID_OPTION('registry', `already holds ${prefix}http_requests_total: give each Fastify instance its own registry (or its own prefix)`)
+    throw new FST_OPSKIT_METRICS_INVALID_OPTION('registry', `already holds ${prefix}http_requests_total: give each Fastify instance its own registry (or its own prefix)`)
   }
   if (options.defaultMetrics) registerDefaultMetrics(registry, prefix)
 
@@ -99,7 +100,7 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
   fastify.addHook('onRoute', (routeOptions: RouteOptions) => {
     const enabled = routeOptions.config?.metrics
     if (enabled !== undefined && typeof enabled !== 'boolean') {
-      throw new FST_METRICS_INVALID_OPTION(`config.metrics of ${String(routeOptions.method)} ${routeOptions.url}`, 'expected a boolean')
+      throw new FST_OPSKIT_METRICS_INVALID_OPTION(`config.metrics of ${String(routeOptions.method)} ${routeOptions.url}`, 'expected a boolean')
     }
     if (enabled === false || hasOwnHook(routeOptions.onResponse)) return
     const series: RouteSeries = table.route(routeOptions.url)

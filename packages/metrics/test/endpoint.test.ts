@@ -1,11 +1,11 @@
 import perfHooks from 'node:perf_hooks'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import Fastify from 'fastify'
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { opskitCore } from '@opskit/core'
 import { Registry } from 'prom-client'
 import { REJECTED_DEFAULT_METRICS, opskitMetrics } from '@opskit/metrics'
 import { buildApp, hasPromtool, promtoolCheckMetrics, valueOf } from './helpers.js'
+import { routesAddedBy } from '../../../test-utils/server-routes.js'
 
 let app: FastifyInstance | undefined
 afterEach(async () => {
@@ -68,14 +68,12 @@ describe('GET /metrics', () => {
   })
 
   it('exempts the endpoint from rate limiting (config.rateLimit = false)', async () => {
-    app = Fastify()
-    const seen: RouteOptions[] = []
-    app.addHook('onRoute', (route) => {
-      seen.push(route)
+    const added = await routesAddedBy(async (f) => {
+      await f.register(opskitCore)
+      await f.register(opskitMetrics)
     })
-    await app.register(opskitCore)
-    await app.register(opskitMetrics)
-    const route = seen.find((r) => r.url === '/metrics' && r.method === 'GET')
+    app = added.app
+    const route = added.routes.find((r) => r.url === '/metrics' && r.method === 'GET')
     expect(route?.config).toMatchObject({ rateLimit: false, metrics: false })
   })
 })
@@ -119,7 +117,7 @@ describe('registries', () => {
     app.get('/r', async () => 'r')
     await app.inject('/r')
     expect(await registry.metrics()).toContain('route="/r"')
-    await expect(buildApp({ registry, defaultMetrics: false })).rejects.toMatchObject({ code: 'FST_METRICS_INVALID_OPTION', message: expect.stringContaining('"registry"') })
+    await expect(buildApp({ registry, defaultMetrics: false })).rejects.toMatchObject({ code: 'FST_OPSKIT_METRICS_INVALID_OPTION', message: expect.stringContaining('"registry"') })
   })
 
   it('empties its own registry when the instance closes', async () => {
@@ -146,7 +144,7 @@ describe('options', () => {
     [{ registry: {} }, 'registry'],
   ])('rejects %j at register() naming %s', async (options, name) => {
     await expect(buildApp(options as never)).rejects.toMatchObject({
-      code: 'FST_METRICS_INVALID_OPTION',
+      code: 'FST_OPSKIT_METRICS_INVALID_OPTION',
       message: expect.stringContaining(`"${name}"`),
     })
   })

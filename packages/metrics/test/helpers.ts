@@ -27,13 +27,4 @@ export async function buildApp(options: OpskitMetricsOptions = {}, serverOptions
   return app
 }
 
-/** Sample lines (no comments) of a scrape whose metric name starts with `name`. */
-export function samples(text: string, name: string): string[] {
-  return text.split('\n').filter((line) => line.startsWith(name) && !line.startsWith('#'))
-}
-
-/** The value of the one sample line that starts with `series` (name and labels as printed). */
-export function valueOf(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
-  return line === undefined ? undefined : Number(line.slice(series.length + 1))
-}
+export { samples, valueOf } from '../../../test-utils/server-scrape.js'

@@ -1,5 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { once } from 'node:events'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { FastifyInstance } from 'fastify'
+import { heldRoute, portOf } from '../../../test-utils/shutdown-sockets.js'
 import { buildApp, samples, valueOf } from './helpers.js'
 
 let app: FastifyInstance | undefined
@@ -104,29 +106,21 @@ describe('HTTP RED metrics', () => {
 
   it('keeps the in-flight gauge right, also when a client hangs up before the answer', async () => {
     app = await buildApp({ defaultMetrics: false })
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let entered!: () => void
-    const inHandler = new Promise<void>((resolve) => (entered = resolve))
-    app.get('/slow', async () => {
-      entered()
-      await held
-      return 'late'
-    })
+    const { entered, release } = heldRoute(app, '/slow', 'late')
     await app.listen({ port: 0, host: '127.0.0.1' })
-    const { port } = app.server.address() as { port: number }
 
     const abort = new AbortController()
-    const pending = fetch(`http://127.0.0.1:${port}/slow`, { signal: abort.signal }).catch(() => undefined)
-    await inHandler
+    const pending = fetch(`http://127.0.0.1:${portOf(app)}/slow`, { signal: abort.signal }).catch(() => undefined)
+    const request = await entered
     // The scrape itself is in flight too.
     expect(valueOf(await scrape(app), 'http_requests_in_flight')).toBe(2)
+    const hungUp = once(request.raw.socket, 'close')
     abort.abort()
     await pending
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await hungUp
     release()
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(valueOf(await scrape(app), 'http_requests_in_flight')).toBe(1)
+    // Only the scrape asking is left in flight once the abandoned request has ended.
+    await vi.waitFor(async () => expect(valueOf(await scrape(app!), 'http_requests_in_flight')).toBe(1))
   })
 })
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Summary } from 'prom-client'
 import Fastify from 'fastify'
-import { OPSKIT_METRICS, labelCap, metricsOf } from '@opskit/metrics'
+import { FST_METRICS_INVALID_OPTION, FST_OPSKIT_METRICS_INVALID_OPTION, OPSKIT_METRICS, labelCap, metricsOf } from '@opskit/metrics'
 import { buildApp, valueOf } from './helpers.js'
 
 let app: FastifyInstance | undefined
@@ -28,9 +28,18 @@ describe('fastify.metrics helpers', () => {
   it('refuses a name already used by another type or with other label names', async () => {
     app = await buildApp({ defaultMetrics: false })
     app.metrics.counter({ name: 'things_total', help: 'Things.', labelNames: ['kind'] })
-    expect(() => app!.metrics.gauge({ name: 'things_total', help: 'Things.' })).toThrow(/another type/)
-    expect(() => app!.metrics.counter({ name: 'things_total', help: 'Things.', labelNames: ['other'] })).toThrow(/other label names/)
-    expect(() => app!.metrics.counter({ name: 'http_requests_total', help: 'mine' })).toThrow(/another type/)
+    const conflict = { code: 'FST_OPSKIT_METRICS_METRIC_CONFLICT' }
+    expect(() => app!.metrics.gauge({ name: 'things_total', help: 'Things.' })).toThrow(expect.objectContaining({ ...conflict, message: expect.stringMatching(/"things_total" is already registered as another type, not a gauge/) }))
+    expect(() => app!.metrics.counter({ name: 'things_total', help: 'Things.', labelNames: ['other'] })).toThrow(expect.objectContaining({ ...conflict, message: expect.stringMatching(/other label names/) }))
+    expect(() => app!.metrics.counter({ name: 'http_requests_total', help: 'mine' })).toThrow(expect.objectContaining(conflict))
+    expect(() => app!.metrics.counter({ help: 'no name' } as never)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_METRICS_INVALID_METRIC', message: expect.stringContaining('counter()') }))
+  })
+
+  it('an invalid option carries FST_OPSKIT_METRICS_INVALID_OPTION, and the deprecated FST_METRICS_INVALID_OPTION still catches it', async () => {
+    const err = await buildApp({ endpoint: 'metrics' }).then(() => null, (e: unknown) => e)
+    expect(err).toMatchObject({ code: 'FST_OPSKIT_METRICS_INVALID_OPTION', message: expect.stringContaining('"endpoint"') })
+    expect(err).toBeInstanceOf(FST_METRICS_INVALID_OPTION)
+    expect(err).toBeInstanceOf(FST_OPSKIT_METRICS_INVALID_OPTION)
   })
 
   it('reads a business number at scrape time through an async gauge collect', async () => {
@@ -92,6 +101,6 @@ describe('metricsOf and labelCap', () => {
     const cap = labelCap(2)
     expect(['a', 'b', 'c', 'a', 'd', 'b'].map(cap)).toEqual(['a', 'b', 'other', 'a', 'other', 'b'])
     expect(labelCap(1, 'overflow')('x')).toBe('x')
-    expect(() => labelCap(0)).toThrow(/positive integer/)
+    expect(() => labelCap(0)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_METRICS_INVALID_LABEL_CAP', message: expect.stringContaining('positive integer, got 0') }))
   })
 })

@@ -117,6 +117,18 @@ describe('GET /metrics in the OpenMetrics format', () => {
     }
   })
 
+  it('carries the registry\'s default labels on every sample, after the sample\'s own labels as in the text format, exemplars kept', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    app.metrics.registry.setDefaultLabels({ service: 'shop' })
+    app.get('/orders/:id', async () => ({ ok: true }))
+    await app.inject({ url: '/orders/1', headers: { traceparent: traceparent(TRACE_ID) } })
+    const res = await app.inject({ url: '/metrics', headers: { accept: PROMETHEUS_ACCEPT } })
+    const { exemplars } = parseOpenMetrics(res.body)
+    expect(res.body).toMatch(/^http_requests_total\{method="GET",route="\/orders\/:id",status_code="200",service="shop"\} 1$/m)
+    expect(res.body).toMatch(/^http_requests_in_flight\{service="shop"\} \d+$/m)
+    expect(exemplars.some((e) => e.labels.includes('service="shop"') && e.exemplarLabels.includes(TRACE_ID))).toBe(true)
+  })
+
   it('negotiates: text/plain preferred or openmetrics at q=0 gives the text format', async () => {
     await tracedApp()
     for (const accept of ['text/plain', 'application/openmetrics-text;q=0,text/plain', 'text/plain;q=1,application/openmetrics-text;q=0.5', '*/*']) {

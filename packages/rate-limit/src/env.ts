@@ -1,4 +1,4 @@
-import { FST_RATE_LIMIT_INVALID_OPTION } from './errors.js'
+import { FST_OPSKIT_RATE_LIMIT_INVALID_OPTION } from './errors.js'
 import type { OpskitRateLimitOptions } from './options.js'
 
 const TRUE = new Set(['1', 'true', 'yes', 'on'])
@@ -13,7 +13,7 @@ function isPositiveInteger(raw: string): boolean {
  * `RATE_LIMIT_REQUESTS` (integer > 0 → `max`), `RATE_LIMIT_PERIOD` (seconds > 0 → `timeWindow`),
  * the same rules as `@opskit/suite`'s `loadConfig()` (turn limiting off with RATE_LIMIT_ENABLED=false).
  * Unset or empty variables are left out so the plugin defaults apply. Throws
- * `FST_RATE_LIMIT_INVALID_OPTION` naming every bad variable at once.
+ * `FST_OPSKIT_RATE_LIMIT_INVALID_OPTION` naming every bad variable at once.
  */
 export function rateLimitOptionsFromEnv(env: Record<string, string | undefined> = process.env): Pick<OpskitRateLimitOptions, 'enabled' | 'max' | 'timeWindow'> {
   const options: Pick<OpskitRateLimitOptions, 'enabled' | 'max' | 'timeWindow'> = {}
@@ -38,6 +38,6 @@ export function rateLimitOptionsFromEnv(env: Record<string, string | undefined> 
     else bad.push('RATE_LIMIT_PERIOD (expected seconds, an integer > 0)')
   }
 
-  if (bad.length > 0) throw new FST_RATE_LIMIT_INVALID_OPTION(bad.join(', '), 'bad environment variable')
+  if (bad.length > 0) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(bad.join(', '), 'bad environment variable')
   return options
 }

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFu
 import { contextOf, sanitizeHeader } from '@opskit/core'
 import { policyItem, stateItem } from './draft-headers.js'
 import { formatSeconds } from './duration.js'
+import { FST_OPSKIT_RATE_LIMIT_STORE_NO_RESULT } from './errors.js'
 import { ipKey } from './ip-key.js'
 import type { AllowListFunction, Policy } from './options.js'
 import type { CounterStore, PolicyResult } from './store.js'
@@ -233,7 +234,7 @@ export function createRouteLimiter(state: LimiterState, policies: readonly Polic
     }
     store.hit(keys, windows, limits, clocked ? now() : 0, (err, results) => {
       if (err !== null || results === null) {
-        storeFailed(request, reply, done, err ?? new Error('empty store answer'))
+        storeFailed(request, reply, done, err ?? new FST_OPSKIT_RATE_LIMIT_STORE_NO_RESULT(store.kind))
         return
       }
       if (state.storeDown) {

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
-import { isPlainObject, isRedisLike, refuseUnknownKeys } from '@opskit/core'
+import { isDurationMs, isPlainObject, isPositiveInt, isRedisLike, refuseUnknownKeys } from '@opskit/core'
 import { parseDuration } from './duration.js'
-import { FST_RATE_LIMIT_INVALID_OPTION } from './errors.js'
+import { FST_OPSKIT_RATE_LIMIT_INVALID_OPTION } from './errors.js'
 
 export type AllowListFunction = (request: FastifyRequest, key: string) => boolean | Promise<boolean>
 
@@ -110,7 +110,7 @@ const ALGORITHMS = new Set(['fixed', 'sliding'])
 const POLICY_NAME = /^[\x20-\x7e]+$/
 
 function resolvePolicyName(value: unknown, name: string): string {
-  if (typeof value !== 'string' || !POLICY_NAME.test(value)) throw new FST_RATE_LIMIT_INVALID_OPTION(name, 'expected a non-empty string of printable ASCII (a Structured Fields String)')
+  if (typeof value !== 'string' || !POLICY_NAME.test(value)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(name, 'expected a non-empty string of printable ASCII (a Structured Fields String)')
   return value
 }
 
@@ -119,24 +119,24 @@ function isLimit(value: unknown): value is number {
 }
 
 function resolveMax(value: unknown, name: string): number {
-  if (!isLimit(value)) throw new FST_RATE_LIMIT_INVALID_OPTION(name, 'expected an integer >= 0')
+  if (!isLimit(value)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(name, 'expected an integer >= 0')
   return value
 }
 
 function resolveWindow(value: unknown, name: string): number {
   const ms = parseDuration(value)
-  if (ms === undefined) throw new FST_RATE_LIMIT_INVALID_OPTION(name, "expected milliseconds > 0 or a duration such as '1 minute'")
+  if (ms === undefined) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(name, "expected milliseconds > 0 or a duration such as '1 minute'")
   return ms
 }
 
 export function resolveTiers(value: unknown, name: string): Map<string, number> | undefined {
   if (value === undefined) return undefined
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new FST_RATE_LIMIT_INVALID_OPTION(name, 'expected an object { role: requestsPerWindow }')
+    throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(name, 'expected an object { role: requestsPerWindow }')
   }
   const tiers = new Map<string, number>()
   for (const [role, limit] of Object.entries(value)) {
-    if (!isLimit(limit)) throw new FST_RATE_LIMIT_INVALID_OPTION(`${name}.${role}`, 'expected an integer >= 0')
+    if (!isLimit(limit)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(`${name}.${role}`, 'expected an integer >= 0')
     tiers.set(role, limit)
   }
   return tiers
@@ -147,10 +147,10 @@ const KNOWN_OPTIONS = new Set([
   'redisTimeoutMs', 'cache', 'exemptPaths', 'ipv6Subnet', 'headers', 'algorithm', 'shadow',
 ])
 
-/** Validates and fills in defaults; throws `FST_RATE_LIMIT_INVALID_OPTION` naming the option. */
+/** Validates and fills in defaults; throws `FST_OPSKIT_RATE_LIMIT_INVALID_OPTION` naming the option. */
 export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
-  if (!isPlainObject(opts as unknown)) throw new FST_RATE_LIMIT_INVALID_OPTION('options', 'expected an object')
-  refuseUnknownKeys(opts, KNOWN_OPTIONS, FST_RATE_LIMIT_INVALID_OPTION)
+  if (!isPlainObject(opts as unknown)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('options', 'expected an object')
+  refuseUnknownKeys(opts, KNOWN_OPTIONS, FST_OPSKIT_RATE_LIMIT_INVALID_OPTION)
   const {
     enabled = DEFAULTS.enabled,
     max = DEFAULTS.max,
@@ -169,37 +169,37 @@ export function resolveOptions(opts: OpskitRateLimitOptions): ResolvedOptions {
     shadow = DEFAULTS.shadow,
   } = opts
 
-  if (typeof enabled !== 'boolean') throw new FST_RATE_LIMIT_INVALID_OPTION('enabled', 'expected a boolean')
-  if (typeof failOpen !== 'boolean') throw new FST_RATE_LIMIT_INVALID_OPTION('failOpen', 'expected a boolean')
+  if (typeof enabled !== 'boolean') throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('enabled', 'expected a boolean')
+  if (typeof failOpen !== 'boolean') throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('failOpen', 'expected a boolean')
 
   if (redis !== undefined) {
     if (typeof redis === 'string') {
-      if (!/^rediss?:\/\//.test(redis)) throw new FST_RATE_LIMIT_INVALID_OPTION('redis', 'expected a redis:// or rediss:// URL or an ioredis instance')
+      if (!/^rediss?:\/\//.test(redis)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('redis', 'expected a redis:// or rediss:// URL or an ioredis instance')
     } else if (!isRedisLike<Redis>(redis)) {
-      throw new FST_RATE_LIMIT_INVALID_OPTION('redis', 'expected a redis:// URL or an ioredis instance')
+      throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('redis', 'expected a redis:// URL or an ioredis instance')
     }
   }
 
   let resolvedAllowList: Set<string> | AllowListFunction | undefined
   if (typeof allowList === 'function') resolvedAllowList = allowList
   else if (Array.isArray(allowList) && allowList.every((k) => typeof k === 'string')) resolvedAllowList = new Set(allowList)
-  else if (allowList !== undefined) throw new FST_RATE_LIMIT_INVALID_OPTION('allowList', 'expected an array of IPs/keys or a function (request, key) => boolean')
+  else if (allowList !== undefined) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('allowList', 'expected an array of IPs/keys or a function (request, key) => boolean')
 
-  if (typeof keyPrefix !== 'string') throw new FST_RATE_LIMIT_INVALID_OPTION('keyPrefix', 'expected a string')
-  if (typeof redisTimeoutMs !== 'number' || !Number.isFinite(redisTimeoutMs) || redisTimeoutMs <= 0) {
-    throw new FST_RATE_LIMIT_INVALID_OPTION('redisTimeoutMs', 'expected milliseconds > 0')
+  if (typeof keyPrefix !== 'string') throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('keyPrefix', 'expected a string')
+  if (!isDurationMs(redisTimeoutMs)) {
+    throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('redisTimeoutMs', 'expected milliseconds > 0')
   }
-  if (!Number.isInteger(cache) || cache < 1) throw new FST_RATE_LIMIT_INVALID_OPTION('cache', 'expected an integer >= 1')
+  if (!isPositiveInt(cache)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('cache', 'expected an integer >= 1')
   if (!Array.isArray(exemptPaths) || !exemptPaths.every((p) => typeof p === 'string' && p.startsWith('/'))) {
-    throw new FST_RATE_LIMIT_INVALID_OPTION('exemptPaths', "expected an array of paths starting with '/'")
+    throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('exemptPaths', "expected an array of paths starting with '/'")
   }
   if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 0 || ipv6Subnet > 128) {
-    throw new FST_RATE_LIMIT_INVALID_OPTION('ipv6Subnet', 'expected an integer 0-128')
+    throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('ipv6Subnet', 'expected an integer 0-128')
   }
 
-  if (!HEADERS.has(headers)) throw new FST_RATE_LIMIT_INVALID_OPTION('headers', "expected 'x-ratelimit', 'draft' or 'both'")
-  if (!ALGORITHMS.has(algorithm)) throw new FST_RATE_LIMIT_INVALID_OPTION('algorithm', "expected 'fixed' or 'sliding'")
-  if (typeof shadow !== 'boolean') throw new FST_RATE_LIMIT_INVALID_OPTION('shadow', 'expected a boolean')
+  if (!HEADERS.has(headers)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('headers', "expected 'x-ratelimit', 'draft' or 'both'")
+  if (!ALGORITHMS.has(algorithm)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('algorithm', "expected 'fixed' or 'sliding'")
+  if (typeof shadow !== 'boolean') throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION('shadow', 'expected a boolean')
   const resolvedTiers = resolveTiers(tiers, 'tiers')
   // tier names are policy names in the draft headers (only there must they be printable ASCII)
   if (resolvedTiers !== undefined && headers !== 'x-ratelimit') for (const role of resolvedTiers.keys()) resolvePolicyName(role, `tiers.${role}`)
@@ -242,11 +242,11 @@ const ROUTE_KEYS = new Set(['name', 'max', 'timeWindow', 'tiers'])
 
 function resolveRouteLimits(config: unknown, global: RouteLimits, field: string, route: string, draft: boolean): RouteLimits & { name: string | undefined } {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new FST_RATE_LIMIT_INVALID_OPTION(`${field} (${route})`, 'expected false, an object { name?, max?, timeWindow?, tiers? } or an array of { name, max?, timeWindow?, tiers? }')
+    throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(`${field} (${route})`, 'expected false, an object { name?, max?, timeWindow?, tiers? } or an array of { name, max?, timeWindow?, tiers? }')
   }
   const routeConfig = config as RouteRateLimitOptions
   for (const key of Object.keys(routeConfig)) {
-    if (!ROUTE_KEYS.has(key)) throw new FST_RATE_LIMIT_INVALID_OPTION(`${field}.${key} (${route})`, 'unknown option; expected name, max, timeWindow or tiers')
+    if (!ROUTE_KEYS.has(key)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(`${field}.${key} (${route})`, 'unknown option; expected name, max, timeWindow or tiers')
   }
   const name = routeConfig.name === undefined ? undefined : resolvePolicyName(routeConfig.name, `${field}.name (${route})`)
   const max = routeConfig.max === undefined ? global.max : resolveMax(routeConfig.max, `${field}.max (${route})`)
@@ -273,13 +273,13 @@ export function resolveRoutePolicies(config: unknown, global: RouteLimits, route
     // a path outside printable ASCII is percent-encoded to fit a Structured Fields String
     return [{ ...limits, name: limits.name ?? (POLICY_NAME.test(path) ? path : encodeURI(path)), namespace }]
   }
-  if (config.length === 0) throw new FST_RATE_LIMIT_INVALID_OPTION(`config.rateLimit (${route})`, 'expected at least one policy')
+  if (config.length === 0) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(`config.rateLimit (${route})`, 'expected at least one policy')
   const names = new Set<string>()
   return config.map((entry: unknown, i) => {
     const field = `config.rateLimit[${i}]`
     const limits = resolveRouteLimits(entry, global, field, route, draft)
-    if (limits.name === undefined) throw new FST_RATE_LIMIT_INVALID_OPTION(`${field}.name (${route})`, 'every policy of a list needs a name')
-    if (names.has(limits.name)) throw new FST_RATE_LIMIT_INVALID_OPTION(`${field}.name (${route})`, `duplicate policy name "${limits.name}"`)
+    if (limits.name === undefined) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(`${field}.name (${route})`, 'every policy of a list needs a name')
+    if (names.has(limits.name)) throw new FST_OPSKIT_RATE_LIMIT_INVALID_OPTION(`${field}.name (${route})`, `duplicate policy name "${limits.name}"`)
     names.add(limits.name)
     return { ...limits, name: limits.name, namespace: `${namespace}${limits.name}|` }
   })

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginAsync, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { MetricsApi } from '@opskit/metrics'
 import { createRouteLimiter, type LimiterState } from './limiter.js'
@@ -41,7 +41,7 @@ function routeNamespace(routeOptions: RouteOptions): string {
   return `${method === 'HEAD' ? 'GET' : method}:${routeOptions.url}|`
 }
 
-function appendOnRequest(routeOptions: RouteOptions, hook: (...args: any[]) => void): void {
+function appendOnRequest(routeOptions: RouteOptions, hook: onRequestHookHandler): void {
   const existing = routeOptions.onRequest
   if (Array.isArray(existing)) routeOptions.onRequest = [...existing, hook]
   else if (typeof existing === 'function') routeOptions.onRequest = [existing, hook]

@@ -1,5 +1,6 @@
 import createError from '@fastify/error'
 import { Redis } from 'ioredis'
+import { FST_OPSKIT_RATE_LIMIT_STORE_NO_RESULT } from './errors.js'
 import { fixedResult } from './fixed-window.js'
 import { slidingResult } from './sliding-window.js'
 import type { CounterStore, HitCallback, PolicyResult } from './store.js'
@@ -106,14 +107,14 @@ const SLIDING_COMMAND = 'opskitRateLimitSliding'
 type ScriptCall = (...args: Array<string | number | ((err: Error | null | undefined, res?: number[]) => void)>) => void
 
 /** A Redis call took longer than `redisTimeoutMs` (a store failure: fail open or 503). */
-export const RedisStoreTimeoutError = createError<[number]>('FST_RATE_LIMIT_REDIS_TIMEOUT', 'Redis did not answer within %s ms', 503)
+export const RedisStoreTimeoutError = createError<[number]>('FST_OPSKIT_RATE_LIMIT_REDIS_TIMEOUT', 'Redis did not answer within %s ms', 503)
 
 /** The Redis connection is not ready (connecting, reconnecting, closed). */
-export const RedisStoreUnavailableError = createError<[string]>('FST_RATE_LIMIT_REDIS_UNAVAILABLE', 'Redis connection is not ready (status "%s")', 503)
+export const RedisStoreUnavailableError = createError<[string]>('FST_OPSKIT_RATE_LIMIT_REDIS_UNAVAILABLE', 'Redis connection is not ready (status "%s")', 503)
 
 /** Thrown while the store skips Redis after a timeout (see `RedisStore`), without sending anything. */
 export const RedisStoreNotAnsweringError = createError<[number]>(
-  'FST_RATE_LIMIT_REDIS_NOT_ANSWERING',
+  'FST_OPSKIT_RATE_LIMIT_REDIS_NOT_ANSWERING',
   'Redis did not answer in time; calls are skipped, one is tried every %s ms until it answers',
   503,
 )
@@ -256,7 +257,7 @@ export class RedisStore implements CounterStore {
       if (settled) return
       if (timer !== undefined) clearTimeout(timer)
       if (err || res === undefined) {
-        const error = err ?? new Error('Redis returned no result')
+        const error = err ?? new FST_OPSKIT_RATE_LIMIT_STORE_NO_RESULT('redis')
         this.answered(error)
         cb(error, null)
         return

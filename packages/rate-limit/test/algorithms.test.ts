@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { opskitCore } from '@opskit/core'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { REDIS_URL, redisKeyspace } from '../../../test-utils/env-redis.js'
 import { opskitRateLimit, type OpskitRateLimitOptions } from '@opskit/rate-limit'
 
-const REDIS_URL = process.env.REDIS_URL
 if (!REDIS_URL) console.warn('[@opskit/rate-limit] REDIS_URL is not set: skipping the memory-vs-Redis agreement tests of the fixed and sliding windows')
 
 const apps: FastifyInstance[] = []
@@ -96,16 +95,7 @@ describe('fixed and sliding windows at a window boundary (memory store, controll
 })
 
 describe.skipIf(!REDIS_URL)('memory and Redis stores decide alike (real Redis at REDIS_URL)', () => {
-  const keyPrefix = `opskit:rl:algo:${randomUUID()}:`
-  let admin: Redis
-  beforeAll(() => {
-    admin = new Redis(REDIS_URL!)
-  })
-  afterAll(async () => {
-    const keys = await admin.keys(`${keyPrefix}*`)
-    if (keys.length > 0) await admin.del(...keys)
-    await admin.quit()
-  })
+  const { keyPrefix } = redisKeyspace('opskit:rl:algo')
 
   const FIELDS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after', 'ratelimit', 'ratelimit-policy'] as const
   function answer(res: { statusCode: number; headers: Record<string, unknown> }) {

@@ -1,14 +1,21 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { opskitCore, type Actor } from '@opskit/core'
 import { Registry } from 'prom-client'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { opskitRateLimit, type OpskitRateLimitOptions } from '@opskit/rate-limit'
-import { ERROR, logCapture, metricsStandIn, securityLogStandIn, WARN, type RecordedSecurityEvent } from './stand-ins.js'
+import { opskitMetrics } from '@opskit/metrics'
+import { opskitSecurityLog } from '@opskit/security-log'
+import { DATABASE_KIND, DATABASE_URL, testTables } from '../../../test-utils/env-database.js'
+import { ERROR, logCapture, WARN } from '../../../test-utils/server-log-capture.js'
 
 let app: FastifyInstance | undefined
 afterEach(async () => {
   await app?.close()
   app = undefined
+})
+const tables = testTables('security_logs_rl')
+afterAll(async () => {
+  await tables.drop()
 })
 
 const ACTORS: Record<string, Actor> = {
@@ -65,12 +72,11 @@ describe('headers on limited responses', () => {
 })
 
 describe('429', () => {
-  it('answers 429 with retry-after, the JSON body with request_id, a WARN line, the metric and one security event', async () => {
+  it(`answers 429 with retry-after, the JSON body with request_id, a WARN line, the metric and one security event (real @opskit/metrics and @opskit/security-log on ${DATABASE_KIND})`, async () => {
     const registry = new Registry()
-    const events: RecordedSecurityEvent[] = []
     const { app, lines } = await build({ max: 2, timeWindow: '30 seconds' }, async (f) => {
-      await f.register(metricsStandIn(registry))
-      await f.register(securityLogStandIn(events))
+      await f.register(opskitMetrics, { registry, defaultMetrics: false, endpoint: false })
+      await f.register(opskitSecurityLog, { connection: DATABASE_URL, table: tables.name() })
     })
     await hit(app, '/items?x=1')
     await hit(app, '/items?x=1')
@@ -91,7 +97,7 @@ describe('429', () => {
       request_id: res.headers['x-request-id'],
     })
 
-    const warns = lines.filter((l) => l.level === WARN)
+    const warns = lines.filter((l) => l.level === WARN && l.msg.startsWith('Rate limit hit'))
     expect(warns).toHaveLength(1)
     expect(warns[0]!.msg).toBe('Rate limit hit on GET /items from 10.0.0.1')
     expect(warns[0]).toMatchObject({ route: '/items', limit: 2, key_kind: 'ip', policy: 'default' })
@@ -100,15 +106,22 @@ describe('429', () => {
     const metric = await registry.getSingleMetric('rate_limit_rejections_total')!.get()
     expect(metric.values).toEqual([{ value: 1, labels: { route: '/items' } }])
 
-    expect(events).toEqual([
-      { action: 'rate_limit_hit', requestId: res.headers['x-request-id'], details: { route: '/items', limit: 2, key_kind: 'ip', window_ms: 30_000, policy: 'default' } },
+    await app.securityLog.flush()
+    const events = await app.securityLog.query({ action: 'rate_limit_hit' })
+    expect(events.items).toEqual([
+      expect.objectContaining({
+        action: 'rate_limit_hit',
+        request_id: res.headers['x-request-id'],
+        request_path: '/items',
+        details: expect.objectContaining({ route: '/items', limit: 2, key_kind: 'ip', window_ms: 30_000, policy: 'default' }),
+      }),
     ])
   })
 
   it('labels the metric with the route template, not the raw URL', async () => {
     const registry = new Registry()
     const { app } = await build({ max: 0 }, async (f) => {
-      await f.register(metricsStandIn(registry))
+      await f.register(opskitMetrics, { registry, defaultMetrics: false, endpoint: false })
     })
     await hit(app, '/items/1')
     await hit(app, '/items/2')

@@ -1,7 +1,10 @@
 import Fastify from 'fastify'
 import { opskitCore } from '@opskit/core'
 import { describe, expect, it } from 'vitest'
-import { MemorySlidingStore, MemoryStore, opskitRateLimit, type PolicyResult } from '@opskit/rate-limit'
+import { opskitRateLimit } from '@opskit/rate-limit'
+// The stores are internal (not exported): tested here from the source.
+import { MemorySlidingStore, MemoryStore } from '../src/memory-store.js'
+import type { PolicyResult } from '../src/store.js'
 
 function hitOnce(store: MemoryStore | MemorySlidingStore, key: string, windowMs: number, limit = 100, now = Date.now()): PolicyResult {
   const out: PolicyResult[] = [{ exhausted: false, remaining: 0, resetMs: 0 }]

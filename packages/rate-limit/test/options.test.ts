@@ -1,20 +1,13 @@
 import Fastify from 'fastify'
 import { opskitCore } from '@opskit/core'
 import { describe, expect, it } from 'vitest'
-import { opskitRateLimit, parseDuration, rateLimitOptionsFromEnv, type OpskitRateLimitOptions } from '@opskit/rate-limit'
+import { FST_RATE_LIMIT_INVALID_OPTION, opskitRateLimit, rateLimitOptionsFromEnv } from '@opskit/rate-limit'
+import { parseDuration } from '../src/duration.js'
+import { expectOptionError, registerError } from '../../../test-utils/server-register.js'
 
-async function register(options: unknown) {
-  const app = Fastify()
-  await app.register(opskitCore)
-  try {
-    await app.register(opskitRateLimit, options as OpskitRateLimitOptions)
-    await app.ready()
-  } finally {
-    await app.close()
-  }
-}
+const register = (options: unknown): Promise<unknown> => registerError(opskitRateLimit, options)
 
-describe('invalid options throw FST_RATE_LIMIT_INVALID_OPTION naming the option', () => {
+describe('invalid options throw FST_OPSKIT_RATE_LIMIT_INVALID_OPTION naming the option', () => {
   const cases: Array<[string, Record<string, unknown>]> = [
     ['max', { max: -1 }],
     ['max', { max: 1.5 }],
@@ -40,18 +33,20 @@ describe('invalid options throw FST_RATE_LIMIT_INVALID_OPTION naming the option'
   ]
   for (const [name, options] of cases) {
     it(`${name}: ${JSON.stringify(options)}`, async () => {
-      const err = await register(options).then(() => null, (e: unknown) => e as Error & { code: string })
-      expect(err?.code).toBe('FST_RATE_LIMIT_INVALID_OPTION')
-      expect(err?.message).toContain(`"${name}"`)
+      expectOptionError(await register(options), 'FST_OPSKIT_RATE_LIMIT_INVALID_OPTION', name)
     })
   }
 
   it('accepts any tier name with the x-ratelimit headers only (no Structured Field to fit)', async () => {
-    await expect(register({ tiers: { 'café': 3 } })).resolves.toBeUndefined()
+    expect(await register({ tiers: { 'café': 3 } })).toBeUndefined()
   })
 
   it('still validates when enabled is false', async () => {
-    await expect(register({ enabled: false, max: -1 })).rejects.toThrow(/"max"/)
+    expectOptionError(await register({ enabled: false, max: -1 }), 'FST_OPSKIT_RATE_LIMIT_INVALID_OPTION', 'max')
+  })
+
+  it('the deprecated FST_RATE_LIMIT_INVALID_OPTION export still catches the renamed error', async () => {
+    expect(await register({ max: -1 })).toBeInstanceOf(FST_RATE_LIMIT_INVALID_OPTION)
   })
 
   it('needs @opskit/core registered first', async () => {

@@ -6,11 +6,12 @@ import { Redis } from 'ioredis'
 import { opskitCore } from '@opskit/core'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { REDIS_URL, redisKeyspace } from '../../../test-utils/env-redis.js'
 import { opskitRateLimit, type OpskitRateLimitOptions } from '@opskit/rate-limit'
-import { ERROR, logCapture, metricsStandIn, type LogLine } from './stand-ins.js'
+import { opskitMetrics } from '@opskit/metrics'
+import { ERROR, logCapture, type LogLine } from '../../../test-utils/server-log-capture.js'
 import { retryIntervalMs } from '../src/redis-store.js'
 
-const REDIS_URL = process.env.REDIS_URL
 if (!REDIS_URL) console.warn('[@opskit/rate-limit] REDIS_URL is not set: skipping the shared-Redis tests (two instances sharing one budget, outage logging after recovery)')
 
 const apps: FastifyInstance[] = []
@@ -23,7 +24,7 @@ async function build(options: OpskitRateLimitOptions, registry?: Registry) {
   const capture = logCapture()
   const app = Fastify({ logger: { level: 'info', stream: capture.stream } })
   await app.register(opskitCore)
-  if (registry) await app.register(metricsStandIn(registry))
+  if (registry) await app.register(opskitMetrics, { registry, defaultMetrics: false, endpoint: false })
   await app.register(opskitRateLimit, options)
   app.get('/items', async () => ({ ok: true }))
   apps.push(app)
@@ -33,17 +34,7 @@ async function build(options: OpskitRateLimitOptions, registry?: Registry) {
 const errors = (lines: LogLine[]) => lines.filter((l) => l.level === ERROR)
 
 describe.skipIf(!REDIS_URL)('Redis store (real Redis at REDIS_URL)', () => {
-  const keyPrefix = `opskit:rl:test:${randomUUID()}:`
-  let admin: Redis
-
-  beforeAll(() => {
-    admin = new Redis(REDIS_URL!)
-  })
-  afterAll(async () => {
-    const keys = await admin.keys(`${keyPrefix}*`)
-    if (keys.length > 0) await admin.del(...keys)
-    await admin.quit()
-  })
+  const { keyPrefix, admin } = redisKeyspace('opskit:rl:test')
 
   it('two Fastify instances share one budget: the combined count is what is limited', async () => {
     const prefix = `${keyPrefix}shared:`
@@ -66,7 +57,7 @@ describe.skipIf(!REDIS_URL)('Redis store (real Redis at REDIS_URL)', () => {
     expect(limitedB.headers['x-ratelimit-reset']).toBe(limitedB.headers['retry-after'])
     expect(limitedB.json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests', request_id: limitedB.headers['x-request-id'] })
     // the counter lives in Redis under the prefix, with the window as its expiry
-    const ttl = await admin.pttl(`${prefix}10.2.0.1`)
+    const ttl = await admin().pttl(`${prefix}10.2.0.1`)
     expect(ttl).toBeGreaterThan(0)
     expect(ttl).toBeLessThanOrEqual(60_000)
   })
@@ -317,7 +308,7 @@ describe('Redis that accepts connections and never answers', () => {
       expect(Date.now() - started).toBeLessThan(2000)
       expect(a.statusCode).toBe(200)
       expect(b.statusCode).toBe(503)
-      expect(errors(open.lines)[0]?.err).toMatchObject({ message: 'Redis did not answer within 100 ms', code: 'FST_RATE_LIMIT_REDIS_TIMEOUT' })
+      expect(errors(open.lines)[0]?.err).toMatchObject({ message: 'Redis did not answer within 100 ms', code: 'FST_OPSKIT_RATE_LIMIT_REDIS_TIMEOUT' })
       // a hang is one outage: the next timed-out calls pass (or 503) without another ERROR line
       for (let i = 0; i < 3; i++) {
         expect((await open.app.inject('/items')).statusCode).toBe(200)

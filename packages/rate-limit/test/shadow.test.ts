@@ -1,35 +1,26 @@
-import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
-import pg from 'pg'
 import { opskitCore } from '@opskit/core'
 import { opskitMetrics } from '@opskit/metrics'
 import { opskitSecurityLog } from '@opskit/security-log'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { opskitRateLimit, type OpskitRateLimitOptions } from '@opskit/rate-limit'
-import { logCapture, WARN } from './stand-ins.js'
+import { DATABASE_KIND, DATABASE_URL, testTables } from '../../../test-utils/env-database.js'
+import { logCapture, WARN } from '../../../test-utils/server-log-capture.js'
 
-const DATABASE_URL = process.env.DATABASE_URL
-const tables: string[] = []
+const tables = testTables('security_logs_rl')
 let app: FastifyInstance | undefined
 afterEach(async () => {
   await app?.close()
   app = undefined
 })
 afterAll(async () => {
-  if (DATABASE_URL === undefined || tables.length === 0) return
-  const pool = new pg.Pool({ connectionString: DATABASE_URL })
-  try {
-    for (const table of tables) await pool.query(`DROP TABLE IF EXISTS "${table}"`)
-  } finally {
-    await pool.end()
-  }
+  await tables.drop()
 })
 
 /** With the real @opskit/metrics and @opskit/security-log (PostgreSQL at DATABASE_URL, else embedded PGlite). */
 async function build(options: OpskitRateLimitOptions) {
   const capture = logCapture()
-  const table = `security_logs_rl_${randomBytes(5).toString('hex')}`
-  tables.push(table)
+  const table = tables.name()
   const instance = Fastify({ logger: { level: 'info', stream: capture.stream } })
   await instance.register(opskitCore)
   await instance.register(opskitMetrics, { defaultMetrics: false })
@@ -46,7 +37,7 @@ async function hits(instance: FastifyInstance, n: number) {
   return statuses
 }
 
-describe(`shadow: true (with the real @opskit/metrics and @opskit/security-log on ${DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
+describe(`shadow: true (with the real @opskit/metrics and @opskit/security-log on ${DATABASE_KIND})`, () => {
   it('rejects nothing; what would have been a 429 is logged, counted and recorded as shadow, the real counter untouched', async () => {
     const { app, lines } = await build({ shadow: true, max: 2, timeWindow: '1 minute', headers: 'both' })
     expect(await hits(app, 5)).toEqual([200, 200, 200, 200, 200])

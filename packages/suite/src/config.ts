@@ -1,5 +1,6 @@
 import { readAlertSinksConfig, readSentryConfig } from './config-reporting.js'
 import type { AlertSinksConfig, SentryConfig } from './config-reporting.js'
+import { FST_OPSKIT_INVALID_CONFIG } from './errors.js'
 
 /** The environments `ENVIRONMENT` accepts. */
 export type Environment = 'development' | 'staging' | 'production'
@@ -69,8 +70,7 @@ export interface ConfigProblem {
  * Thrown by `loadConfig()` when one or more variables are invalid. The message lists every bad
  * variable with what was expected; secret values (URL passwords, `METRICS_TOKEN`) are never echoed.
  */
-export class OpskitConfigError extends Error {
-  readonly code = 'FST_OPSKIT_INVALID_CONFIG'
+export class OpskitConfigError extends FST_OPSKIT_INVALID_CONFIG {
   readonly problems: readonly ConfigProblem[]
 
   constructor(problems: ConfigProblem[]) {

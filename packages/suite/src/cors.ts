@@ -1,4 +1,5 @@
 import type { FastifyCorsOptions, OriginFunction } from '@fastify/cors'
+import { FST_OPSKIT_CORS_ORIGIN_FAILED } from './errors.js'
 
 /**
  * `@fastify/cors` options that leave requests without an `Origin` header alone. Browsers send
@@ -31,7 +32,7 @@ export function originOnlyCorsOptions(opts: FastifyCorsOptions): FastifyCorsOpti
           callback(null, value)
         },
         (error: unknown) => {
-          callback(error instanceof Error ? error : new Error(String(error)), false)
+          callback(error instanceof Error ? error : new FST_OPSKIT_CORS_ORIGIN_FAILED(String(error)), false)
         },
       )
     }

@@ -1,7 +1,7 @@
 export { opskit, default, EXPOSED_HEADERS } from './plugin.js'
+export type { OpskitDecorator } from './plugin.js'
 export type {
   OpskitOptions,
-  OpskitDecorator,
   CoreOptions,
   LoggingOptions,
   MetricsOptions,
@@ -11,12 +11,10 @@ export type {
   AuditOptions,
   ErrorReportsOptions,
   AlertsOptions,
-} from './plugin.js'
+} from './options.js'
 export { loadConfig, OpskitConfigError } from './config.js'
 export type { OpskitConfig, ConfigProblem, Environment, LogLevel, LogFormat } from './config.js'
 export type { SentryConfig, AlertSinksConfig } from './config-reporting.js'
 export { serverOptions, SUITE_PLUGIN_TIMEOUT_MS } from './server-options.js'
 export type { OpskitServerOptions } from './server-options.js'
-export { openSharedServices } from './shared-services.js'
-export type { SharedServices, SharedServicesOptions } from './shared-services.js'
-export { FST_OPSKIT_INVALID_OPTION } from './errors.js'
+export { FST_OPSKIT_INVALID_OPTION, FST_OPSKIT_INVALID_CONFIG, FST_OPSKIT_CORS_ORIGIN_FAILED } from './errors.js'

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig, OpskitConfigError } from '@opskit/suite'
+import { FST_OPSKIT_INVALID_CONFIG, loadConfig } from '@opskit/suite'
+import { configError as problemsOf } from '../../../test-utils/env-config.js'
 
-function problemsOf(env: Record<string, string>): OpskitConfigError {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    expect(err).toBeInstanceOf(OpskitConfigError)
-    return err as OpskitConfigError
-  }
-  throw new Error('loadConfig did not throw')
-}
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -80,6 +72,8 @@ describe('loadConfig', () => {
       APP_VERSION: 'one two',
     })
     expect(err.code).toBe('FST_OPSKIT_INVALID_CONFIG')
+    expect(err).toBeInstanceOf(FST_OPSKIT_INVALID_CONFIG)
+    expect(String(err)).toMatch(/^OpskitConfigError \[FST_OPSKIT_INVALID_CONFIG\]: @opskit\/suite: invalid configuration/)
     expect(err.problems.map((p) => p.variable).sort()).toEqual([
       'APP_VERSION',
       'CORS_ORIGINS',

@@ -1,6 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Writable } from 'node:stream'
 import { context, propagation, SpanKind } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
@@ -10,17 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { getRequestContext } from '@opskit/core'
 import { loadConfig, OpskitConfigError, opskit, serverOptions } from '@opskit/suite'
-
-function captureLines(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(String(chunk))
-      callback()
-    },
-  })
-  return { stream, lines: () => chunks.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
-}
+import { jsonLines as captureLines } from '../../../test-utils/server-log-capture.js'
 
 let app: FastifyInstance | undefined
 let receiver: Server | undefined

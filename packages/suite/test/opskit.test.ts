@@ -1,28 +1,10 @@
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { opskitCore } from '@opskit/core'
 import { loadConfig, opskit, serverOptions, type OpskitOptions } from '@opskit/suite'
 import { OPSKIT_METRICS } from '@opskit/metrics'
-
-function quietLogger(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(String(chunk))
-      callback()
-    },
-  })
-  return {
-    stream,
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  }
-}
+import { expectOptionError, registerError } from '../../../test-utils/server-register.js'
+import { jsonLines as quietLogger } from '../../../test-utils/server-log-capture.js'
 
 let app: FastifyInstance | undefined
 afterEach(async () => {
@@ -227,6 +209,13 @@ describe('CORS from CORS_ORIGINS', () => {
     expect(app.printPlugins()).toContain('@fastify/cors')
   })
 
+  it('an async origin function that rejects with a non-Error fails the request with FST_OPSKIT_CORS_ORIGIN_FAILED', async () => {
+    const { app } = await buildApp({ cors: { origin: async () => Promise.reject('origin lookup down') } })
+    const res = await app.inject({ url: '/hello', headers: { origin: ORIGIN } })
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toMatchObject({ code: 'FST_OPSKIT_CORS_ORIGIN_FAILED', message: expect.stringContaining('origin lookup down') })
+  })
+
   it('does not answer other origins, and is not registered when CORS_ORIGINS is unset', async () => {
     const { app } = await buildApp()
     const other = await app.inject({ url: '/hello', headers: { origin: 'https://evil.example.net' } })
@@ -320,14 +309,11 @@ describe('each part can be turned off', () => {
 describe('options and config errors', () => {
   it('throws at register() naming an unknown or malformed option', async () => {
     const config = loadConfig({})
-    app = Fastify()
-    app.register(opskit, { config, metric: {} } as unknown as OpskitOptions)
-    await expect(app.ready()).rejects.toThrow(/"metric"/)
-    await app.close()
-
-    app = Fastify()
-    app.register(opskit, { config, rateLimit: 'on' } as unknown as OpskitOptions)
-    await expect(app.ready()).rejects.toThrow(/"rateLimit"/)
+    const code = 'FST_OPSKIT_INVALID_OPTION'
+    expectOptionError(await registerError(opskit, { config, metric: {} }, { core: false }), code, 'metric')
+    expectOptionError(await registerError(opskit, { config, rateLimit: 'on' }, { core: false }), code, 'rateLimit')
+    expectOptionError(await registerError(opskit, { config, audit: [] }, { core: false }), code, 'audit')
+    expectOptionError(await registerError(opskit, { config: 'production' }, { core: false }), code, 'config')
   })
 
   it('protects /metrics with METRICS_TOKEN', async () => {

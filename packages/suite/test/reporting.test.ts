@@ -1,19 +1,10 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadConfig, opskit, OpskitConfigError, serverOptions } from '@opskit/suite'
+import { loadConfig, opskit, serverOptions } from '@opskit/suite'
+import { configError as problemsOf } from '../../../test-utils/env-config.js'
+import { startReceiver, type Receiver } from '../../../test-utils/server-receiver.js'
 
-function problemsOf(env: Record<string, string>): OpskitConfigError {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    expect(err).toBeInstanceOf(OpskitConfigError)
-    return err as OpskitConfigError
-  }
-  throw new Error('loadConfig did not throw')
-}
 
 describe('loadConfig: error reports and alert sinks', () => {
   it('reads SENTRY_*, TELEGRAM_*, ALERT_WEBHOOK_URL, SMTP_URL and ALERT_EMAIL_*', () => {
@@ -57,33 +48,17 @@ describe('loadConfig: error reports and alert sinks', () => {
 
 describe('opskit: errorReports and alerts parts', () => {
   let app: FastifyInstance | undefined
-  const servers: Array<ReturnType<typeof createServer>> = []
+  const receivers: Receiver[] = []
   afterEach(async () => {
     await app?.close()
     app = undefined
-    for (const s of servers.splice(0)) {
-      s.closeAllConnections()
-      await new Promise<void>((r) => s.close(() => r()))
-    }
+    for (const r of receivers.splice(0)) await r.close()
   })
 
-  async function receiver(): Promise<{ url: string; bodies: string[]; received: (n: number) => Promise<void> }> {
-    const bodies: string[] = []
-    const waiters: Array<{ n: number; r: () => void }> = []
-    const server = createServer((req, res) => {
-      let raw = ''
-      req.on('data', (c) => (raw += String(c)))
-      req.on('end', () => {
-        bodies.push(raw)
-        for (const w of waiters) if (bodies.length >= w.n) w.r()
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end('{"ok":true}')
-      })
-    })
-    servers.push(server)
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    const { port } = server.address() as AddressInfo
-    return { url: `127.0.0.1:${port}`, bodies, received: (n) => (bodies.length >= n ? Promise.resolve() : new Promise<void>((r) => waiters.push({ n, r }))) }
+  async function receiver(): Promise<Receiver> {
+    const started = await startReceiver()
+    receivers.push(started)
+    return started
   }
 
   async function build(env: Record<string, string>): Promise<FastifyInstance> {
@@ -107,14 +82,14 @@ describe('opskit: errorReports and alerts parts', () => {
   it('SENTRY_DSN turns error reports on; ALERT_WEBHOOK_URL turns alerts on, named after APP_NAME', async () => {
     const ingest = await receiver()
     const hook = await receiver()
-    const instance = await build({ APP_NAME: 'bookings', SENTRY_DSN: `http://key@${ingest.url}/1`, ALERT_WEBHOOK_URL: `http://${hook.url}/alerts` })
+    const instance = await build({ APP_NAME: 'bookings', SENTRY_DSN: `http://key@${ingest.host}/1`, ALERT_WEBHOOK_URL: `${hook.url}/alerts` })
     expect(instance.errorReports.enabled).toBe(true)
     expect((await instance.inject('/boom')).statusCode).toBe(500)
     await ingest.received(1)
-    expect(ingest.bodies[0]).toContain('"route":"/boom"')
+    expect(ingest.requests[0]?.body).toContain('"route":"/boom"')
     instance.health.register('queue', async () => Promise.reject(new Error('queue down')))
     await instance.alerts.evaluate()
     await hook.received(1)
-    expect(JSON.parse(hook.bodies[0]!)).toMatchObject({ alert: 'check_down', service: 'bookings', details: { check: 'queue' } })
+    expect(hook.requests[0]?.body).toMatchObject({ alert: 'check_down', service: 'bookings', details: { check: 'queue' } })
   })
 })

@@ -1,29 +1,12 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { closeLogger, flushLogger } from '@opskit/logging'
+import { writeInBatches } from '../../../test-utils/server-log-batches.js'
+import { closeLogger } from '@opskit/logging'
 import { loadConfig, serverOptions } from '@opskit/suite'
-
-/** A destination that keeps every JSON line written to it. */
-function memoryDestination(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(String(chunk))
-      callback()
-    },
-  })
-  const lines = (): Record<string, unknown>[] =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-  return { stream, lines }
-}
+import { jsonLines as memoryDestination } from '../../../test-utils/server-log-capture.js'
 
 function collectWarnings(): { codes: string[]; stop: () => void } {
   const codes: string[] = []
@@ -131,11 +114,7 @@ describe('serverOptions', () => {
     try {
       const config = loadConfig({ APP_NAME: 'bookings', LOG_DIR: dir, LOG_FILE_MAX_BYTES: '1024', LOG_FILE_BACKUP_COUNT: '2' })
       const { loggerInstance } = serverOptions(config, { stdout: false })
-      for (let batch = 0; batch < 6; batch++) {
-        for (let i = 0; i < 10; i++) loggerInstance.info({ batch, i, pad: 'x'.repeat(100) }, 'line')
-        await flushLogger(loggerInstance)
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
+      await writeInBatches(loggerInstance, { batches: 6, perBatch: 10 })
       await closeLogger(loggerInstance)
       const files = await readdir(dir)
       expect(files).toHaveLength(3) // two backups and the active file

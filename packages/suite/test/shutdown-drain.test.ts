@@ -1,44 +1,8 @@
-import { connect } from 'node:net'
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig, opskit, serverOptions } from '@opskit/suite'
+import { connectError, logWatch, portOf, probe as get } from '../../../test-utils/shutdown-sockets.js'
 
-/** Logger destination; `seen(text)` resolves once a line containing `text` is written. */
-function logWatch(): { stream: Writable; lines: () => Array<Record<string, any>>; seen: (text: string) => Promise<void> } {
-  const chunks: string[] = []
-  const waiters: Array<{ text: string; resolve: () => void }> = []
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(String(chunk))
-      const all = chunks.join('')
-      for (const waiter of waiters) if (all.includes(waiter.text)) waiter.resolve()
-      callback()
-    },
-  })
-  return {
-    stream,
-    lines: () => chunks.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, any>),
-    seen: (text) => (chunks.join('').includes(text) ? Promise.resolve() : new Promise((resolve) => waiters.push({ text, resolve }))),
-  }
-}
-
-async function get(url: string): Promise<{ status: number; body: any }> {
-  // A fresh connection each time, as a load balancer's probe makes.
-  const res = await fetch(url, { headers: { connection: 'close' } })
-  return { status: res.status, body: await res.json() }
-}
-
-function connectError(port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(null)
-    })
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
-  })
-}
 
 let app: FastifyInstance | undefined
 let closing: Promise<void> | undefined
@@ -56,7 +20,7 @@ async function build(env: Record<string, string>): Promise<{ app: FastifyInstanc
   await instance.register(opskit, { config, audit: false, securityLog: false, rateLimit: false, metrics: false })
   instance.get('/hello', async () => ({ hello: 'world' }))
   await instance.listen({ port: 0, host: '127.0.0.1' })
-  return { app: instance, logs, port: (instance.server.address() as { port: number }).port }
+  return { app: instance, logs, port: portOf(instance) }
 }
 
 const DRAINING = 'health: readiness is shutting_down'

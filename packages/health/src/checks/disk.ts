@@ -1,6 +1,5 @@
 import { statfs } from 'node:fs/promises'
-import { CheckFailedError } from '../check-registry.js'
-import { FST_HEALTH_INVALID_OPTION } from '../options.js'
+import { CheckFailedError, FST_OPSKIT_HEALTH_INVALID_OPTION } from '../errors.js'
 import type { HealthCheck } from '../types.js'
 
 export interface DiskCheckOptions {
@@ -21,11 +20,11 @@ export interface DiskCheckOptions {
  */
 export function diskCheck(path: string, options: DiskCheckOptions = {}): HealthCheck {
   const { warnPercent = 85, criticalPercent = 95, critical, timeoutMs } = options
-  if (typeof path !== 'string' || path.length === 0) throw new FST_HEALTH_INVALID_OPTION('diskCheck(path)', 'expected a path')
+  if (typeof path !== 'string' || path.length === 0) throw new FST_OPSKIT_HEALTH_INVALID_OPTION('diskCheck(path)', 'expected a path')
   const isPercent = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0 && n <= 100
-  if (!isPercent(warnPercent)) throw new FST_HEALTH_INVALID_OPTION('warnPercent', 'expected a percentage in (0, 100]')
+  if (!isPercent(warnPercent)) throw new FST_OPSKIT_HEALTH_INVALID_OPTION('warnPercent', 'expected a percentage in (0, 100]')
   if (!isPercent(criticalPercent) || criticalPercent < warnPercent) {
-    throw new FST_HEALTH_INVALID_OPTION('criticalPercent', 'expected a percentage in (0, 100], at least warnPercent')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('criticalPercent', 'expected a percentage in (0, 100], at least warnPercent')
   }
   return {
     ...(critical === undefined ? {} : { critical }),

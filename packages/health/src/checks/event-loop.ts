@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { FST_HEALTH_INVALID_OPTION } from '../options.js'
+import { isDurationMs, isPositiveInt } from '@opskit/core'
+import { CheckFailedError, FST_OPSKIT_HEALTH_INVALID_OPTION } from '../errors.js'
 import type { HealthCheck } from '../types.js'
 
 export interface EventLoopCheckOptions {
@@ -19,11 +20,11 @@ export interface EventLoopCheckOptions {
  */
 export function eventLoopCheck(options: EventLoopCheckOptions): HealthCheck {
   const { maxDelayMs, resolutionMs = 20, critical, timeoutMs } = options ?? ({} as EventLoopCheckOptions)
-  if (typeof maxDelayMs !== 'number' || !Number.isFinite(maxDelayMs) || maxDelayMs <= 0) {
-    throw new FST_HEALTH_INVALID_OPTION('maxDelayMs', 'expected a positive number of milliseconds')
+  if (!isDurationMs(maxDelayMs)) {
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('maxDelayMs', 'expected a positive number of milliseconds')
   }
-  if (!Number.isInteger(resolutionMs) || resolutionMs < 1) {
-    throw new FST_HEALTH_INVALID_OPTION('resolutionMs', 'expected a positive integer of milliseconds')
+  if (!isPositiveInt(resolutionMs)) {
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('resolutionMs', 'expected a positive integer of milliseconds')
   }
   // The histogram samples on a libuv timer that does not keep the process alive.
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs })
@@ -35,7 +36,7 @@ export function eventLoopCheck(options: EventLoopCheckOptions): HealthCheck {
       const p99 = histogram.count === 0 ? 0 : Math.round(histogram.percentile(99) / 1e4) / 100
       const max = histogram.count === 0 ? 0 : Math.round(histogram.max / 1e4) / 100
       histogram.reset()
-      if (p99 > maxDelayMs) throw new Error(`event loop delay p99 ${p99} ms exceeds ${maxDelayMs} ms`)
+      if (p99 > maxDelayMs) throw new CheckFailedError(`event loop delay p99 ${p99} ms exceeds ${maxDelayMs} ms`)
       return { delay_p99_ms: p99, delay_max_ms: max }
     },
     close() {

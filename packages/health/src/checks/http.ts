@@ -1,4 +1,4 @@
-import { FST_HEALTH_INVALID_OPTION } from '../options.js'
+import { CheckFailedError, FST_OPSKIT_HEALTH_INVALID_OPTION } from '../errors.js'
 import type { HealthCheck } from '../types.js'
 
 export interface HttpCheckOptions {
@@ -25,15 +25,15 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): He
   try {
     target = new URL(url)
   } catch {
-    throw new FST_HEALTH_INVALID_OPTION('httpCheck(url)', 'expected an absolute http(s) URL')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('httpCheck(url)', 'expected an absolute http(s) URL')
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-    throw new FST_HEALTH_INVALID_OPTION('httpCheck(url)', 'expected an absolute http(s) URL')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('httpCheck(url)', 'expected an absolute http(s) URL')
   }
   const { expectStatus, method = 'GET', headers, critical, timeoutMs } = options
   const expected = expectStatus === undefined ? undefined : Array.isArray(expectStatus) ? expectStatus : [expectStatus]
   if (expected !== undefined && (expected.length === 0 || !expected.every((s) => Number.isInteger(s) && s >= 100 && s <= 599))) {
-    throw new FST_HEALTH_INVALID_OPTION('httpCheck expectStatus', 'expected an HTTP status code or a list of them')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('httpCheck expectStatus', 'expected an HTTP status code or a list of them')
   }
   const shown = displayUrl(target)
   const href = target.href
@@ -47,11 +47,11 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): He
       } catch (err) {
         if (signal.aborted) throw signal.reason
         const cause = (err as { cause?: { code?: string; message?: string } }).cause
-        throw new Error(`${method} ${shown} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`)
+        throw new CheckFailedError(`${method} ${shown} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`)
       }
       await res.body?.cancel().catch(() => undefined)
       const ok = expected === undefined ? res.status >= 200 && res.status < 300 : expected.includes(res.status)
-      if (!ok) throw new Error(`${method} ${shown} answered ${res.status}`)
+      if (!ok) throw new CheckFailedError(`${method} ${shown} answered ${res.status}`)
       return { status_code: res.status }
     },
   }

@@ -1,4 +1,4 @@
-import { FST_HEALTH_INVALID_OPTION } from '../options.js'
+import { CheckFailedError, FST_OPSKIT_HEALTH_INVALID_OPTION } from '../errors.js'
 import type { HealthCheck } from '../types.js'
 
 export interface MemoryCheckOptions {
@@ -17,7 +17,7 @@ export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheck {
   const { maxRssBytes, maxHeapUsedBytes, critical, timeoutMs } = options
   for (const [name, value] of [['maxRssBytes', maxRssBytes], ['maxHeapUsedBytes', maxHeapUsedBytes]] as const) {
     if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) {
-      throw new FST_HEALTH_INVALID_OPTION(name, 'expected a positive number of bytes')
+      throw new FST_OPSKIT_HEALTH_INVALID_OPTION(name, 'expected a positive number of bytes')
     }
   }
   return {
@@ -25,8 +25,8 @@ export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheck {
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     async check() {
       const { rss, heapUsed } = process.memoryUsage()
-      if (maxRssBytes !== undefined && rss > maxRssBytes) throw new Error(`rss ${rss} bytes exceeds ${maxRssBytes}`)
-      if (maxHeapUsedBytes !== undefined && heapUsed > maxHeapUsedBytes) throw new Error(`heap used ${heapUsed} bytes exceeds ${maxHeapUsedBytes}`)
+      if (maxRssBytes !== undefined && rss > maxRssBytes) throw new CheckFailedError(`rss ${rss} bytes exceeds ${maxRssBytes}`)
+      if (maxHeapUsedBytes !== undefined && heapUsed > maxHeapUsedBytes) throw new CheckFailedError(`heap used ${heapUsed} bytes exceeds ${maxHeapUsedBytes}`)
       return { rss_bytes: rss, heap_used_bytes: heapUsed }
     },
   }

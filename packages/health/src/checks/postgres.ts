@@ -1,3 +1,4 @@
+import { FST_OPSKIT_HEALTH_INVALID_OPTION } from '../errors.js'
 import type { HealthCheck } from '../types.js'
 
 /** Anything with pg's `query()`: a `pg.Pool`, a `pg.Client`, a PGlite instance. */
@@ -18,7 +19,7 @@ export interface PostgresCheckOptions {
  */
 export function postgresCheck(poolOrClient: Queryable, options: PostgresCheckOptions = {}): HealthCheck {
   if (poolOrClient === null || typeof poolOrClient !== 'object' || typeof poolOrClient.query !== 'function') {
-    throw new TypeError('@opskit/health: postgresCheck() expects a pg Pool or Client (anything with query())')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('postgresCheck(poolOrClient)', 'expected a pg Pool or Client (anything with query())')
   }
   const pool = poolOrClient as { totalCount?: unknown; idleCount?: unknown; waitingCount?: unknown }
   return {

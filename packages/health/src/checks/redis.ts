@@ -1,3 +1,4 @@
+import { CheckFailedError, FST_OPSKIT_HEALTH_INVALID_OPTION } from '../errors.js'
 import type { HealthCheck } from '../types.js'
 
 /** The part of an ioredis client the check uses. */
@@ -19,17 +20,17 @@ export interface RedisCheckOptions {
  */
 export function redisCheck(redis: Pingable, options: RedisCheckOptions = {}): HealthCheck {
   if (redis === null || typeof redis !== 'object' || typeof redis.ping !== 'function') {
-    throw new TypeError('@opskit/health: redisCheck() expects an ioredis client')
+    throw new FST_OPSKIT_HEALTH_INVALID_OPTION('redisCheck(redis)', 'expected an ioredis client')
   }
   return {
     ...options,
     async check() {
       const status = redis.status
       if (typeof status === 'string' && status !== 'ready' && status !== 'wait' && status !== 'connecting' && status !== 'connect') {
-        throw new Error(`redis connection is ${status}`)
+        throw new CheckFailedError(`redis connection is ${status}`)
       }
       const reply = await redis.ping()
-      if (reply !== 'PONG') throw new Error(`unexpected PING reply: ${String(reply).slice(0, 40)}`)
+      if (reply !== 'PONG') throw new CheckFailedError(`unexpected PING reply: ${String(reply).slice(0, 40)}`)
       return undefined
     },
   }

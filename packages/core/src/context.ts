@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { FastifyRequest } from 'fastify'
+import { FST_OPSKIT_CORE_NO_REQUEST_CONTEXT } from './errors.js'
 import { sanitizeHeader } from './sanitize.js'
+import { pathOf } from './url-path.js'
 import type { RequestContext } from './types.js'
 
 /**
@@ -17,7 +19,7 @@ export function getRequestContext(): RequestContext | undefined {
 /** The current request's context; throws when called outside a request. */
 export function requireRequestContext(): RequestContext {
   const context = requestContextStorage.getStore()
-  if (context === undefined) throw new Error('@opskit/core: requireRequestContext() called outside a request')
+  if (context === undefined) throw new FST_OPSKIT_CORE_NO_REQUEST_CONTEXT()
   return context
 }
 
@@ -28,11 +30,6 @@ export function requireRequestContext(): RequestContext {
  */
 export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
   return requestContextStorage.run(context, fn)
-}
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?')
-  return q === -1 ? url : url.slice(0, q)
 }
 
 /**

@@ -17,3 +17,6 @@ export const FST_OPSKIT_CORE_INVALID_JOB = createError<[problem: string]>('FST_O
 
 /** `fastify.opskitJobs.add()` with something that is not an observer object. */
 export const FST_OPSKIT_CORE_INVALID_JOB_OBSERVER = createError('FST_OPSKIT_CORE_INVALID_JOB_OBSERVER', '@opskit/core: opskitJobs.add() expects an observer object', 500, TypeError)
+
+/** `requireRequestContext()` called outside a request (or job). */
+export const FST_OPSKIT_CORE_NO_REQUEST_CONTEXT = createError('FST_OPSKIT_CORE_NO_REQUEST_CONTEXT', '@opskit/core: requireRequestContext() called outside a request', 500)

@@ -27,7 +27,7 @@ async function build(resolveActor?: (req: import('fastify').FastifyRequest) => A
 describe('getRequestContext', () => {
   it('is undefined outside a request and requireRequestContext throws there', () => {
     expect(getRequestContext()).toBeUndefined()
-    expect(() => requireRequestContext()).toThrow(/outside a request/)
+    expect(() => requireRequestContext()).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_CORE_NO_REQUEST_CONTEXT', message: expect.stringMatching(/outside a request/) }))
   })
 
   it('holds id, actor, ip, user agent, method, path and route several awaits deep after the body is parsed', async () => {

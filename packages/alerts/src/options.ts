@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
+import { isPlainObject, isRedisLike } from '@opskit/core'
 import { FST_OPSKIT_ALERTS_INVALID_OPTION } from './errors.js'
 import type { AlertSeverity, AlertSink } from './message.js'
 
@@ -136,10 +137,6 @@ function fail(option: string, problem: string): never {
   throw new FST_OPSKIT_ALERTS_INVALID_OPTION(option, problem)
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
 function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], where: string): void {
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) fail(where === '' ? key : `${where}.${key}`, `unknown option (known: ${allowed.join(', ')})`)
@@ -169,10 +166,6 @@ function sinksOf(value: unknown, option: string): AlertSink[] {
     fail(option, 'expected an array of sinks { name, send(message) } such as telegramSink(), webhookSink(url) or emailSink()')
   }
   return [...value] as AlertSink[]
-}
-
-function isRedisLike(value: unknown): value is Redis {
-  return value !== null && typeof value === 'object' && typeof (value as { set?: unknown }).set === 'function' && typeof (value as { del?: unknown }).del === 'function'
 }
 
 function ruleSection<K extends keyof typeof DEFAULTS.rules>(
@@ -252,7 +245,7 @@ export function resolveOptions(opts: OpskitAlertsOptions): ResolvedOptions {
   if (redis !== undefined) {
     if (typeof redis === 'string') {
       if (!/^rediss?:\/\//.test(redis)) fail('redis', 'expected a redis:// or rediss:// URL or an ioredis instance')
-    } else if (!isRedisLike(redis)) fail('redis', 'expected a redis:// URL or an ioredis instance')
+    } else if (!isRedisLike<Redis>(redis)) fail('redis', 'expected a redis:// URL or an ioredis instance')
   }
   const keyPrefix = opts.keyPrefix ?? DEFAULTS.keyPrefix
   if (typeof keyPrefix !== 'string') fail('keyPrefix', 'expected a string')

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import createError from '@fastify/error'
 import { requestContextStorage } from './context.js'
 import { isValidRequestId } from './request-id.js'
+import { newSpanId } from './trace-context.js'
 import type { RequestContext } from './types.js'
 
 /** What an observer is told about a job. Observers are called inside the job's context. */
@@ -123,6 +124,12 @@ function jobContext(name: string, id: string, parent: RequestContext | undefined
     const parentRequestId = parent.jobId === undefined ? parent.requestId : parent.parentRequestId
     if (parentRequestId !== undefined) context.parentRequestId = parentRequestId
     if (parent.jobId !== undefined) context.parentJobId = parent.jobId
+    // A job started inside a traced request (or job) stays in that trace, as a span of its own:
+    // its lines, rows and outbound `traceparent` carry the parent's trace id and a fresh span id.
+    if (parent.traceId !== undefined) {
+      context.traceId = parent.traceId
+      context.spanId = newSpanId()
+    }
   }
   return context
 }
@@ -131,7 +138,8 @@ function jobContext(name: string, id: string, parent: RequestContext | undefined
  * Runs `fn` as a background job with a context of its own: `getRequestContext()` inside gives
  * `{ requestId: <job id>, job: name, jobId, actor: null, … }` (plus `parentRequestId` when started
  * inside a request, `parentJobId` inside another job), so every log line, audit event and security
- * event made inside carries the job id. The observers of the instance (`@opskit/logging`'s lines,
+ * event made inside carries the job id. Started inside a traced request or job, it keeps that
+ * `traceId` under a fresh `spanId`. The observers of the instance (`@opskit/logging`'s lines,
  * `@opskit/metrics`' counters) are told when it starts and ends. Resolves with what `fn` resolves,
  * rejects with what it throws; a bad `name` or `id` rejects with `FST_OPSKIT_CORE_INVALID_JOB`.
  */

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import net from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { runJob } from '@opskit/core'
 import { OPSKIT_METRICS } from '@opskit/metrics'
 import { buildApp, scrape, upstream, valueOf, type TestApp, type Upstream } from './helpers.js'
 
@@ -182,6 +183,29 @@ describe('propagation', () => {
     const { app: other } = await app({}, {}, (f) => f.get('/p', async () => (await fetch(`${plain.url}/p`)).text()))
     await other.inject('/p')
     expect(plain.received[0]?.['x-request-id']).toBeUndefined()
+  })
+})
+
+describe('jobs inside a traced request', () => {
+  it('runJob() in a traced request: the job\'s lines and its calls carry the trace id, the propagated traceparent the job\'s own span', async () => {
+    const up = await server()
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+    const { app: fastify, capture } = await app({ propagate: ['127.0.0.1'] }, {}, (f) =>
+      f.get('/sync', async () => {
+        await runJob('sync', async () => (await fetch(`${up.url}/from-job`)).text(), { id: 'job-1' })
+        return 'ok'
+      }),
+    )
+    await fastify.inject({ url: '/sync', headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } })
+    const call = await capture.call(`${up.url}/from-job`)
+    const completed = await capture.next((l) => l.message === 'job completed')
+    const request = await capture.next((l) => l.message === 'request completed')
+    expect(call).toMatchObject({ request_id: 'job-1', job: 'sync', trace_id: traceId })
+    expect(completed).toMatchObject({ job: 'sync', job_id: 'job-1', trace_id: traceId, span_id: call.span_id })
+    expect(request.trace_id).toBe(traceId)
+    expect(call.span_id).not.toBe(request.span_id)
+    expect(up.received[0]?.traceparent).toBe(`00-${traceId}-${call.span_id as string}-01`)
+    expect(up.received[0]?.['x-request-id']).toBe('job-1')
   })
 })
 

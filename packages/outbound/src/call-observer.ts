@@ -1,5 +1,6 @@
 import { getRequestContext, redactString, runWithRequestContext, type RequestContext } from '@opskit/core'
 import type { FastifyBaseLogger } from 'fastify'
+import { captureCallSite, sourceOf, type CallSite } from './call-site.js'
 import { errorCode } from './error-code.js'
 import { MAX_SERVICE_LABELS, type OutboundMetrics } from './outbound-metrics.js'
 import type { ResolvedOutboundOptions } from './options.js'
@@ -18,6 +19,8 @@ interface Call {
   url: string
   start: number
   context: RequestContext | undefined
+  /** The stack of the code that made the call, formatted only for a WARN line's `source`. */
+  site: CallSite
   status: number | undefined
   /** Bytes of the request / response body kept for `bodyPreview` (at most `maxBytes` each). */
   sent: Buffer[] | undefined
@@ -111,6 +114,7 @@ export class CallObserver {
       url: safeUrl(`${info.protocol}//${host}`, info.path),
       start: performance.now(),
       context,
+      site: captureCallSite(),
       status: undefined,
       sent: previewing ? [] : undefined,
       received: previewing ? [] : undefined,
@@ -194,6 +198,10 @@ export class CallObserver {
       if (context.actor !== null) fields.user_id = context.actor.id
     }
     const warn = error !== undefined || (status !== undefined && status >= 500)
+    // The line is written from a channel subscriber, where no frame of the caller is on the stack:
+    // a WARN names the code that made the call (captured when it started), or no place at all
+    // (null) rather than this observer.
+    if (warn) fields.source = sourceOf(call.site) ?? null
     // Written inside the caller's request context, so an opskit logger adds what it adds to every
     // line of that request (user_id, tenant_id, trace_id once core carries it).
     if (context === undefined || getRequestContext() === context) this.#emit(warn, fields)

@@ -236,6 +236,44 @@ describe('failed calls', () => {
   })
 })
 
+describe('the source of a WARN line', () => {
+  it('names the code that made the call (file, line, function), never the observer; INFO lines have none', async () => {
+    const up = await server((req, res) => {
+      res.statusCode = req.url === '/fine' ? 200 : 502
+      res.end()
+    })
+    const refusedUrl = `http://127.0.0.1:${await closedPort()}`
+    const { capture } = await app()
+    async function loadInventory(): Promise<void> {
+      await fetch(`${refusedUrl}/inventory`).catch(() => undefined)
+    }
+    async function chargeCard(): Promise<void> {
+      await (await fetch(`${up.url}/charge`)).text()
+    }
+    async function listOrders(): Promise<void> {
+      await httpGet(`${refusedUrl}/orders`).catch(() => undefined)
+    }
+    await loadInventory()
+    await chargeCard()
+    await listOrders()
+    await (await fetch(`${up.url}/fine`)).text()
+
+    const here = 'packages/outbound/test/outbound.test.ts'
+    const refused = await capture.call(`${refusedUrl}/inventory`)
+    expect(refused).toMatchObject({ level: 'WARN', error: 'ECONNREFUSED', source: { file: here, function: 'loadInventory' } })
+    expect(typeof (refused.source as { line: unknown }).line).toBe('number')
+    expect(await capture.call(`${up.url}/charge`)).toMatchObject({ level: 'WARN', status_code: 502, source: { file: here, function: 'chargeCard' } })
+    // node:http publishes its start synchronously where Node has http.client.request.created (22.12+);
+    // Node 20's start channel speaks from the socket's callback, with no caller on the stack.
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+    const http = await capture.call(`${refusedUrl}/orders`)
+    if (major > 22 || (major === 22 && minor >= 12)) expect(http.source).toMatchObject({ file: here, line: expect.any(Number) as number })
+    else expect(http.source).toBeNull()
+    expect((await capture.call(`${up.url}/fine`)).source).toBeUndefined()
+    expect(capture.raw()).not.toContain('call-observer')
+  })
+})
+
 describe('odd messages', () => {
   it('a message the observer cannot read never becomes an uncaught exception, and the next call is observed', async () => {
     const up = await server()

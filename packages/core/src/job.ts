@@ -76,6 +76,17 @@ export function attachJobObservers(context: RequestContext, sets: readonly JobOb
   ;(context as MarkedContext)[observersSym] = sets
 }
 
+/**
+ * Whether a request or job context is one of `app`'s: a request that instance serves, or a job
+ * attributed to it (started inside one of its requests, given `{ app }`, or run outside any
+ * request while it is live). A context core did not make (`runWithRequestContext`) belongs to every instance.
+ * For plugins that must leave another instance's work alone (`@opskit/outbound` in a process with two apps).
+ */
+export function contextBelongsTo(context: RequestContext, app: { readonly opskitJobs: JobObservers }): boolean {
+  const marked = (context as MarkedContext)[observersSym]
+  return marked === undefined || marked.includes(app.opskitJobs as JobObserverSet)
+}
+
 export function addLiveInstance(set: JobObserverSet): () => void {
   liveInstances.add(set)
   return () => {

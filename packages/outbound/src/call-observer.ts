@@ -1,4 +1,4 @@
-import { getRequestContext, redactString, runWithRequestContext, type RequestContext } from '@opskit/core'
+import { contextBelongsTo, getRequestContext, redactString, runWithRequestContext, type RequestContext } from '@opskit/core'
 import type { FastifyBaseLogger } from 'fastify'
 import { captureCallSite, sourceOf, type CallSite } from './call-site.js'
 import { errorCode } from './error-code.js'
@@ -6,9 +6,6 @@ import { MAX_SERVICE_LABELS, type OutboundMetrics } from './outbound-metrics.js'
 import type { ResolvedOutboundOptions } from './options.js'
 import { propagatedHeaders } from './propagation.js'
 import { safeUrl } from './safe-url.js'
-
-/** Marks a request context with the observer of the Fastify instance serving it. */
-export const kOwner = Symbol('opskit.outbound.owner')
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'])
 
@@ -19,8 +16,8 @@ interface Call {
   url: string
   start: number
   context: RequestContext | undefined
-  /** The stack of the code that made the call, formatted only for a WARN line's `source`. */
-  site: CallSite
+  /** With `callSite`: the stack of the code that made the call, formatted only for a WARN line's `source`. */
+  site: CallSite | undefined
   status: number | undefined
   /** Bytes of the request / response body kept for `bodyPreview` (at most `maxBytes` each). */
   sent: Buffer[] | undefined
@@ -72,14 +69,17 @@ function previewOf(chunks: Buffer[] | undefined, maxBytes: number): string | und
 export class CallObserver {
   readonly #options: ResolvedOutboundOptions
   readonly #log: FastifyBaseLogger
+  /** The Fastify instance whose requests and jobs this observer speaks for. */
+  readonly #app: Parameters<typeof contextBelongsTo>[1]
   readonly #calls = new WeakMap<object, Call>()
   readonly #serviceLabels = new Set<string>()
   #metrics: OutboundMetrics | null = null
   #closed = false
 
-  constructor(options: ResolvedOutboundOptions, log: FastifyBaseLogger) {
+  constructor(options: ResolvedOutboundOptions, log: FastifyBaseLogger, app: Parameters<typeof contextBelongsTo>[1]) {
     this.#options = options
     this.#log = log
+    this.#app = app
   }
 
   bindMetrics(metrics: OutboundMetrics | null): void {
@@ -98,10 +98,7 @@ export class CallObserver {
   start(request: object, info: CallStart): [string, string][] | null {
     if (this.#closed) return null
     const context = getRequestContext()
-    if (context !== undefined) {
-      const owner = (context as unknown as Record<symbol, unknown>)[kOwner]
-      if (owner !== undefined && owner !== this) return null
-    }
+    if (context !== undefined && !contextBelongsTo(context, this.#app)) return null
     const hostname = info.hostname.toLowerCase()
     const port = info.port === '' ? defaultPort(info.protocol) : info.port
     if (this.#options.ignore?.(hostname, port) === true) return null
@@ -114,7 +111,7 @@ export class CallObserver {
       url: safeUrl(`${info.protocol}//${host}`, info.path),
       start: performance.now(),
       context,
-      site: captureCallSite(),
+      site: this.#options.callSite ? captureCallSite() : undefined,
       status: undefined,
       sent: previewing ? [] : undefined,
       received: previewing ? [] : undefined,
@@ -199,8 +196,8 @@ export class CallObserver {
     }
     const warn = error !== undefined || (status !== undefined && status >= 500)
     // The line is written from a channel subscriber, where no frame of the caller is on the stack:
-    // a WARN names the code that made the call (captured when it started), or no place at all
-    // (null) rather than this observer.
+    // a WARN names the code that made the call (with `callSite`, captured when it started), or no
+    // place at all (null), never this observer (which the logger's own caller lookup would give).
     if (warn) fields.source = sourceOf(call.site) ?? null
     // Written inside the caller's request context, so an opskit logger adds what it adds to every
     // line of that request (user_id, tenant_id, trace_id once core carries it).

@@ -2,8 +2,11 @@ import { request as httpRequest } from 'node:http'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import net from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { runJob } from '@opskit/core'
-import { OPSKIT_METRICS } from '@opskit/metrics'
+import Fastify from 'fastify'
+import { opskitCore, runJob } from '@opskit/core'
+import { opskitLogging } from '@opskit/logging'
+import { opskitOutbound } from '@opskit/outbound'
+import { OPSKIT_METRICS, opskitMetrics } from '@opskit/metrics'
 import { buildApp, scrape, upstream, valueOf, type TestApp, type Upstream } from './helpers.js'
 
 const cleanup: (() => Promise<unknown>)[] = []
@@ -237,13 +240,22 @@ describe('failed calls', () => {
 })
 
 describe('the source of a WARN line', () => {
-  it('names the code that made the call (file, line, function), never the observer; INFO lines have none', async () => {
+  it('by default null: no frame of the caller is on the stack where the line is written, and the observer is no use to you', async () => {
+    const refusedUrl = `http://127.0.0.1:${await closedPort()}`
+    const { capture } = await app()
+    await fetch(`${refusedUrl}/x`).catch(() => undefined)
+    const line = await capture.call(`${refusedUrl}/x`)
+    expect(line).toMatchObject({ level: 'WARN', error: 'ECONNREFUSED', source: null })
+    expect(capture.raw()).not.toContain('call-observer')
+  })
+
+  it('callSite: names the code that made the call (file, line, function), never the observer; INFO lines have none', async () => {
     const up = await server((req, res) => {
       res.statusCode = req.url === '/fine' ? 200 : 502
       res.end()
     })
     const refusedUrl = `http://127.0.0.1:${await closedPort()}`
-    const { capture } = await app()
+    const { capture } = await app({ callSite: true })
     async function loadInventory(): Promise<void> {
       await fetch(`${refusedUrl}/inventory`).catch(() => undefined)
     }
@@ -330,6 +342,35 @@ describe('lifecycle and instances', () => {
     expect(valueOf(await scrape(a.app), `http_client_requests_total{service="127.0.0.1:${up.port}",method="GET",status_code="200"}`)).toBe(1)
     expect(await scrape(b.app)).not.toContain('http_client_requests_total{')
     expect(b.capture.calls()).toEqual([])
+  })
+
+  it('two instances: a job started in one\'s request, or given { app }, is that instance\'s alone', async () => {
+    const up = await server()
+    const a = await app({}, {}, (f) => f.get('/job', async () => runJob('sync', async () => (await fetch(`${up.url}/job-of-a`)).text())))
+    const b = await app()
+    await a.app.inject('/job')
+    await runJob('report', async () => (await fetch(`${up.url}/job-of-b`)).text(), { app: b.app })
+    await a.capture.call(`${up.url}/job-of-a`)
+    await b.capture.call(`${up.url}/job-of-b`)
+    expect(a.capture.calls().map((l) => l.url)).toEqual([`${up.url}/job-of-a`])
+    expect(b.capture.calls().map((l) => l.url)).toEqual([`${up.url}/job-of-b`])
+  })
+
+  it('a request that makes no call pays nothing: the plugin adds no request hook', async () => {
+    const hooks = async (withOutbound: boolean): Promise<string> => {
+      const fastify = Fastify()
+      cleanup.push(() => fastify.close())
+      await fastify.register(opskitCore)
+      await fastify.register(opskitLogging)
+      await fastify.register(opskitMetrics)
+      if (withOutbound) await fastify.register(opskitOutbound)
+      fastify.get('/plain', async () => 'ok')
+      await fastify.ready()
+      return fastify.printRoutes({ includeHooks: true, commonPrefix: false })
+    }
+    const without = await hooks(false)
+    expect(without).toContain('onRequest')
+    expect(await hooks(true)).toBe(without)
   })
 
   it('after close() no call is observed', async () => {

@@ -9,9 +9,21 @@ import { safeUrl } from './safe-url.js'
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'])
 
+/** What the options make of one origin: its service, metric label, origin as lines show it, propagation. */
+interface Target {
+  readonly service: string
+  /** `service`, or `other` past `MAX_SERVICE_LABELS`. */
+  readonly label: string
+  readonly origin: string
+  readonly propagate: boolean
+}
+
+/** Origins whose `Target` is kept; past it the cache starts over. */
+const MAX_TARGETS = 1000
+
 /** One call in flight. */
 interface Call {
-  service: string
+  target: Target
   method: string
   url: string
   start: number
@@ -73,6 +85,7 @@ export class CallObserver {
   readonly #app: Parameters<typeof contextBelongsTo>[1]
   readonly #calls = new WeakMap<object, Call>()
   readonly #serviceLabels = new Set<string>()
+  readonly #targets = new Map<string, Target | null>()
   #metrics: OutboundMetrics | null = null
   #closed = false
 
@@ -99,16 +112,13 @@ export class CallObserver {
     if (this.#closed) return null
     const context = getRequestContext()
     if (context !== undefined && !contextBelongsTo(context, this.#app)) return null
-    const hostname = info.hostname.toLowerCase()
-    const port = info.port === '' ? defaultPort(info.protocol) : info.port
-    if (this.#options.ignore?.(hostname, port) === true) return null
-    const host = info.port === '' || info.port === defaultPort(info.protocol) ? hostname : `${hostname}:${port}`
-    const method = METHODS.has(info.method) ? info.method : 'OTHER'
+    const target = this.#targetOf(info)
+    if (target === null) return null
     const previewing = this.#options.bodyPreview !== null
     this.#calls.set(request, {
-      service: this.#serviceOf(hostname, port, host),
-      method,
-      url: safeUrl(`${info.protocol}//${host}`, info.path),
+      target,
+      method: METHODS.has(info.method) ? info.method : 'OTHER',
+      url: safeUrl(target.origin, info.path),
       start: performance.now(),
       context,
       site: this.#options.callSite ? captureCallSite() : undefined,
@@ -116,8 +126,26 @@ export class CallObserver {
       sent: previewing ? [] : undefined,
       received: previewing ? [] : undefined,
     })
-    if (context === undefined || this.#options.propagate === null || !this.#options.propagate(hostname, port)) return null
-    return propagatedHeaders(context)
+    return context === undefined || !target.propagate ? null : propagatedHeaders(context)
+  }
+
+  /** What the options make of one origin (null: ignored), worked out on its first call. */
+  #targetOf(info: CallStart): Target | null {
+    const key = info.protocol + '//' + info.hostname + ':' + info.port
+    const known = this.#targets.get(key)
+    if (known !== undefined) return known
+    const hostname = info.hostname.toLowerCase()
+    const port = info.port === '' ? defaultPort(info.protocol) : info.port
+    let target: Target | null = null
+    if (this.#options.ignore?.(hostname, port) !== true) {
+      const host = port === defaultPort(info.protocol) ? hostname : `${hostname}:${port}`
+      const service = this.#serviceOf(hostname, port, host)
+      target = { service, label: this.#label(service), origin: `${info.protocol}//${host}`, propagate: this.#options.propagate?.(hostname, port) === true }
+    }
+    // Bounded: an app talks to a handful of origins; a crawler's thousands start over.
+    if (this.#targets.size >= MAX_TARGETS) this.#targets.clear()
+    this.#targets.set(key, target)
+    return target
   }
 
   /** Whether a call is recorded for this client request object. */
@@ -175,9 +203,9 @@ export class CallObserver {
     if (this.#closed) return
     const ms = performance.now() - call.start
     const status = call.status
-    this.#metrics?.observe(this.#label(call.service), call.method, error === undefined && status !== undefined ? String(status) : 'error', ms / 1000)
+    this.#metrics?.observe(call.target.label, call.method, error === undefined && status !== undefined ? String(status) : 'error', ms / 1000)
     const fields: Record<string, unknown> = {
-      service: call.service,
+      service: call.target.service,
       method: call.method,
       url: call.url,
       status_code: status ?? null,

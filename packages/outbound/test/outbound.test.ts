@@ -74,6 +74,34 @@ describe('every call is one line and one sample', () => {
     expect(text).toContain(`# HELP ${OPSKIT_METRICS.httpClientRequestDuration.name} ${OPSKIT_METRICS.httpClientRequestDuration.help}`)
   })
 
+  it('the histogram has the buckets, sum and count in both formats; your code asking fastify.metrics for the same metric gets the one counted', async () => {
+    const up = await server()
+    const { app: fastify } = await app({ services: { inv: '127.0.0.1' } })
+    await (await fetch(`${up.url}/a`)).text()
+    await (await fetch(`${up.url}/b`)).text()
+    const text = await scrape(fastify)
+    const series = 'service="inv",method="GET",status_code="200"'
+    const buckets = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'].map((le) => valueOf(text, `http_client_request_duration_seconds_bucket{le="${le}",${series}}`))
+    expect(buckets.every((v) => v !== undefined)).toBe(true)
+    expect([...buckets].sort((x, y) => (x as number) - (y as number))).toEqual(buckets)
+    expect(buckets.at(-1)).toBe(2)
+    expect(valueOf(text, `http_client_request_duration_seconds_count{${series}}`)).toBe(2)
+    expect(valueOf(text, `http_client_request_duration_seconds_sum{${series}}`)).toBeGreaterThan(0)
+    expect(text).toContain('# TYPE http_client_request_duration_seconds histogram')
+    const om = (await fastify.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text' } })).body
+    expect(om).toContain(`http_client_requests_total{${series}} 2`)
+    expect(om).toContain(`http_client_request_duration_seconds_count{${series}} 2`)
+
+    const own = await app({}, {}, (f) => {
+      f.addHook('onReady', async () => {
+        f.metrics.counter({ name: 'http_client_requests_total', help: 'mine', labelNames: ['service', 'method', 'status_code'] })
+      })
+    })
+    await (await fetch(`${up.url}/c`)).text()
+    const mine = own.app.metrics.counter({ name: 'http_client_requests_total', help: 'mine', labelNames: ['service', 'method', 'status_code'] })
+    expect((await mine.get()).values.find((v) => v.labels.service === `127.0.0.1:${up.port}`)?.value).toBe(1)
+  })
+
   it('node:http: observed too, named by host when no service matches', async () => {
     const up = await server((_req, res) => {
       res.statusCode = 503

@@ -2,9 +2,10 @@
 // `node bench/servers/outbound-call-cost.js [calls=2000] [rounds=8]`: the client-side CPU of one fetch() to a local upstream
 // (in its own process, not counted), in one process, blocks interleaved round by round: `none` (nothing subscribed), `noop`
 // (no-op subscribers on undici's four channels: what publishing costs undici), `outbound` (@opskit/outbound with core,
-// logging to a file and metrics, created before and closed after each block, 400 calls of warm-up each; the calls are
-// outside any request). No server
-// is measured, so this isolates the observation from the inbound request path; medians over the rounds.
+// logging to a file and metrics), `outbound-no-line` (the same, logger at warn: no `external call` line),
+// `outbound-no-metrics` (without @opskit/metrics). Each app is created before and closed after its block; every block
+// warms up with 400 calls; the calls are outside any request. No server is measured, so this isolates the observation
+// from the inbound request path; medians over the rounds.
 import dc from 'node:diagnostics_channel'
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
@@ -26,9 +27,9 @@ const noop = () => {}
 async function block(mode) {
   let app
   if (mode === 'noop') for (const n of names) dc.subscribe(n, noop)
-  if (mode === 'outbound') {
-    app = Fastify(fastifyLoggingOptions(createLogger({ level: 'info', format: 'json', stdout: false, file: join(tmpdir(), `opskit-bench-outbound-call-cost-${process.pid}.log`) })))
-    await app.register(opskitCore); await app.register(opskitLogging); await app.register(opskitMetrics, { defaultMetrics: false })
+  if (mode.startsWith('outbound')) {
+    app = Fastify(fastifyLoggingOptions(createLogger({ level: mode === 'outbound-no-line' ? 'warn' : 'info', format: 'json', stdout: false, file: join(tmpdir(), `opskit-bench-outbound-call-cost-${process.pid}.log`) })))
+    await app.register(opskitCore); await app.register(opskitLogging); if (mode !== 'outbound-no-metrics') await app.register(opskitMetrics, { defaultMetrics: false })
     await app.register(opskitOutbound, { services: { items: '127.0.0.1' }, propagate: ['127.0.0.1'] })
     await app.ready()
   }
@@ -42,9 +43,10 @@ async function block(mode) {
   return (u.user + u.system) / N
 }
 await calls(3000)
-const res = { none: [], noop: [], outbound: [] }
+const res = { none: [], noop: [], outbound: [], 'outbound-no-line': [], 'outbound-no-metrics': [] }
 for (let r = 0; r < ROUNDS; r++) for (const m of Object.keys(res)) res[m].push(await block(m))
 const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-for (const m of Object.keys(res)) console.log(m.padEnd(9), med(res[m]).toFixed(1), 'µs/call', ' (', res[m].map((x) => x.toFixed(0)).join(' '), ')')
-console.log(`\nNode ${process.versions.node}, ${N} calls × ${ROUNDS} rounds (20 concurrent); outbound − none:`, (med(res.outbound) - med(res.none)).toFixed(1), 'µs per call; noop − none:', (med(res.noop) - med(res.none)).toFixed(1))
+for (const m of Object.keys(res)) console.log(m.padEnd(20), med(res[m]).toFixed(1), 'µs/call', ' (', res[m].map((x) => x.toFixed(0)).join(' '), ')')
+const over = (m) => (med(res[m]) - med(res.none)).toFixed(1)
+console.log(`\nNode ${process.versions.node}, ${N} calls × ${ROUNDS} rounds (20 concurrent), µs per call over none: outbound ${over('outbound')} (${(med(res.none) / med(res.outbound)).toFixed(3)}× calls per CPU second), without its line ${over('outbound-no-line')}, without metrics ${over('outbound-no-metrics')}, no-op subscribers ${over('noop')}`)
 child.kill()

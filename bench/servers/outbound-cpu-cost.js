@@ -2,9 +2,11 @@
 // of the `outbound` bench servers (GET /hello, one fetch() per request to an upstream in its own
 // process, whose CPU is not counted), from /proc/<pid>/stat around a fixed number of requests,
 // rounds interleaved. Far less disturbed than req/s by other load on the machine:
-// "opskit-outbound − without-outbound" is what observing one call costs.
+// "opskit-outbound − without-outbound" is what observing one call costs; `opskit-outbound-call-site`
+// is the same with `callSite: true` (the caller's stack captured at each call's start). Ends with
+// the goal line: opskit-outbound's predicted throughput ratio against ≥ 0.95×.
 import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cpuPerRequest, startServer, stopServer } from '../lib/server-process.js'
 import outbound from '../groups/outbound.js'
@@ -16,7 +18,8 @@ const fmt = (n) => n.toLocaleString('en-US', { maximumFractionDigits: 1 })
 const logDir = await mkdtemp(join(tmpdir(), 'opskit-bench-outbound-cpu-'))
 const running = []
 try {
-  for (const server of outbound.servers) running.push(await startServer(server, logDir, 60))
+  const servers = [...outbound.servers, { name: 'opskit-outbound-call-site', file: 'outbound-opskit.js', env: { OUTBOUND_CALL_SITE: 'true' } }]
+  for (const server of servers) running.push(await startServer(server, logDir, 60))
   const cost = await cpuPerRequest(running, { paths: ['/hello'], rounds: ROUNDS, requests: REQUESTS })
   const base = cost.get('without-outbound')
   console.log(`\nServer CPU µs per request (median of ${ROUNDS} rounds × ${REQUESTS} requests, 50 connections, Node ${process.versions.node})\n`)
@@ -26,6 +29,8 @@ try {
     const c = cost.get(r.name)
     console.log(`| ${r.name} | ${fmt(c)} | ${fmt(c - base)} | ${(base / c).toFixed(3)}× |`)
   }
+  const ratio = base / cost.get('opskit-outbound')
+  console.log(`\nopskit-outbound vs without-outbound: ${ratio.toFixed(3)}× predicted throughput (goal ≥ 0.95×: ${ratio >= 0.95 ? 'met' : 'missed'}; load average ${loadavg()[0].toFixed(1)} at the end)`)
 } finally {
   await Promise.all(running.map(stopServer))
 }

@@ -37,4 +37,19 @@ describe(`audit events recorded inside runJob (${target})`, () => {
       { action: 'publish', entity_id: '9', request_id: 'publish-job-1', user_id: null, ip_address: null },
     ])
   })
+
+  it('a job started inside a traced request records rows with the request\'s trace_id (core gives the job that trace)', async () => {
+    const table = newTable()
+    app = await buildApp({ connection: db.connection, table }, {
+      routes: (a) => {
+        a.post('/export', async () => {
+          await runJob('export', () => a.audit.record({ action: 'export', entityType: 'report', entityId: 'r1' }), { id: 'export-job-1' })
+          return 'ok'
+        })
+      },
+    })
+    await app.inject({ method: 'POST', url: '/export', headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } })
+    await app.audit.flush()
+    expect(await db.query(`SELECT request_id, trace_id FROM ${table}`)).toEqual([{ request_id: 'export-job-1', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' }])
+  })
 })

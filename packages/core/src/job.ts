@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { requestContextStorage } from './context.js'
 import { FST_OPSKIT_CORE_INVALID_JOB, FST_OPSKIT_CORE_INVALID_JOB_OBSERVER } from './errors.js'
 import { isValidRequestId } from './request-id.js'
+import { newSpanId } from './trace-context.js'
 import type { RequestContext } from './types.js'
 
 /** What an observer is told about a job. Observers are called inside the job's context. */
@@ -73,6 +74,17 @@ export function attachJobObservers(context: RequestContext, sets: readonly JobOb
   ;(context as MarkedContext)[observersSym] = sets
 }
 
+/**
+ * Whether a request or job context is one of `app`'s: a request that instance serves, or a job
+ * attributed to it (started inside one of its requests, given `{ app }`, or run outside any
+ * request while it is live). A context core did not make (`runWithRequestContext`) belongs to every instance.
+ * For plugins that must leave another instance's work alone (`@opskit/outbound` in a process with two apps).
+ */
+export function contextBelongsTo(context: RequestContext, app: { readonly opskitJobs: JobObservers }): boolean {
+  const marked = (context as MarkedContext)[observersSym]
+  return marked === undefined || marked.includes(app.opskitJobs as JobObserverSet)
+}
+
 export function addLiveInstance(set: JobObserverSet): () => void {
   liveInstances.add(set)
   return () => {
@@ -121,6 +133,12 @@ function jobContext(name: string, id: string, parent: RequestContext | undefined
     const parentRequestId = parent.jobId === undefined ? parent.requestId : parent.parentRequestId
     if (parentRequestId !== undefined) context.parentRequestId = parentRequestId
     if (parent.jobId !== undefined) context.parentJobId = parent.jobId
+    // A job started inside a traced request (or job) stays in that trace, as a span of its own:
+    // its lines, rows and outbound `traceparent` carry the parent's trace id and a fresh span id.
+    if (parent.traceId !== undefined) {
+      context.traceId = parent.traceId
+      context.spanId = newSpanId()
+    }
   }
   return context
 }
@@ -129,7 +147,8 @@ function jobContext(name: string, id: string, parent: RequestContext | undefined
  * Runs `fn` as a background job with a context of its own: `getRequestContext()` inside gives
  * `{ requestId: <job id>, job: name, jobId, actor: null, … }` (plus `parentRequestId` when started
  * inside a request, `parentJobId` inside another job), so every log line, audit event and security
- * event made inside carries the job id. The observers of the instance (`@opskit/logging`'s lines,
+ * event made inside carries the job id. Started inside a traced request or job, it keeps that
+ * `traceId` under a fresh `spanId`. The observers of the instance (`@opskit/logging`'s lines,
  * `@opskit/metrics`' counters) are told when it starts and ends. Resolves with what `fn` resolves,
  * rejects with what it throws; a bad `name` or `id` rejects with `FST_OPSKIT_CORE_INVALID_JOB`.
  */

@@ -121,6 +121,31 @@ describe('runJob', () => {
     expect(body.job.nested).toMatchObject({ job: 'notify', parentRequestId: 'req-7', parentJobId: body.job.ctx.jobId })
   })
 
+  it('a job started inside a traced request keeps its trace id under a fresh span id (nested jobs too); untraced requests give untraced jobs', async () => {
+    const app = await build()
+    app.get('/traced', async () => {
+      const job = await runJob('export', async () => {
+        const ctx = getRequestContext()
+        const nested = await runJob('notify', () => getRequestContext())
+        return { ctx, nested }
+      })
+      return { job, request: getRequestContext() }
+    })
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const body = (await app.inject({ url: '/traced', headers: { traceparent } })).json()
+    expect(body.request.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736')
+    expect(body.job.ctx.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736')
+    expect(body.job.nested.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736')
+    const spans = [body.request.spanId, body.job.ctx.spanId, body.job.nested.spanId]
+    for (const span of spans) expect(span).toMatch(/^[0-9a-f]{16}$/)
+    expect(new Set(spans).size).toBe(3)
+
+    const plain = (await app.inject('/traced')).json()
+    expect(plain.job.ctx.traceId).toBeUndefined()
+    expect(plain.job.ctx.spanId).toBeUndefined()
+    expect(await runJob('outside', () => getRequestContext()?.traceId)).toBeUndefined()
+  })
+
   it('observers of the instance are told when a job starts and ends, inside the job context, with status and duration', async () => {
     const app = await build()
     const inside: unknown[] = []

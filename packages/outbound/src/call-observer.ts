@@ -1,23 +1,35 @@
-import { getRequestContext, redactString, runWithRequestContext, type RequestContext } from '@opskit/core'
+import { contextBelongsTo, getRequestContext, redactString, runWithRequestContext, type RequestContext } from '@opskit/core'
 import type { FastifyBaseLogger } from 'fastify'
+import { captureCallSite, sourceOf, type CallSite } from './call-site.js'
 import { errorCode } from './error-code.js'
 import { MAX_SERVICE_LABELS, type OutboundMetrics } from './outbound-metrics.js'
 import type { ResolvedOutboundOptions } from './options.js'
 import { propagatedHeaders } from './propagation.js'
 import { safeUrl } from './safe-url.js'
 
-/** Marks a request context with the observer of the Fastify instance serving it. */
-export const kOwner = Symbol('opskit.outbound.owner')
-
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'])
+
+/** What the options make of one origin: its service, metric label, origin as lines show it, propagation. */
+interface Target {
+  readonly service: string
+  /** `service`, or `other` past `MAX_SERVICE_LABELS`. */
+  readonly label: string
+  readonly origin: string
+  readonly propagate: boolean
+}
+
+/** Origins whose `Target` is kept; past it the cache starts over. */
+const MAX_TARGETS = 1000
 
 /** One call in flight. */
 interface Call {
-  service: string
+  target: Target
   method: string
   url: string
   start: number
   context: RequestContext | undefined
+  /** With `callSite`: the stack of the code that made the call, formatted only for a WARN line's `source`. */
+  site: CallSite | undefined
   status: number | undefined
   /** Bytes of the request / response body kept for `bodyPreview` (at most `maxBytes` each). */
   sent: Buffer[] | undefined
@@ -69,14 +81,18 @@ function previewOf(chunks: Buffer[] | undefined, maxBytes: number): string | und
 export class CallObserver {
   readonly #options: ResolvedOutboundOptions
   readonly #log: FastifyBaseLogger
+  /** The Fastify instance whose requests and jobs this observer speaks for. */
+  readonly #app: Parameters<typeof contextBelongsTo>[1]
   readonly #calls = new WeakMap<object, Call>()
   readonly #serviceLabels = new Set<string>()
+  readonly #targets = new Map<string, Target | null>()
   #metrics: OutboundMetrics | null = null
   #closed = false
 
-  constructor(options: ResolvedOutboundOptions, log: FastifyBaseLogger) {
+  constructor(options: ResolvedOutboundOptions, log: FastifyBaseLogger, app: Parameters<typeof contextBelongsTo>[1]) {
     this.#options = options
     this.#log = log
+    this.#app = app
   }
 
   bindMetrics(metrics: OutboundMetrics | null): void {
@@ -95,28 +111,41 @@ export class CallObserver {
   start(request: object, info: CallStart): [string, string][] | null {
     if (this.#closed) return null
     const context = getRequestContext()
-    if (context !== undefined) {
-      const owner = (context as unknown as Record<symbol, unknown>)[kOwner]
-      if (owner !== undefined && owner !== this) return null
-    }
-    const hostname = info.hostname.toLowerCase()
-    const port = info.port === '' ? defaultPort(info.protocol) : info.port
-    if (this.#options.ignore?.(hostname, port) === true) return null
-    const host = info.port === '' || info.port === defaultPort(info.protocol) ? hostname : `${hostname}:${port}`
-    const method = METHODS.has(info.method) ? info.method : 'OTHER'
+    if (context !== undefined && !contextBelongsTo(context, this.#app)) return null
+    const target = this.#targetOf(info)
+    if (target === null) return null
     const previewing = this.#options.bodyPreview !== null
     this.#calls.set(request, {
-      service: this.#serviceOf(hostname, port, host),
-      method,
-      url: safeUrl(`${info.protocol}//${host}`, info.path),
+      target,
+      method: METHODS.has(info.method) ? info.method : 'OTHER',
+      url: safeUrl(target.origin, info.path),
       start: performance.now(),
       context,
+      site: this.#options.callSite ? captureCallSite() : undefined,
       status: undefined,
       sent: previewing ? [] : undefined,
       received: previewing ? [] : undefined,
     })
-    if (context === undefined || this.#options.propagate === null || !this.#options.propagate(hostname, port)) return null
-    return propagatedHeaders(context)
+    return context === undefined || !target.propagate ? null : propagatedHeaders(context)
+  }
+
+  /** What the options make of one origin (null: ignored), worked out on its first call. */
+  #targetOf(info: CallStart): Target | null {
+    const key = info.protocol + '//' + info.hostname + ':' + info.port
+    const known = this.#targets.get(key)
+    if (known !== undefined) return known
+    const hostname = info.hostname.toLowerCase()
+    const port = info.port === '' ? defaultPort(info.protocol) : info.port
+    let target: Target | null = null
+    if (this.#options.ignore?.(hostname, port) !== true) {
+      const host = port === defaultPort(info.protocol) ? hostname : `${hostname}:${port}`
+      const service = this.#serviceOf(hostname, port, host)
+      target = { service, label: this.#label(service), origin: `${info.protocol}//${host}`, propagate: this.#options.propagate?.(hostname, port) === true }
+    }
+    // Bounded: an app talks to a handful of origins; a crawler's thousands start over.
+    if (this.#targets.size >= MAX_TARGETS) this.#targets.clear()
+    this.#targets.set(key, target)
+    return target
   }
 
   /** Whether a call is recorded for this client request object. */
@@ -174,9 +203,9 @@ export class CallObserver {
     if (this.#closed) return
     const ms = performance.now() - call.start
     const status = call.status
-    this.#metrics?.observe(this.#label(call.service), call.method, error === undefined && status !== undefined ? String(status) : 'error', ms / 1000)
+    this.#metrics?.observe(call.target.label, call.method, error === undefined && status !== undefined ? String(status) : 'error', ms / 1000)
     const fields: Record<string, unknown> = {
-      service: call.service,
+      service: call.target.service,
       method: call.method,
       url: call.url,
       status_code: status ?? null,
@@ -194,6 +223,10 @@ export class CallObserver {
       if (context.actor !== null) fields.user_id = context.actor.id
     }
     const warn = error !== undefined || (status !== undefined && status >= 500)
+    // The line is written from a channel subscriber, where no frame of the caller is on the stack:
+    // a WARN names the code that made the call (with `callSite`, captured when it started), or no
+    // place at all (null), never this observer (which the logger's own caller lookup would give).
+    if (warn) fields.source = sourceOf(call.site) ?? null
     // Written inside the caller's request context, so an opskit logger adds what it adds to every
     // line of that request (user_id, tenant_id, trace_id once core carries it).
     if (context === undefined || getRequestContext() === context) this.#emit(warn, fields)

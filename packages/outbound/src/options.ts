@@ -19,6 +19,9 @@ export interface OpskitOutboundOptions {
   ignore?: (string | RegExp)[]
   /** Puts the start of each request body on the line. Off by default; refused with `ENVIRONMENT=production`. */
   bodyPreview?: BodyPreviewOptions | boolean
+  /** WARN lines name the code that made the call (`source`), from a stack captured at each call's
+   * start: a few µs per call, so off by default (then `source` is null). Default `false`. */
+  callSite?: boolean
 }
 
 export interface ResolvedOutboundOptions {
@@ -26,9 +29,10 @@ export interface ResolvedOutboundOptions {
   propagate: HostMatcher | null
   ignore: HostMatcher | null
   bodyPreview: { maxBytes: number } | null
+  callSite: boolean
 }
 
-const DEFAULTS = { services: {}, propagate: [], ignore: [], bodyPreview: false } as const
+const DEFAULTS = { services: {}, propagate: [], ignore: [], bodyPreview: false, callSite: false } as const
 const KNOWN_KEYS = new Set(Object.keys(DEFAULTS))
 
 function hostList(option: string, value: unknown): HostMatcher | null {
@@ -47,7 +51,7 @@ export function resolveOptions(opts: OpskitOutboundOptions, env: NodeJS.ProcessE
   for (const key of Object.keys(opts)) {
     if (!KNOWN_KEYS.has(key)) throw new FST_OPSKIT_OUTBOUND_INVALID_OPTION(key, `unknown option (known: ${[...KNOWN_KEYS].join(', ')})`)
   }
-  const { services = DEFAULTS.services as Record<string, string | RegExp>, propagate = DEFAULTS.propagate, ignore = DEFAULTS.ignore, bodyPreview = DEFAULTS.bodyPreview } = opts
+  const { services = DEFAULTS.services as Record<string, string | RegExp>, propagate = DEFAULTS.propagate, ignore = DEFAULTS.ignore, bodyPreview = DEFAULTS.bodyPreview, callSite = DEFAULTS.callSite } = opts
 
   if (services === null || typeof services !== 'object' || Array.isArray(services)) {
     throw new FST_OPSKIT_OUTBOUND_INVALID_OPTION('services', 'expected an object of service name → host or RegExp')
@@ -76,5 +80,7 @@ export function resolveOptions(opts: OpskitOutboundOptions, env: NodeJS.ProcessE
     preview = { maxBytes }
   }
 
-  return { services: serviceList, propagate: hostList('propagate', propagate), ignore: hostList('ignore', ignore), bodyPreview: preview }
+  if (typeof callSite !== 'boolean') throw new FST_OPSKIT_OUTBOUND_INVALID_OPTION('callSite', 'expected a boolean')
+
+  return { services: serviceList, propagate: hostList('propagate', propagate), ignore: hostList('ignore', ignore), bodyPreview: preview, callSite }
 }

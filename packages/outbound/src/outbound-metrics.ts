@@ -19,16 +19,20 @@ export function createOutboundMetrics(fastify: FastifyInstance): OutboundMetrics
   const labelNames = ['service', 'method', 'status_code'] as const
   const total = metrics.counter({ name: 'http_client_requests_total', help: 'Outbound HTTP calls, by service, method and status code ("error" when no response)', labelNames })
   const duration = metrics.histogram({ name: 'http_client_request_duration_seconds', help: 'Duration of outbound HTTP calls in seconds, by service, method and status code', labelNames })
-  // One pair of children per label set, so a call costs no label hashing (prom-client hashes the
-  // labels object on every inc/observe otherwise).
-  const children = new Map<string, { total: { inc(): void }; duration: { observe(value: number): void } }>()
+  // One pair of children per label set, found through nested maps keyed by the strings the call
+  // already holds (no key built per call). prom-client still checks and hashes the labels inside.
+  type Children = { total: { inc(): void }; duration: { observe(value: number): void } }
+  const children = new Map<string, Map<string, Map<string, Children>>>()
   return {
     observe(service, method, statusCode, seconds) {
-      const key = `${service}\u0000${method}\u0000${statusCode}`
-      let child = children.get(key)
+      let byMethod = children.get(service)
+      if (byMethod === undefined) children.set(service, (byMethod = new Map()))
+      let byStatus = byMethod.get(method)
+      if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()))
+      let child = byStatus.get(statusCode)
       if (child === undefined) {
         child = { total: total.labels(service, method, statusCode), duration: duration.labels(service, method, statusCode) }
-        children.set(key, child)
+        byStatus.set(statusCode, child)
       }
       child.total.inc()
       child.duration.observe(seconds)

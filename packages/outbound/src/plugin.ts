@@ -1,6 +1,6 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { CallObserver, kOwner } from './call-observer.js'
+import { CallObserver } from './call-observer.js'
 import { subscribeHttp } from './http-channels.js'
 import { resolveOptions } from './options.js'
 import type { OpskitOutboundOptions } from './options.js'
@@ -10,15 +10,10 @@ import { subscribeUndici } from './undici-channels.js'
 // Async so that an invalid option rejects register() instead of hanging avvio.
 const plugin: FastifyPluginAsync<OpskitOutboundOptions> = async (fastify, opts) => {
   const options = resolveOptions(opts, process.env)
-  const observer = new CallObserver(options, fastify.log.child({ logger: 'outbound' }))
-
-  // A call made while this instance serves a request is this instance's alone: another Fastify
-  // in the same process (with its own @opskit/outbound) leaves it out of its lines and counters.
-  fastify.addHook('onRequest', function markOwner(request: FastifyRequest, _reply, done) {
-    const context = request.opskitContext
-    if (context !== null) (context as unknown as Record<symbol, unknown>)[kOwner] = observer
-    done()
-  })
+  // A call made while this instance serves a request (or runs a job) is this instance's alone:
+  // another Fastify in the same process, with its own @opskit/outbound, leaves it out of its lines
+  // and counters. Core marks every request context with its instance, so no hook runs per request.
+  const observer = new CallObserver(options, fastify.log.child({ logger: 'outbound' }), fastify)
 
   // Subscribed from register() on, so calls made while the app starts (onReady hooks, warm-up)
   // are observed too; a subscriber costs nothing until a client publishes.

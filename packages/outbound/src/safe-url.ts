@@ -41,6 +41,23 @@ function maskQuery(query: string): string {
   return out
 }
 
+// Masked query strings by raw query: an app sends the same few (`?page=1`, `?expand=items`) again
+// and again, and masking one is most of what a URL costs. Bounded; starts over when full.
+const MAX_CACHED_QUERIES = 512
+const MAX_CACHED_QUERY_LENGTH = 256
+const maskedQueries = new Map<string, string>()
+
+function maskedQuery(query: string): string {
+  if (query.length > MAX_CACHED_QUERY_LENGTH) return encodeUnsafe(maskQuery(query))
+  let masked = maskedQueries.get(query)
+  if (masked === undefined) {
+    masked = encodeUnsafe(maskQuery(query))
+    if (maskedQueries.size >= MAX_CACHED_QUERIES) maskedQueries.clear()
+    maskedQueries.set(query, masked)
+  }
+  return masked
+}
+
 /**
  * The URL of a call as a line shows it: `origin` + path, no userinfo, secret query values masked,
  * control characters percent-encoded, at most `MAX_URL_LENGTH` characters.
@@ -59,7 +76,7 @@ export function safeUrl(origin: string, path: string): string {
   let url = encodeUnsafe(base + pathname)
   if (q !== -1) {
     const query = hash > q ? raw.slice(q + 1, hash) : raw.slice(q + 1)
-    url += '?' + encodeUnsafe(maskQuery(query))
+    url += '?' + maskedQuery(query)
   }
   return url.length > MAX_URL_LENGTH ? url.slice(0, MAX_URL_LENGTH) : url
 }

@@ -37,6 +37,7 @@ describe('options', () => {
     [{ ignore: [''] }, 'ignore'],
     [{ bodyPreview: { maxBytes: 0 } }, 'bodyPreview.maxBytes'],
     [{ bodyPreview: { max: 10 } }, 'bodyPreview.max'],
+    [{ callSite: 'yes' }, 'callSite'],
   ])('%j fails naming %s', async (options, name) => {
     expect(((await register(options)) as Error).message).toContain(`"${name}"`)
   })

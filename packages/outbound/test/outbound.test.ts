@@ -2,8 +2,11 @@ import { request as httpRequest } from 'node:http'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import net from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { contextOf } from '@opskit/core'
-import { OPSKIT_METRICS } from '@opskit/metrics'
+import Fastify from 'fastify'
+import { contextOf, opskitCore, runJob } from '@opskit/core'
+import { opskitLogging } from '@opskit/logging'
+import { opskitOutbound } from '@opskit/outbound'
+import { OPSKIT_METRICS, opskitMetrics } from '@opskit/metrics'
 import { buildApp, scrape, upstream, valueOf, type TestApp, type Upstream } from './helpers.js'
 
 const cleanup: (() => Promise<unknown>)[] = []
@@ -69,6 +72,34 @@ describe('every call is one line and one sample', () => {
     // The names and help texts @opskit/metrics lists for dashboards and your own code.
     expect(text).toContain(`# HELP ${OPSKIT_METRICS.httpClientRequests.name} ${OPSKIT_METRICS.httpClientRequests.help}`)
     expect(text).toContain(`# HELP ${OPSKIT_METRICS.httpClientRequestDuration.name} ${OPSKIT_METRICS.httpClientRequestDuration.help}`)
+  })
+
+  it('the histogram has the buckets, sum and count in both formats; your code asking fastify.metrics for the same metric gets the one counted', async () => {
+    const up = await server()
+    const { app: fastify } = await app({ services: { inv: '127.0.0.1' } })
+    await (await fetch(`${up.url}/a`)).text()
+    await (await fetch(`${up.url}/b`)).text()
+    const text = await scrape(fastify)
+    const series = 'service="inv",method="GET",status_code="200"'
+    const buckets = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'].map((le) => valueOf(text, `http_client_request_duration_seconds_bucket{le="${le}",${series}}`))
+    expect(buckets.every((v) => v !== undefined)).toBe(true)
+    expect([...buckets].sort((x, y) => (x as number) - (y as number))).toEqual(buckets)
+    expect(buckets.at(-1)).toBe(2)
+    expect(valueOf(text, `http_client_request_duration_seconds_count{${series}}`)).toBe(2)
+    expect(valueOf(text, `http_client_request_duration_seconds_sum{${series}}`)).toBeGreaterThan(0)
+    expect(text).toContain('# TYPE http_client_request_duration_seconds histogram')
+    const om = (await fastify.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text' } })).body
+    expect(om).toContain(`http_client_requests_total{${series}} 2`)
+    expect(om).toContain(`http_client_request_duration_seconds_count{${series}} 2`)
+
+    const own = await app({}, {}, (f) => {
+      f.addHook('onReady', async () => {
+        f.metrics.counter({ name: 'http_client_requests_total', help: 'mine', labelNames: ['service', 'method', 'status_code'] })
+      })
+    })
+    await (await fetch(`${up.url}/c`)).text()
+    const mine = own.app.metrics.counter({ name: 'http_client_requests_total', help: 'mine', labelNames: ['service', 'method', 'status_code'] })
+    expect((await mine.get()).values.find((v) => v.labels.service === `127.0.0.1:${up.port}`)?.value).toBe(1)
   })
 
   it('node:http: observed too, named by host when no service matches', async () => {
@@ -186,6 +217,29 @@ describe('propagation', () => {
   })
 })
 
+describe('jobs inside a traced request', () => {
+  it('runJob() in a traced request: the job\'s lines and its calls carry the trace id, the propagated traceparent the job\'s own span', async () => {
+    const up = await server()
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+    const { app: fastify, capture } = await app({ propagate: ['127.0.0.1'] }, {}, (f) =>
+      f.get('/sync', async () => {
+        await runJob('sync', async () => (await fetch(`${up.url}/from-job`)).text(), { id: 'job-1' })
+        return 'ok'
+      }),
+    )
+    await fastify.inject({ url: '/sync', headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } })
+    const call = await capture.call(`${up.url}/from-job`)
+    const completed = await capture.next((l) => l.message === 'job completed')
+    const request = await capture.next((l) => l.message === 'request completed')
+    expect(call).toMatchObject({ request_id: 'job-1', job: 'sync', trace_id: traceId })
+    expect(completed).toMatchObject({ job: 'sync', job_id: 'job-1', trace_id: traceId, span_id: call.span_id })
+    expect(request.trace_id).toBe(traceId)
+    expect(call.span_id).not.toBe(request.span_id)
+    expect(up.received[0]?.traceparent).toBe(`00-${traceId}-${call.span_id as string}-01`)
+    expect(up.received[0]?.['x-request-id']).toBe('job-1')
+  })
+})
+
 describe('failed calls', () => {
   it('refused, timed out and reset: WARN with the error code, counted status_code="error", no unhandled rejection', async () => {
     const hang = await server(() => {})
@@ -210,6 +264,53 @@ describe('failed calls', () => {
     expect(valueOf(text, `http_client_requests_total{service="127.0.0.1:${new URL(refusedUrl).port}",method="GET",status_code="error"}`)).toBe(2)
     await new Promise((resolve) => setImmediate(resolve))
     expect(unhandled).toEqual([])
+  })
+})
+
+describe('the source of a WARN line', () => {
+  it('by default null: no frame of the caller is on the stack where the line is written, and the observer is no use to you', async () => {
+    const refusedUrl = `http://127.0.0.1:${await closedPort()}`
+    const { capture } = await app()
+    await fetch(`${refusedUrl}/x`).catch(() => undefined)
+    const line = await capture.call(`${refusedUrl}/x`)
+    expect(line).toMatchObject({ level: 'WARN', error: 'ECONNREFUSED', source: null })
+    expect(capture.raw()).not.toContain('call-observer')
+  })
+
+  it('callSite: names the code that made the call (file, line, function), never the observer; INFO lines have none', async () => {
+    const up = await server((req, res) => {
+      res.statusCode = req.url === '/fine' ? 200 : 502
+      res.end()
+    })
+    const refusedUrl = `http://127.0.0.1:${await closedPort()}`
+    const { capture } = await app({ callSite: true })
+    async function loadInventory(): Promise<void> {
+      await fetch(`${refusedUrl}/inventory`).catch(() => undefined)
+    }
+    async function chargeCard(): Promise<void> {
+      await (await fetch(`${up.url}/charge`)).text()
+    }
+    async function listOrders(): Promise<void> {
+      await httpGet(`${refusedUrl}/orders`).catch(() => undefined)
+    }
+    await loadInventory()
+    await chargeCard()
+    await listOrders()
+    await (await fetch(`${up.url}/fine`)).text()
+
+    const here = 'packages/outbound/test/outbound.test.ts'
+    const refused = await capture.call(`${refusedUrl}/inventory`)
+    expect(refused).toMatchObject({ level: 'WARN', error: 'ECONNREFUSED', source: { file: here, function: 'loadInventory' } })
+    expect(typeof (refused.source as { line: unknown }).line).toBe('number')
+    expect(await capture.call(`${up.url}/charge`)).toMatchObject({ level: 'WARN', status_code: 502, source: { file: here, function: 'chargeCard' } })
+    // node:http publishes its start synchronously where Node has http.client.request.created (22.12+);
+    // Node 20's start channel speaks from the socket's callback, with no caller on the stack.
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+    const http = await capture.call(`${refusedUrl}/orders`)
+    if (major > 22 || (major === 22 && minor >= 12)) expect(http.source).toMatchObject({ file: here, line: expect.any(Number) as number })
+    else expect(http.source).toBeNull()
+    expect((await capture.call(`${up.url}/fine`)).source).toBeUndefined()
+    expect(capture.raw()).not.toContain('call-observer')
   })
 })
 
@@ -269,6 +370,35 @@ describe('lifecycle and instances', () => {
     expect(valueOf(await scrape(a.app), `http_client_requests_total{service="127.0.0.1:${up.port}",method="GET",status_code="200"}`)).toBe(1)
     expect(await scrape(b.app)).not.toContain('http_client_requests_total{')
     expect(b.capture.calls()).toEqual([])
+  })
+
+  it('two instances: a job started in one\'s request, or given { app }, is that instance\'s alone', async () => {
+    const up = await server()
+    const a = await app({}, {}, (f) => f.get('/job', async () => runJob('sync', async () => (await fetch(`${up.url}/job-of-a`)).text())))
+    const b = await app()
+    await a.app.inject('/job')
+    await runJob('report', async () => (await fetch(`${up.url}/job-of-b`)).text(), { app: b.app })
+    await a.capture.call(`${up.url}/job-of-a`)
+    await b.capture.call(`${up.url}/job-of-b`)
+    expect(a.capture.calls().map((l) => l.url)).toEqual([`${up.url}/job-of-a`])
+    expect(b.capture.calls().map((l) => l.url)).toEqual([`${up.url}/job-of-b`])
+  })
+
+  it('a request that makes no call pays nothing: the plugin adds no request hook', async () => {
+    const hooks = async (withOutbound: boolean): Promise<string> => {
+      const fastify = Fastify()
+      cleanup.push(() => fastify.close())
+      await fastify.register(opskitCore)
+      await fastify.register(opskitLogging)
+      await fastify.register(opskitMetrics)
+      if (withOutbound) await fastify.register(opskitOutbound)
+      fastify.get('/plain', async () => 'ok')
+      await fastify.ready()
+      return fastify.printRoutes({ includeHooks: true, commonPrefix: false })
+    }
+    const without = await hooks(false)
+    expect(without).toContain('onRequest')
+    expect(await hooks(true)).toBe(without)
   })
 
   it('after close() no call is observed', async () => {

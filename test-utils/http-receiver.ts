@@ -6,7 +6,7 @@ export interface ReceivedRequest {
   method: string
   url: string
   headers: IncomingHttpHeaders
-  /** The JSON body, parsed; the raw text when it is not JSON. */
+  /** The JSON body, parsed; the raw text when it is not JSON (a Sentry envelope). */
   body: any
 }
 
@@ -16,6 +16,8 @@ export type ReceiverAnswer = { status: number; body?: unknown } | 'hang'
 export interface Receiver {
   /** `http://127.0.0.1:<port>` */
   url: string
+  /** `127.0.0.1:<port>`, for URLs that carry credentials (`http://key@<host>/1`, a Sentry DSN). */
+  host: string
   /** Every request so far, in arrival order. */
   requests: ReceivedRequest[]
   /** Resolves when `n` requests have arrived (at once if they already have). */
@@ -25,8 +27,8 @@ export interface Receiver {
 }
 
 /**
- * A local HTTP server standing in for a webhook, the Telegram Bot API or any HTTP endpoint a
- * plugin sends to. `respond` picks each answer (default 200 `{"ok":true,"result":{}}`, as Telegram
+ * A local HTTP server standing in for a webhook, the Telegram Bot API, a Sentry ingest or any HTTP
+ * endpoint a plugin sends to. `respond` picks each answer (default 200 `{"ok":true,"result":{}}`, as Telegram
  * answers); tests await `received(n)` instead of polling or sleeping.
  */
 export async function startReceiver(respond?: (req: ReceivedRequest, index: number) => ReceiverAnswer): Promise<Receiver> {
@@ -60,6 +62,7 @@ export async function startReceiver(respond?: (req: ReceivedRequest, index: numb
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
     requests,
     received: (n) => (requests.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
     close: () =>

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig, opskit, serverOptions } from '@opskit/suite'
 import { configError as problemsOf } from '../../../test-utils/env-config.js'
-import { startReceiver, type Receiver } from '../../../test-utils/server-receiver.js'
+import { startReceiver, type Receiver } from '../../../test-utils/http-receiver.js'
 
 
 describe('loadConfig: error reports and alert sinks', () => {

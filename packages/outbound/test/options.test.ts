@@ -1,7 +1,6 @@
-import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { opskitCore } from '@opskit/core'
-import { opskitOutbound, FST_OPSKIT_OUTBOUND_INVALID_OPTION, type OpskitOutboundOptions } from '@opskit/outbound'
+import { registerError } from '../../../test-utils/server-register.js'
+import { opskitOutbound, FST_OPSKIT_OUTBOUND_INVALID_OPTION } from '@opskit/outbound'
 
 const saved = process.env.ENVIRONMENT
 afterEach(() => {
@@ -9,19 +8,7 @@ afterEach(() => {
   else process.env.ENVIRONMENT = saved
 })
 
-async function register(options: unknown): Promise<unknown> {
-  const app = Fastify()
-  await app.register(opskitCore)
-  try {
-    await app.register(opskitOutbound, options as OpskitOutboundOptions)
-    await app.ready()
-    return undefined
-  } catch (err) {
-    return err
-  } finally {
-    await app.close()
-  }
-}
+const register = (options: unknown): Promise<unknown> => registerError(opskitOutbound, options)
 
 describe('options', () => {
   it('an unknown key fails register() naming it', async () => {

@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import Fastify from 'fastify'
-import { opskitCore } from '@opskit/core'
+import { registerError } from '../../../test-utils/server-register.js'
 import { FST_OPSKIT_SECURITY_LOG_INVALID_OPTION, FST_SECURITY_LOG_INVALID_OPTION, opskitSecurityLog, telegramSink, webhookSink } from '@opskit/security-log'
-import type { SecurityLogOptions } from '@opskit/security-log'
 
-async function register(options: unknown): Promise<unknown> {
-  const app = Fastify()
-  await app.register(opskitCore)
-  try {
-    await app.register(opskitSecurityLog, options as SecurityLogOptions)
-    await app.ready()
-    return undefined
-  } catch (err) {
-    return err
-  } finally {
-    await app.close()
-  }
-}
+const register = (options: unknown): Promise<unknown> => registerError(opskitSecurityLog, options)
 
 const sink = { name: 's', send: async () => undefined }
 

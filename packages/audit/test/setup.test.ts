@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { opskitCore } from '@opskit/core'
-import { AUDIT_MIGRATION_SQL, auditTableSql, opskitAudit } from '@opskit/audit'
+import { AUDIT_MIGRATION_SQL, auditTableSql, FST_AUDIT_INVALID_OPTION, FST_OPSKIT_AUDIT_INVALID_OPTION, opskitAudit } from '@opskit/audit'
 import { buildApp, captureLogs, DATABASE_URL, openTestDb, target, uniqueTable, type TestDb } from './helpers.js'
 
 describe('options', () => {
@@ -20,16 +20,22 @@ describe('options', () => {
     ['queue.maxQueueSize', { queue: { maxQueueSize: -1 } }],
   ]
   for (const [name, opts] of bad) {
-    it(`register() throws FST_AUDIT_INVALID_OPTION naming "${name}"`, async () => {
+    it(`register() throws FST_OPSKIT_AUDIT_INVALID_OPTION naming "${name}"`, async () => {
       const app = Fastify()
       await app.register(opskitCore)
       app.register(opskitAudit, opts as any)
       const err = await app.ready().then(() => null, (e: unknown) => e as Error & { code?: string })
-      expect(err?.code).toBe('FST_AUDIT_INVALID_OPTION')
+      expect(err?.code).toBe('FST_OPSKIT_AUDIT_INVALID_OPTION')
+      expect(err).toBeInstanceOf(FST_OPSKIT_AUDIT_INVALID_OPTION)
       expect(err?.message).toContain(`"${name}"`)
       await app.close()
     })
   }
+
+  it('FST_AUDIT_INVALID_OPTION (deprecated) is the same class, so code that imports it keeps working', () => {
+    expect(FST_AUDIT_INVALID_OPTION).toBe(FST_OPSKIT_AUDIT_INVALID_OPTION)
+    expect(new FST_AUDIT_INVALID_OPTION('table', 'x')).toBeInstanceOf(TypeError)
+  })
 
   it('needs @opskit/core registered first', async () => {
     const app = Fastify()

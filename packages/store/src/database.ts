@@ -2,6 +2,7 @@ import { AsyncResource } from 'node:async_hooks'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
+import { InvalidConnectionError } from './errors.js'
 
 /**
  * Where rows go: a `pg.Pool` (used as is), a connection string, embedded PGlite (on disk with
@@ -213,5 +214,5 @@ export async function openDatabase(connection: Connection | undefined, opts: Ope
     const dataDir = connection.embedded?.dataDir
     return pgliteDatabase(dataDir === undefined ? await PGlite.create() : await PGlite.create({ dataDir }), true)
   }
-  throw new TypeError(`${pkg}: connection must be a pg.Pool, a connection string or { embedded: { dataDir? } }`)
+  throw new InvalidConnectionError(pkg)
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import type { Database } from './database.js'
+import { InvalidQueryError } from './errors.js'
 import { quoteIdent } from './quote-ident.js'
 
 /** How a query parameter filters: equality on text, a lower / upper bound on a timestamp, an IP. */
@@ -30,16 +31,6 @@ export interface ListResult<R = Record<string, unknown>> {
   limit: number
   skip: number
   total: number
-}
-
-/** A bad query parameter: `statusCode` 400 and a message that names it. */
-export class InvalidQueryError extends Error {
-  readonly code = 'FST_OPSKIT_INVALID_QUERY'
-  readonly statusCode = 400
-  constructor(readonly parameter: string, problem: string) {
-    super(`invalid query parameter "${parameter}": ${problem}`)
-    this.name = 'InvalidQueryError'
-  }
 }
 
 export const DEFAULT_LIMIT = 50

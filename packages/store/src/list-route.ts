@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AuthorizeFailedError, ForbiddenError, UnauthorizedError } from './errors.js'
 import { parseListQuery, type ListResult, type ListSpec, type ParsedList } from './list-query.js'
 
 export interface ListRouteOptions {
@@ -8,12 +9,6 @@ export interface ListRouteOptions {
   authorize?: (request: FastifyRequest) => boolean | Promise<boolean>
   spec: ListSpec
   list(parsed: ParsedList): Promise<ListResult<any>>
-}
-
-class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string, readonly code: string) {
-    super(message)
-  }
 }
 
 /**
@@ -33,13 +28,13 @@ export async function assertAuthorized(
     allowed = await authorize(request)
   } catch (err) {
     request.log.error({ err }, `authorize() threw on ${what}; nothing served`)
-    throw new HttpError(500, 'authorization check failed', 'FST_OPSKIT_AUTHORIZE_FAILED')
+    throw new AuthorizeFailedError()
   }
   if (allowed !== true) {
     if ((request as { actor?: unknown }).actor == null) {
-      throw new HttpError(401, 'authentication required', 'FST_OPSKIT_UNAUTHORIZED')
+      throw new UnauthorizedError()
     }
-    throw new HttpError(403, 'not allowed to read this log', 'FST_OPSKIT_FORBIDDEN')
+    throw new ForbiddenError()
   }
 }
 

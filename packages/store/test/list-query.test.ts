@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyRequest } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { opskitCore } from '@opskit/core'
-import { listRows, parseListQuery, registerListRoute, type Database, type ListSpec } from '@opskit/store'
+import { InvalidQueryError, listRows, parseListQuery, registerListRoute, type Database, type ListSpec } from '@opskit/store'
 import { openTestDatabase, target, uniqueTable } from './test-database.js'
 
 const spec: ListSpec = {
@@ -78,7 +78,8 @@ describe('parseListQuery', () => {
       } catch (err) {
         caught = err
       }
-      expect(caught?.statusCode).toBe(400)
+      expect(caught).toBeInstanceOf(InvalidQueryError)
+      expect(caught).toMatchObject({ statusCode: 400, code: 'FST_OPSKIT_INVALID_QUERY', parameter: param })
       expect(caught?.message).toContain(`"${param}"`)
     })
   }
@@ -166,8 +167,11 @@ describe(`listRows and registerListRoute against ${target}`, () => {
       const server = await build(async (request) => request.actor?.role === 'admin')
       const anonymous = await server.inject({ url: '/log' })
       expect(anonymous.statusCode).toBe(401)
+      expect(anonymous.json()).toMatchObject({ code: 'FST_OPSKIT_UNAUTHORIZED', message: 'authentication required' })
       expect(anonymous.json().request_id).toBeDefined()
-      expect((await server.inject({ url: '/log', headers: { 'x-user': 'bob' } })).statusCode).toBe(403)
+      const refused = await server.inject({ url: '/log', headers: { 'x-user': 'bob' } })
+      expect(refused.statusCode).toBe(403)
+      expect(refused.json()).toMatchObject({ code: 'FST_OPSKIT_FORBIDDEN' })
       const ok = await server.inject({ url: '/log?limit=2', headers: { 'x-user': 'admin' } })
       expect(ok.statusCode).toBe(200)
       const body = ok.json()
@@ -184,6 +188,14 @@ describe(`listRows and registerListRoute against ${target}`, () => {
       const unknown = await server.inject({ url: '/log?sort=asc', headers: { 'x-user': 'admin' } })
       expect(unknown.statusCode).toBe(400)
       expect(unknown.json().message).toContain('"sort"')
+    })
+
+    it('a throwing authorize is a 500 FST_OPSKIT_AUTHORIZE_FAILED without the thrown message', async () => {
+      const server = await build(() => { throw new Error('vault token t-123 expired') })
+      const res = await server.inject({ url: '/log', headers: { 'x-user': 'admin' } })
+      expect(res.statusCode).toBe(500)
+      expect(res.json()).toMatchObject({ code: 'FST_OPSKIT_AUTHORIZE_FAILED', message: 'authorization check failed' })
+      expect(res.body).not.toContain('t-123')
     })
 
     it('is not registered at all without authorize', async () => {

@@ -15,6 +15,27 @@ const spec: ListSpec = {
   },
 }
 
+/** Bad queries and the parameter each must be refused for (by parseListQuery and by the route). */
+const bad: Array<[Record<string, unknown>, string]> = [
+  [{ limit: '0' }, 'limit'],
+  [{ limit: '101' }, 'limit'],
+  [{ limit: '5.5' }, 'limit'],
+  [{ limit: 'ten' }, 'limit'],
+  [{ skip: '-1' }, 'skip'],
+  [{ skip: 'x' }, 'skip'],
+  [{ from: 'yesterday' }, 'from'],
+  [{ to: '2024-13-45' }, 'to'],
+  [{ from: '2024-02-30' }, 'from'],
+  [{ to: '2023-02-29T10:00:00Z' }, 'to'],
+  [{ ip: '999.1.1.1' }, 'ip'],
+  [{ colour: 'red' }, 'colour'],
+  [{ action: ['a', 'b'] }, 'action'],
+  [{ user_id: '' }, 'user_id'],
+  [{ user_id: 'x'.repeat(513) }, 'user_id'],
+  [{ action: 'a\u0000b' }, 'action'],
+  [{ from: '2024-05-03', to: '2024-05-02T23:00:00Z' }, 'from'],
+]
+
 describe('parseListQuery', () => {
   it('defaults to limit 50, skip 0, no filters', () => {
     expect(parseListQuery({}, spec)).toEqual({ limit: 50, skip: 0, filters: [] })
@@ -54,22 +75,15 @@ describe('parseListQuery', () => {
     }
   })
 
-  const bad: Array<[Record<string, unknown>, string]> = [
-    [{ limit: '0' }, 'limit'],
-    [{ limit: '101' }, 'limit'],
-    [{ limit: '5.5' }, 'limit'],
-    [{ limit: 'ten' }, 'limit'],
-    [{ skip: '-1' }, 'skip'],
-    [{ skip: 'x' }, 'skip'],
-    [{ from: 'yesterday' }, 'from'],
-    [{ to: '2024-13-45' }, 'to'],
-    [{ from: '2024-02-30' }, 'from'],
-    [{ to: '2023-02-29T10:00:00Z' }, 'to'],
-    [{ ip: '999.1.1.1' }, 'ip'],
-    [{ colour: 'red' }, 'colour'],
-    [{ action: ['a', 'b'] }, 'action'],
-    [{ user_id: '' }, 'user_id'],
-  ]
+  it('refuses a "from" after "to" (an empty range is a mistake, not a page of nothing)', () => {
+    expect(() => parseListQuery({ from: '2024-05-02', to: '2024-05-01' }, spec)).toThrow('invalid query parameter "from": must not be after "to"')
+    expect(() => parseListQuery({ from: '2024-05-01T10:00:01Z', to: '2024-05-01T10:00:00Z' }, spec)).toThrow(/"from": must not be after "to"/)
+    // The same instant (inclusive) and the same plain day (the whole day) are ranges.
+    expect(parseListQuery({ from: '2024-05-01T10:00:00Z', to: '2024-05-01T10:00:00Z' }, spec).filters).toHaveLength(2)
+    expect(parseListQuery({ from: '2024-05-01', to: '2024-05-01' }, spec).filters).toHaveLength(2)
+    expect(() => parseListQuery({ from: '2024-05-02T00:00:00Z', to: '2024-05-01' }, spec)).toThrow(/"from"/)
+  })
+
   for (const [query, param] of bad) {
     it(`rejects ${JSON.stringify(query)} with a 400 naming "${param}"`, () => {
       let caught: any
@@ -196,6 +210,39 @@ describe(`listRows and registerListRoute against ${target}`, () => {
       expect(res.statusCode).toBe(500)
       expect(res.json()).toMatchObject({ code: 'FST_OPSKIT_AUTHORIZE_FAILED', message: 'authorization check failed' })
       expect(res.body).not.toContain('t-123')
+    })
+
+    it('declares its querystring as a JSON Schema made from the spec (what @fastify/swagger and other route tools read)', async () => {
+      const schemas: unknown[] = []
+      app = Fastify()
+      app.addHook('onRoute', (route) => { if (route.url === '/log' && route.method === 'GET') schemas.push(route.schema?.querystring) })
+      registerListRoute(app, { prefix: '/log', authorize: () => true, spec, list: (parsed) => listRows(db, table, parsed) })
+      await app.ready()
+      expect(schemas).toHaveLength(1)
+      expect(Object.keys((schemas[0] as { properties: object }).properties)).toEqual(['limit', 'skip', 'user_id', 'action', 'ip', 'from', 'to'])
+    })
+
+    it('answers each bad parameter with the 400 parseListQuery() throws for it: same code, message and JSON shape', async () => {
+      const server = await build(() => true)
+      for (const [query] of bad) {
+        const qs = new URLSearchParams()
+        for (const [key, value] of Object.entries(query)) for (const v of [value].flat()) qs.append(key, String(v))
+        const res = await server.inject({ url: `/log?${qs}`, headers: { 'x-user': 'admin' } })
+        let thrown: any
+        try { parseListQuery(query, spec) } catch (err) { thrown = err }
+        expect(res.statusCode, qs.toString()).toBe(400)
+        expect(Object.keys(res.json()).sort()).toEqual(['code', 'error', 'message', 'request_id', 'statusCode'])
+        expect(res.json(), qs.toString()).toMatchObject({ statusCode: 400, code: 'FST_OPSKIT_INVALID_QUERY', error: 'Bad Request', message: thrown.message })
+      }
+      const twice = await server.inject({ url: '/log?limit=2&limit=3', headers: { 'x-user': 'admin' } })
+      expect(twice.statusCode).toBe(400)
+      expect(twice.json().message).toContain('"limit"')
+    })
+
+    it('asks authorize before it looks at the querystring: a refused reader gets 401 / 403, never a 400', async () => {
+      const server = await build((request) => request.actor?.role === 'admin')
+      expect((await server.inject({ url: '/log?colour=red' })).statusCode).toBe(401)
+      expect((await server.inject({ url: '/log?limit=1000', headers: { 'x-user': 'bob' } })).statusCode).toBe(403)
     })
 
     it('is not registered at all without authorize', async () => {

@@ -214,10 +214,11 @@ describe(`listRows and registerListRoute against ${target}`, () => {
 
     it('declares its querystring as a JSON Schema made from the spec (what @fastify/swagger and other route tools read)', async () => {
       const schemas: unknown[] = []
-      app = Fastify()
-      app.addHook('onRoute', (route) => { if (route.url === '/log' && route.method === 'GET') schemas.push(route.schema?.querystring) })
-      registerListRoute(app, { prefix: '/log', authorize: () => true, spec, list: (parsed) => listRows(db, table, parsed) })
-      await app.ready()
+      const server = Fastify()
+      app = server
+      server.addHook('onRoute', (route) => { if (route.url === '/log' && route.method === 'GET') schemas.push(route.schema?.querystring) })
+      registerListRoute(server, { prefix: '/log', authorize: () => true, spec, list: (parsed) => listRows(db, table, parsed) })
+      await server.ready()
       expect(schemas).toHaveLength(1)
       expect(Object.keys((schemas[0] as { properties: object }).properties)).toEqual(['limit', 'skip', 'user_id', 'action', 'ip', 'from', 'to'])
     })

@@ -218,7 +218,7 @@ export class AuditService implements AuditTrailApi {
   }
 
   list(parsed: ParsedList): Promise<AuditPage> {
-    return listRows(this.db, this.#options.table, parsed) as Promise<AuditPage>
+    return listRows<AuditRecord>(this.db, this.#options.table, parsed)
   }
 
   flush(): Promise<void> {

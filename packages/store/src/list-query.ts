@@ -192,7 +192,7 @@ export function toJsonRow(row: Record<string, unknown>): Record<string, unknown>
  * One page of `table`, newest first (`created_at desc, id desc`), with `count(*)` as `total`.
  * Only parameterized SQL; column names come from the spec and are quoted.
  */
-export async function listRows(db: Database, table: string, parsed: ParsedList): Promise<ListResult<any>> {
+export async function listRows<R = Record<string, unknown>>(db: Database, table: string, parsed: ParsedList): Promise<ListResult<R>> {
   const where: string[] = []
   const params: unknown[] = []
   for (const filter of parsed.filters) {
@@ -217,7 +217,7 @@ export async function listRows(db: Database, table: string, parsed: ParsedList):
     db.query<{ total: number }>(`SELECT count(*)::int AS total FROM ${target}${clause}`, params),
   ])
   return {
-    items: page.rows.map(toJsonRow),
+    items: page.rows.map(toJsonRow) as R[],
     limit: parsed.limit,
     skip: parsed.skip,
     total: Number(count.rows[0]?.total ?? 0),

@@ -9,7 +9,7 @@ export interface ListRouteOptions {
   /** Who may read the trail. Without it the route is not registered. */
   authorize?: (request: FastifyRequest) => boolean | Promise<boolean>
   spec: ListSpec
-  list(parsed: ParsedList): Promise<ListResult<any>>
+  list(parsed: ParsedList): Promise<ListResult<unknown>>
 }
 
 /**

@@ -15,6 +15,9 @@ const spec: ListSpec = {
   },
 }
 
+/** A row of the test tables, as listRows() answers it. */
+interface Row { id: string; details: { n: number }; created_at: string; ip_address: string }
+
 /** Bad queries and the parameter each must be refused for (by parseListQuery and by the route). */
 const bad: Array<[Record<string, unknown>, string]> = [
   [{ limit: '0' }, 'limit'],
@@ -120,24 +123,24 @@ describe(`listRows and registerListRoute against ${target}`, () => {
   })
 
   it('returns newest first with total, limit and skip, rows JSON-friendly', async () => {
-    const page = await listRows(db, table, parseListQuery({ limit: '5', skip: '2' }, spec))
+    const page = await listRows<Row>(db, table, parseListQuery({ limit: '5', skip: '2' }, spec))
     expect(page.total).toBe(12)
     expect(page.limit).toBe(5)
     expect(page.skip).toBe(2)
     expect(page.items.map((row) => row.details.n)).toEqual([9, 8, 7, 6, 5])
-    const first = page.items[0]
+    const first = page.items[0]!
     expect(typeof first.id).toBe('string')
     expect(first.created_at).toBe('2024-05-10T00:00:00.000Z')
     expect(first.ip_address).toBe('10.0.0.9')
   })
 
   it('combines filters (text, ip, date range)', async () => {
-    const byUser = await listRows(db, table, parseListQuery({ user_id: 'alice', action: 'login' }, spec))
+    const byUser = await listRows<Row>(db, table, parseListQuery({ user_id: 'alice', action: 'login' }, spec))
     expect(byUser.items.map((row) => row.details.n)).toEqual([6, 0])
     expect(byUser.total).toBe(2)
-    const byIp = await listRows(db, table, parseListQuery({ ip: '10.0.0.3' }, spec))
+    const byIp = await listRows<Row>(db, table, parseListQuery({ ip: '10.0.0.3' }, spec))
     expect(byIp.items.map((row) => row.details.n)).toEqual([3])
-    const range = await listRows(db, table, parseListQuery({ from: '2024-05-03', to: '2024-05-05T00:00:00Z' }, spec))
+    const range = await listRows<Row>(db, table, parseListQuery({ from: '2024-05-03', to: '2024-05-05T00:00:00Z' }, spec))
     expect(range.items.map((row) => row.details.n)).toEqual([4, 3, 2])
     // midday rows: a plain-day "to" includes the whole of that day
     const midday = uniqueTable('store_midday')
@@ -146,14 +149,14 @@ describe(`listRows and registerListRoute against ${target}`, () => {
       for (const [n, at] of [[1, '2024-05-01T12:00:00Z'], [2, '2024-05-02T12:00:00Z'], [3, '2024-05-02T23:59:59.999Z'], [4, '2024-05-03T00:00:00Z']] as const) {
         await db.query(`INSERT INTO ${midday} VALUES ($1, $2::jsonb, $3)`, [randomUUID(), JSON.stringify({ n }), at])
       }
-      const day = await listRows(db, midday, parseListQuery({ from: '2024-05-02', to: '2024-05-02' }, spec))
+      const day = await listRows<Row>(db, midday, parseListQuery({ from: '2024-05-02', to: '2024-05-02' }, spec))
       expect(day.items.map((row) => row.details.n)).toEqual([3, 2])
-      const instant = await listRows(db, midday, parseListQuery({ to: '2024-05-02T12:00:00Z' }, spec))
+      const instant = await listRows<Row>(db, midday, parseListQuery({ to: '2024-05-02T12:00:00Z' }, spec))
       expect(instant.items.map((row) => row.details.n)).toEqual([2, 1])
     } finally {
       await db.query(`DROP TABLE IF EXISTS ${midday}`)
     }
-    const past = await listRows(db, table, parseListQuery({ skip: '500' }, spec))
+    const past = await listRows<Row>(db, table, parseListQuery({ skip: '500' }, spec))
     expect(past).toEqual({ items: [], limit: 50, skip: 500, total: 12 })
   })
 

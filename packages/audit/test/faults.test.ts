@@ -1,40 +1,18 @@
 import { randomBytes } from 'node:crypto'
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { getRequestContext, opskitCore, requestIdGenerator } from '@opskit/core'
+import { opskitCore, requestIdGenerator } from '@opskit/core'
 import { opskitMetrics } from '@opskit/metrics'
 import { opskitAudit, type OpskitAuditOptions } from '@opskit/audit'
+import { contextLogger } from '../../../test-utils/fault-logger.js'
 import { useFaultProxy } from '../../../test-utils/fault-proxy.js'
-import { actorFromHeaders, DATABASE_URL, metricsText, testMetricsOptions, type LogLine } from './helpers.js'
+import { actorFromHeaders, DATABASE_URL, metricsText, testMetricsOptions } from './helpers.js'
 
 if (DATABASE_URL === undefined) console.info('[@opskit/audit tests] DATABASE_URL unset: the fault tests (a TCP proxy in front of PostgreSQL) are skipped')
 
 /** Random text PostgreSQL cannot compress below a btree entry's ~2.7 KB limit. */
 const incompressible = (chars: number): string => randomBytes(chars).toString('base64').slice(0, chars)
-
-/**
- * A root logger that, like @opskit/logging, stamps `request_id` from the current async context on
- * every line: a background line written inside a request's context would carry that request's id.
- */
-function contextLogger() {
-  const lines: LogLine[] = []
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line))
-      cb()
-    },
-  })
-  const logger = pino({
-    level: 'debug',
-    mixin: () => {
-      const context = getRequestContext()
-      return context === undefined ? {} : { request_id: context.requestId }
-    },
-  }, stream)
-  return { lines, logger }
-}
 
 describe.skipIf(DATABASE_URL === undefined)('audit faults over real sockets, PostgreSQL behind a TCP proxy', () => {
   let app: FastifyInstance | undefined

@@ -1,37 +1,15 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { getRequestContext, opskitCore, requestIdGenerator } from '@opskit/core'
+import { opskitCore, requestIdGenerator } from '@opskit/core'
 import { opskitSecurityLog, type SecurityLogOptions } from '@opskit/security-log'
+import { contextLogger } from '../../../test-utils/fault-logger.js'
 import { useFaultProxy } from '../../../test-utils/fault-proxy.js'
 import { DATABASE_URL } from './helpers.js'
 
 if (DATABASE_URL === undefined) console.info('[@opskit/security-log tests] DATABASE_URL unset: the fault tests (a TCP proxy in front of PostgreSQL) are skipped')
-
-type Line = Record<string, any>
-
-/** A root logger that, like @opskit/logging, stamps `request_id` from the current async context. */
-function contextLogger() {
-  const lines: Line[] = []
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line))
-      cb()
-    },
-  })
-  const logger = pino({
-    level: 'debug',
-    mixin: () => {
-      const context = getRequestContext()
-      return context === undefined ? {} : { request_id: context.requestId }
-    },
-  }, stream)
-  return { lines, logger: logger as unknown as FastifyBaseLogger }
-}
 
 describe.skipIf(DATABASE_URL === undefined)('security-log faults over real sockets, PostgreSQL behind a TCP proxy', () => {
   let app: FastifyInstance | undefined

@@ -1,10 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-
-interface CounterLike { inc(labels?: Record<string, string> | number, value?: number): void }
-interface MetricsLike {
-  counter(cfg: { name: string; help: string; labelNames?: string[] }): CounterLike
-  gauge(cfg: { name: string; help: string; labelNames?: string[]; collect?: (this: { set(v: number): void }) => void }): unknown
-}
+// Type only: @opskit/metrics is an optional sibling (a devDependency), never loaded by audit at run time.
+import type { MetricsApi } from '@opskit/metrics'
 
 /** The audit metrics, published only when `@opskit/metrics` is registered. */
 export interface AuditMetrics {
@@ -17,13 +13,30 @@ export interface AuditMetrics {
 export const MAX_ACTION_LABELS = 200
 
 /**
+ * `action` is free text: a caller putting ids in it must not create a time series per event. The
+ * same rule as `labelCap()` of `@opskit/metrics` (first `max` values pass, the rest are `other`),
+ * written here because importing that package at run time would load prom-client into every
+ * process that audits, metrics or not.
+ */
+function actionLabel(max: number): (action: string) => string {
+  const seen = new Set<string>()
+  return (action) => {
+    if (seen.has(action)) return action
+    if (seen.size >= max) return 'other'
+    seen.add(action)
+    return action
+  }
+}
+
+/**
  * Creates `audit_events_total{action}`, `audit_write_failures_total`, `audit_queue_depth` (read
- * from the queue at scrape time) and `audit_events_not_stored_total` through `fastify.metrics`, or
- * returns null without it.
+ * from the queue at scrape time) and `audit_events_not_stored_total` through `fastify.metrics`
+ * (Fastify's `getDecorator`, typed by `@opskit/metrics`' `MetricsApi`), or returns null when
+ * `@opskit/metrics` is not registered. Call from `onReady`.
  */
 export function createAuditMetrics(fastify: FastifyInstance, depth: () => number): AuditMetrics | null {
   if (!fastify.hasDecorator('metrics')) return null
-  const metrics = (fastify as unknown as { metrics: MetricsLike }).metrics
+  const metrics = fastify.getDecorator<MetricsApi>('metrics')
   const events = metrics.counter({ name: 'audit_events_total', help: 'Audit events committed, by action', labelNames: ['action'] })
   const failures = metrics.counter({ name: 'audit_write_failures_total', help: 'Failed audit INSERT attempts (queued events are retried)' })
   const notStored = metrics.counter({
@@ -37,14 +50,7 @@ export function createAuditMetrics(fastify: FastifyInstance, depth: () => number
       this.set(depth())
     },
   })
-  // `action` is free text: a caller putting ids in it must not create a time series per event.
-  const actions = new Set<string>()
-  const label = (action: string): string => {
-    if (actions.has(action)) return action
-    if (actions.size >= MAX_ACTION_LABELS) return 'other'
-    actions.add(action)
-    return action
-  }
+  const label = actionLabel(MAX_ACTION_LABELS)
   return {
     committed(counts) {
       for (const [action, n] of counts) events.inc({ action: label(action) }, n)

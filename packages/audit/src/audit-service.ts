@@ -1,11 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { getRequestContext, markRecorded, redactString, wasRecorded, type RequestContext } from '@opskit/core'
 import {
-  GroupCommitQueue, listRows, openDatabase, OutageLog, parseListQuery, QueueClosedError, quoteIdent, refusedError, runMigration, Spool,
+  GroupCommitQueue, listRows, NotCommittedError, openDatabase, OutageLog, parseListQuery, QueueClosedError, QueueFullError, quoteIdent, RefusedError,
+  refusedError, runMigration, Spool,
   type Database, type ListSpec, type ParsedList,
 } from '@opskit/store'
 import type { AuditMetrics } from './audit-metrics.js'
-import { buildRecord, eventProblem, InvalidAuditEventError } from './build-record.js'
+import { buildRecord, eventProblem } from './build-record.js'
+import { InvalidAuditEventError } from './errors.js'
 import { AuditInsert, fromSpoolEntry, toSpoolEntry } from './insert-sql.js'
 import { FieldRedactor } from './redact-fields.js'
 import type { ResolvedAuditOptions } from './options.js'
@@ -182,11 +184,11 @@ export class AuditService implements AuditTrailApi {
   // Not counted here: NotCommittedError (the event is still queued), a refusal for its content
   // (counted and logged by #onRefused) and the close deadline (counted by onAbandoned, logged by the
   // queue with the count), which also reach events whose callers were already told "not committed".
-  #onNotStored(err: Error & { code?: string }, record: AuditRecord): void {
-    if (err.code === 'FST_OPSKIT_NOT_COMMITTED' || err.code === 'FST_OPSKIT_REFUSED') return
+  #onNotStored(err: Error, record: AuditRecord): void {
+    if (err instanceof NotCommittedError || err instanceof RefusedError) return
     if (err instanceof QueueClosedError && err.accepted) return
     this.#metrics?.notStored()
-    if (err.code === 'FST_OPSKIT_QUEUE_FULL') this.#logQueueFull(err, record)
+    if (err instanceof QueueFullError) this.#logQueueFull(err, record)
   }
 
   // Alone in its INSERT and still refused (a value too large for an index, a CHECK the table has):
@@ -219,7 +221,7 @@ export class AuditService implements AuditTrailApi {
   }
 
   list(parsed: ParsedList): Promise<AuditPage> {
-    return listRows(this.db, this.#options.table, parsed) as Promise<AuditPage>
+    return listRows<AuditRecord>(this.db, this.#options.table, parsed)
   }
 
   flush(): Promise<void> {

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { sanitizeHeader, type RequestContext } from '@opskit/core'
 import { storableIp, storableJson, type Queryable } from '@opskit/store'
+import { AuditBindError } from './errors.js'
 import type { AuditContext } from './types.js'
 
 /** The one statement `bind()` runs: the context as JSON, local to the caller's transaction. */
@@ -34,13 +35,13 @@ export function contextJson(request: RequestContext | undefined, ctx: Omit<Audit
 /** `fastify.audit.bind(client, ctx?)`: one `set_config(..., true)` on the caller's transaction. */
 export async function bindContext(client: Queryable, request: RequestContext | undefined, ctx?: Omit<AuditContext, 'client'>): Promise<void> {
   if (client === null || typeof client !== 'object' || typeof client.query !== 'function') {
-    throw new TypeError('@opskit/audit: bind(client) expects a pg client (or PGlite transaction) inside a transaction')
+    throw new AuditBindError('bind(client) expects a pg client (or PGlite transaction) inside a transaction')
   }
   // On a pool (or the PGlite instance itself) each query is its own transaction: the binding would
   // be gone before the next statement, and the writes recorded without their actor.
   const maybe = client as { transaction?: unknown; totalCount?: unknown }
   if (client instanceof pg.Pool || typeof maybe.totalCount === 'number' || typeof maybe.transaction === 'function') {
-    throw new TypeError('@opskit/audit: bind() needs the client of your transaction (pool.connect() + BEGIN, or PGlite\'s transaction()), not the pool / database itself')
+    throw new AuditBindError('bind() needs the client of your transaction (pool.connect() + BEGIN, or PGlite\'s transaction()), not the pool / database itself')
   }
   await client.query(BIND_SQL, [contextJson(request, ctx)])
 }

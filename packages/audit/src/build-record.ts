@@ -41,15 +41,6 @@ function boundDepth(fields: Record<string, unknown>): Record<string, unknown> {
   return deeperThan(fields, MAX_JSON_DEPTH) ? { ...DEPTH_MARKER } : fields
 }
 
-/** Thrown (as a rejection) for an event without `action` / `entityType`, or with bad before/after. */
-export class InvalidAuditEventError extends TypeError {
-  readonly code = 'FST_AUDIT_INVALID_EVENT'
-  constructor(problem: string) {
-    super(`@opskit/audit: invalid audit event: ${problem}`)
-    this.name = 'InvalidAuditEventError'
-  }
-}
-
 const CREATE_VERBS: Record<string, string> = { create: 'created', delete: 'deleted' }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,15 +1,11 @@
 export { opskitAudit, default } from './plugin.js'
-export { FST_AUDIT_INVALID_OPTION } from './options.js'
+export { FST_OPSKIT_AUDIT_INVALID_OPTION, FST_AUDIT_INVALID_OPTION, InvalidAuditEventError, AuditTrackError, AuditBindError } from './errors.js'
 export type { OpskitAuditOptions, AutoAuditOptions, AuditRoutesOptions, AuditQueueOptions } from './options.js'
-export { auditTableSql, AUDIT_MIGRATION_SQL, AUDIT_COLUMNS } from './schema.js'
-export { InvalidAuditEventError } from './build-record.js'
-export { diffFields, deepEqual } from './diff.js'
-export { entityOfRoute } from './auto-audit.js'
+export { auditTableSql, AUDIT_MIGRATION_SQL } from './schema.js'
 export { QueueFullError, QueueClosedError, NotCommittedError, RefusedError, SpoolLockedError, InvalidQueryError } from '@opskit/store'
 export type {
   AuditEvent, AuditCallOptions, AuditContext, AuditRecord, AuditQuery, AuditPage, AuditApi, AuditTrailApi,
 } from './types.js'
 export { auditableColumnsSql } from './auditable-columns.js'
-export { AuditTrackError } from './track.js'
 export { chainHash } from './verify.js'
 export type { VerifyOptions, VerifyResult } from './verify.js'

@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify'
-import { createOptionError } from '@opskit/core'
 import { isConnection, isValidIdent, type Connection } from '@opskit/store'
 
-export const FST_AUDIT_INVALID_OPTION = createOptionError('FST_AUDIT_INVALID_OPTION', '@opskit/audit')
+import { FST_OPSKIT_AUDIT_INVALID_OPTION } from './errors.js'
 
 export interface AutoAuditOptions {
   /** Methods audited automatically. Default `['POST', 'PUT', 'PATCH', 'DELETE']`. */
@@ -108,19 +107,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function positiveInt(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new FST_AUDIT_INVALID_OPTION(name, max === Number.MAX_SAFE_INTEGER ? 'expected a positive integer' : `expected an integer from 1 to ${max}`)
+    throw new FST_OPSKIT_AUDIT_INVALID_OPTION(name, max === Number.MAX_SAFE_INTEGER ? 'expected a positive integer' : `expected an integer from 1 to ${max}`)
   }
   return value
 }
 
 function stringArray(name: string, value: unknown): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
-    throw new FST_AUDIT_INVALID_OPTION(name, 'expected an array of non-empty strings')
+    throw new FST_OPSKIT_AUDIT_INVALID_OPTION(name, 'expected an array of non-empty strings')
   }
   return value as string[]
 }
 
-/** Validates options once at `register()`; a bad one throws `FST_AUDIT_INVALID_OPTION` naming it. */
+/** Validates options once at `register()`; a bad one throws `FST_OPSKIT_AUDIT_INVALID_OPTION` naming it. */
 export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
   const {
     connection,
@@ -135,38 +134,38 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
     spool,
   } = opts
   if (!isConnection(connection)) {
-    throw new FST_AUDIT_INVALID_OPTION('connection', 'expected a pg.Pool, a connection string, { embedded: { dataDir? } } or a PGlite instance')
+    throw new FST_OPSKIT_AUDIT_INVALID_OPTION('connection', 'expected a pg.Pool, a connection string, { embedded: { dataDir? } } or a PGlite instance')
   }
-  if (!isValidIdent(table)) throw new FST_AUDIT_INVALID_OPTION('table', 'expected a SQL identifier such as "audit_logs" or "ops.audit_logs"')
-  if (typeof migrate !== 'boolean') throw new FST_AUDIT_INVALID_OPTION('migrate', 'expected a boolean')
+  if (!isValidIdent(table)) throw new FST_OPSKIT_AUDIT_INVALID_OPTION('table', 'expected a SQL identifier such as "audit_logs" or "ops.audit_logs"')
+  if (typeof migrate !== 'boolean') throw new FST_OPSKIT_AUDIT_INVALID_OPTION('migrate', 'expected a boolean')
 
   let auto: ResolvedAuditOptions['autoAudit'] = null
   if (autoAudit === true || isPlainObject(autoAudit)) {
     const { methods = DEFAULTS.methods, ignore = [] } = autoAudit === true ? {} : (autoAudit as AutoAuditOptions)
     const upper = stringArray('autoAudit.methods', methods).map((m) => m.toUpperCase())
     for (const method of upper) {
-      if (!HTTP_METHODS.has(method)) throw new FST_AUDIT_INVALID_OPTION('autoAudit.methods', `unknown HTTP method "${method}"`)
+      if (!HTTP_METHODS.has(method)) throw new FST_OPSKIT_AUDIT_INVALID_OPTION('autoAudit.methods', `unknown HTTP method "${method}"`)
     }
     auto = { methods: new Set(upper), ignore: stringArray('autoAudit.ignore', ignore) }
   } else if (autoAudit !== false) {
-    throw new FST_AUDIT_INVALID_OPTION('autoAudit', 'expected false, true or { methods?, ignore? }')
+    throw new FST_OPSKIT_AUDIT_INVALID_OPTION('autoAudit', 'expected false, true or { methods?, ignore? }')
   }
 
   if (redact !== undefined) stringArray('redact', redact)
-  if (!isPlainObject(routes)) throw new FST_AUDIT_INVALID_OPTION('routes', 'expected { prefix?, authorize }')
+  if (!isPlainObject(routes)) throw new FST_OPSKIT_AUDIT_INVALID_OPTION('routes', 'expected { prefix?, authorize }')
   const { prefix = DEFAULTS.prefix, authorize } = routes as AuditRoutesOptions
-  if (typeof prefix !== 'string' || !prefix.startsWith('/')) throw new FST_AUDIT_INVALID_OPTION('routes.prefix', 'expected a path starting with "/"')
+  if (typeof prefix !== 'string' || !prefix.startsWith('/')) throw new FST_OPSKIT_AUDIT_INVALID_OPTION('routes.prefix', 'expected a path starting with "/"')
   if (authorize !== undefined && typeof authorize !== 'function') {
-    throw new FST_AUDIT_INVALID_OPTION('routes.authorize', 'expected a function (request) => boolean | Promise<boolean>')
+    throw new FST_OPSKIT_AUDIT_INVALID_OPTION('routes.authorize', 'expected a function (request) => boolean | Promise<boolean>')
   }
   if (retentionDays !== undefined && (typeof retentionDays !== 'number' || !Number.isFinite(retentionDays) || retentionDays <= 0)) {
-    throw new FST_AUDIT_INVALID_OPTION('retentionDays', 'expected a number of days > 0')
+    throw new FST_OPSKIT_AUDIT_INVALID_OPTION('retentionDays', 'expected a number of days > 0')
   }
-  if (typeof chain !== 'boolean') throw new FST_AUDIT_INVALID_OPTION('chain', 'expected a boolean')
-  if (!isPlainObject(queue)) throw new FST_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, maxConcurrentWrites?, retryBaseMs?, retryMaxMs?, closeTimeoutMs?, writeTimeoutMs?, settleTimeoutMs? }')
+  if (typeof chain !== 'boolean') throw new FST_OPSKIT_AUDIT_INVALID_OPTION('chain', 'expected a boolean')
+  if (!isPlainObject(queue)) throw new FST_OPSKIT_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, maxConcurrentWrites?, retryBaseMs?, retryMaxMs?, closeTimeoutMs?, writeTimeoutMs?, settleTimeoutMs? }')
   const q = queue as AuditQueueOptions
   if (spool !== undefined && (!isPlainObject(spool) || typeof spool.dir !== 'string' || spool.dir.length === 0)) {
-    throw new FST_AUDIT_INVALID_OPTION('spool', 'expected { dir: string } (a directory for the spool files)')
+    throw new FST_OPSKIT_AUDIT_INVALID_OPTION('spool', 'expected { dir: string } (a directory for the spool files)')
   }
   return {
     connection,

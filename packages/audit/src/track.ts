@@ -1,18 +1,10 @@
 import { isValidIdent, quoteIdent, type Database, type Queryable } from '@opskit/store'
 import { STAMP_COLUMNS } from './auditable-columns.js'
+import { AuditTrackError } from './errors.js'
 import {
   CAPTURE_TRIGGERS, CHAIN_TRIGGER, OLD_CAPTURE_TRIGGER, STAMP_TRIGGER, TRIGGER_VERSION, chainColumnsSql, chainFunctionSql, functionNames,
   normalizeKey, qualified, sqlLiteral, textArrayLiteral, triggerFunctionsSql, type AuditTarget, type FunctionSql,
 } from './trigger-sql.js'
-
-/** `track()` / `untrack()` refused: a bad or unknown table, or the audit table itself. */
-export class AuditTrackError extends Error {
-  readonly code = 'FST_AUDIT_TRACK'
-  constructor(message: string) {
-    super(`@opskit/audit: ${message}`)
-    this.name = 'AuditTrackError'
-  }
-}
 
 const VERSION_COMMENT = /^opskit-audit v(\d+)$/
 

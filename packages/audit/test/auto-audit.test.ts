@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { entityOfRoute } from '@opskit/audit'
+import { entityOfRoute } from '../src/auto-audit.js'
 import { buildApp, target, useTestDb } from './helpers.js'
 
 describe(`autoAudit against ${target}`, () => {

@@ -1,74 +1,35 @@
 import { randomBytes } from 'node:crypto'
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import pg from 'pg'
 import { pino } from 'pino'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { getRequestContext, opskitCore, requestIdGenerator } from '@opskit/core'
+import { describe, expect, it } from 'vitest'
+import { opskitCore, requestIdGenerator } from '@opskit/core'
+import { opskitMetrics } from '@opskit/metrics'
 import { opskitAudit, type OpskitAuditOptions } from '@opskit/audit'
-import { startTcpProxy, type TcpProxy } from '../../store/test/tcp-proxy.js'
-import { actorFromHeaders, DATABASE_URL, metricsStandIn, metricsText, type LogLine } from './helpers.js'
+import { contextLogger } from '../../../test-utils/fault-logger.js'
+import { useFaultProxy } from '../../../test-utils/fault-proxy.js'
+import { actorFromHeaders, DATABASE_URL, metricsText, testMetricsOptions } from './helpers.js'
 
 if (DATABASE_URL === undefined) console.info('[@opskit/audit tests] DATABASE_URL unset: the fault tests (a TCP proxy in front of PostgreSQL) are skipped')
 
 /** Random text PostgreSQL cannot compress below a btree entry's ~2.7 KB limit. */
 const incompressible = (chars: number): string => randomBytes(chars).toString('base64').slice(0, chars)
 
-/**
- * A root logger that, like @opskit/logging, stamps `request_id` from the current async context on
- * every line: a background line written inside a request's context would carry that request's id.
- */
-function contextLogger() {
-  const lines: LogLine[] = []
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line))
-      cb()
-    },
-  })
-  const logger = pino({
-    level: 'debug',
-    mixin: () => {
-      const context = getRequestContext()
-      return context === undefined ? {} : { request_id: context.requestId }
-    },
-  }, stream)
-  return { lines, logger }
-}
-
 describe.skipIf(DATABASE_URL === undefined)('audit faults over real sockets, PostgreSQL behind a TCP proxy', () => {
-  const direct = new pg.Pool({ connectionString: DATABASE_URL })
-  direct.on('error', () => undefined)
-  const tables: string[] = []
-  let proxy: TcpProxy
   let app: FastifyInstance | undefined
   let baseUrl = ''
-
-  beforeAll(async () => {
-    proxy = await startTcpProxy(DATABASE_URL!)
+  const { proxy, direct, newTable } = useFaultProxy(DATABASE_URL, {
+    tablePrefix: 'audit_faults',
+    afterEach: async () => {
+      await app?.close()
+      app = undefined
+    },
   })
-  afterEach(async () => {
-    proxy.pass()
-    await app?.close()
-    app = undefined
-  })
-  afterAll(async () => {
-    for (const table of tables) await direct.query(`DROP TABLE IF EXISTS ${table}`)
-    await direct.end()
-    await proxy.close()
-  })
-
-  function newTable(): string {
-    const table = `audit_faults_${randomBytes(5).toString('hex')}`
-    tables.push(table)
-    return table
-  }
 
   async function start(audit: OpskitAuditOptions, logger: pino.Logger = pino({ level: 'silent' }), routes?: (a: FastifyInstance) => void): Promise<FastifyInstance> {
     const server: FastifyInstance = Fastify({ genReqId: requestIdGenerator(), loggerInstance: logger as unknown as FastifyBaseLogger })
     app = server
     await server.register(opskitCore, { resolveActor: actorFromHeaders })
-    await server.register(metricsStandIn)
+    await server.register(opskitMetrics, testMetricsOptions())
     await server.register(opskitAudit, { connection: proxy.url(DATABASE_URL!), ...audit })
     server.post('/things/:id', async (request) => {
       const body = (request.body ?? {}) as { id?: string; name?: string; after?: Record<string, unknown> }

@@ -1,13 +1,12 @@
-import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { PGlite } from '@electric-sql/pglite'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import fp from 'fastify-plugin'
 import pg from 'pg'
-import { Counter, Gauge, Registry } from 'prom-client'
-import { afterAll, beforeAll } from 'vitest'
+import { Registry } from 'prom-client'
 import { opskitCore, requestIdGenerator } from '@opskit/core'
+import { opskitMetrics, type OpskitMetricsOptions } from '@opskit/metrics'
 import { opskitAudit, type OpskitAuditOptions } from '@opskit/audit'
+import { uniqueTable as uniqueTableOf, useTestDatabase } from '../../../test-utils/pg-database.js'
 
 export const DATABASE_URL = process.env.DATABASE_URL
 export const target = DATABASE_URL === undefined ? 'PGlite (DATABASE_URL unset)' : 'PostgreSQL (DATABASE_URL)'
@@ -55,7 +54,7 @@ export async function openTestDb(): Promise<TestDb> {
 }
 
 export function uniqueTable(): string {
-  return `audit_logs_${randomBytes(5).toString('hex')}`
+  return uniqueTableOf('audit_logs')
 }
 
 /**
@@ -63,33 +62,8 @@ export function uniqueTable(): string {
  * connection closed after all. `db` can be captured at once; it forwards to the opened database.
  */
 export function useTestDb(): { db: TestDb; newTable(): string } {
-  let opened: TestDb | undefined
-  const tables: string[] = []
-  const current = (): TestDb => {
-    if (opened === undefined) throw new Error('useTestDb(): the database is opened in beforeAll')
-    return opened
-  }
-  beforeAll(async () => {
-    opened = await openTestDb()
-  })
-  afterAll(async () => {
-    for (const table of tables) await current().query(`DROP TABLE IF EXISTS ${table}`)
-    await current().close()
-  })
-  const db: TestDb = {
-    get connection() { return current().connection },
-    query: (text, params) => current().query(text, params),
-    transaction: (fn) => current().transaction(fn),
-    close: () => current().close(),
-  }
-  return {
-    db,
-    newTable() {
-      const table = uniqueTable()
-      tables.push(table)
-      return table
-    },
-  }
+  const { db, newTable } = useTestDatabase(openTestDb)
+  return { db, newTable: () => newTable('audit_logs') }
 }
 
 export interface LogLine { level: number; msg: string; [key: string]: unknown }
@@ -116,18 +90,13 @@ export function actorFromHeaders(request: FastifyRequest) {
 }
 
 /**
- * Stand-in for @opskit/metrics with the agreed surface (get-or-create counter/gauge over a real
- * prom-client Registry), so these tests do not depend on that package's progress.
+ * Options of the real @opskit/metrics for these tests: no endpoint (they read the registry), no
+ * process metrics, and a registry of the test's own, which the plugin leaves alone at close (it
+ * clears one it made), so a test can read what `fastify.close()` counted.
  */
-export const metricsStandIn = fp(async (fastify: FastifyInstance) => {
-  const registry = new Registry()
-  const made = new Map<string, unknown>()
-  const getOrCreate = (Kind: any) => (cfg: any) => {
-    if (!made.has(cfg.name)) made.set(cfg.name, new Kind({ ...cfg, registers: [registry] }))
-    return made.get(cfg.name)
-  }
-  fastify.decorate('metrics' as any, { registry, counter: getOrCreate(Counter), gauge: getOrCreate(Gauge) })
-}, { name: 'metrics-stand-in' })
+export function testMetricsOptions(): OpskitMetricsOptions {
+  return { endpoint: false, defaultMetrics: false, registry: new Registry() }
+}
 
 export async function buildApp(
   audit: OpskitAuditOptions,
@@ -135,13 +104,14 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({ genReqId: requestIdGenerator(), logger: opts.logs === undefined ? false : { level: 'debug', stream: opts.logs } })
   await app.register(opskitCore, { resolveActor: actorFromHeaders })
-  if (opts.metrics === true) await app.register(metricsStandIn)
+  if (opts.metrics === true) await app.register(opskitMetrics, testMetricsOptions())
   await app.register(opskitAudit, audit)
   opts.routes?.(app)
   await app.ready()
   return app
 }
 
+/** The app's metrics in the Prometheus text format (the real @opskit/metrics registry). */
 export async function metricsText(app: FastifyInstance): Promise<string> {
-  return ((app as any).metrics.registry as Registry).metrics()
+  return app.metrics.registry.metrics()
 }

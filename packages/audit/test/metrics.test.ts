@@ -25,3 +25,15 @@ describe('with the real @opskit/metrics', () => {
     }
   })
 })
+
+describe('@opskit/metrics stays optional at run time', () => {
+  it('audit imports only its types (loading audit never loads prom-client)', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs')
+    const dir = new URL('../src/', import.meta.url)
+    const imports = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => [...readFileSync(new URL(f, dir), 'utf8').matchAll(/^import\s.*from '(@opskit\/metrics|prom-client)'/gm)].map((m) => `${f}: ${m[0]}`))
+    expect(imports.length).toBeGreaterThan(0)
+    for (const line of imports) expect(line).toMatch(/: import type /)
+  })
+})

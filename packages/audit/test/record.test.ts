@@ -146,11 +146,11 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
     expect(system).toMatchObject({ user_id: null, ip_address: null, request_id: null, request_path: null })
   })
 
-  it('rejects an event without action or entityType with FST_AUDIT_INVALID_EVENT and logs it', async () => {
+  it('rejects an event without action or entityType with FST_OPSKIT_AUDIT_INVALID_EVENT and logs it', async () => {
     const table = newTable()
     const { lines, stream } = captureLogs()
     app = await buildApp({ connection: db.connection, table }, { logs: stream })
-    await expect(app.audit.record({ action: '', entityType: 'x' })).rejects.toMatchObject({ code: 'FST_AUDIT_INVALID_EVENT' })
+    await expect(app.audit.record({ action: '', entityType: 'x' })).rejects.toMatchObject({ code: 'FST_OPSKIT_AUDIT_INVALID_EVENT', name: 'InvalidAuditEventError' })
     await expect(app.audit.record({ action: 'update' } as any)).rejects.toThrow(/entityType/)
     expect(lines.filter((l) => l.level === 50 && /invalid audit event/.test(l.msg))).toHaveLength(2)
   })

@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { opskitCore } from '@opskit/core'
-import { AUDIT_MIGRATION_SQL, auditTableSql, opskitAudit } from '@opskit/audit'
-import { buildApp, captureLogs, DATABASE_URL, openTestDb, target, uniqueTable, type TestDb } from './helpers.js'
+import { AUDIT_MIGRATION_SQL, auditTableSql, FST_AUDIT_INVALID_OPTION, FST_OPSKIT_AUDIT_INVALID_OPTION, opskitAudit } from '@opskit/audit'
+import { buildApp, captureLogs, DATABASE_URL, target, useTestDb } from './helpers.js'
 
 describe('options', () => {
   const bad: Array<[string, Record<string, unknown>]> = [
@@ -20,16 +20,22 @@ describe('options', () => {
     ['queue.maxQueueSize', { queue: { maxQueueSize: -1 } }],
   ]
   for (const [name, opts] of bad) {
-    it(`register() throws FST_AUDIT_INVALID_OPTION naming "${name}"`, async () => {
+    it(`register() throws FST_OPSKIT_AUDIT_INVALID_OPTION naming "${name}"`, async () => {
       const app = Fastify()
       await app.register(opskitCore)
       app.register(opskitAudit, opts as any)
       const err = await app.ready().then(() => null, (e: unknown) => e as Error & { code?: string })
-      expect(err?.code).toBe('FST_AUDIT_INVALID_OPTION')
+      expect(err?.code).toBe('FST_OPSKIT_AUDIT_INVALID_OPTION')
+      expect(err).toBeInstanceOf(FST_OPSKIT_AUDIT_INVALID_OPTION)
       expect(err?.message).toContain(`"${name}"`)
       await app.close()
     })
   }
+
+  it('FST_AUDIT_INVALID_OPTION (deprecated) is the same class, so code that imports it keeps working', () => {
+    expect(FST_AUDIT_INVALID_OPTION).toBe(FST_OPSKIT_AUDIT_INVALID_OPTION)
+    expect(new FST_AUDIT_INVALID_OPTION('table', 'x')).toBeInstanceOf(TypeError)
+  })
 
   it('needs @opskit/core registered first', async () => {
     const app = Fastify()
@@ -55,19 +61,10 @@ describe('embedded default', () => {
 })
 
 describe(`migrations against ${target}`, () => {
-  let db: TestDb
-  const tables: string[] = []
-  beforeAll(async () => {
-    db = await openTestDb()
-  })
-  afterAll(async () => {
-    for (const table of tables) await db.query(`DROP TABLE IF EXISTS ${table}`)
-    await db.close()
-  })
+  const { db, newTable } = useTestDb()
 
   it('two instances starting at once on the same table both come up', async () => {
-    const table = uniqueTable()
-    tables.push(table)
+    const table = newTable()
     const second = DATABASE_URL === undefined ? db.connection : DATABASE_URL
     const apps = await Promise.all([
       buildApp({ connection: db.connection, table }),
@@ -85,8 +82,7 @@ describe(`migrations against ${target}`, () => {
   })
 
   it('migrate: false creates nothing; fastify.audit.migrate() and the exported SQL create it idempotently', async () => {
-    const table = uniqueTable()
-    tables.push(table)
+    const table = newTable()
     const app = await buildApp({ connection: db.connection, table, migrate: false })
     try {
       const [{ t }] = await db.query(`SELECT to_regclass($1)::text AS t`, [table])
@@ -108,20 +104,13 @@ describe(`migrations against ${target}`, () => {
 })
 
 describe(`retentionDays against ${target}`, () => {
-  let db: TestDb
+  const { db, newTable } = useTestDb()
   let app: FastifyInstance | undefined
-  const table = uniqueTable()
-  beforeAll(async () => {
-    db = await openTestDb()
-  })
+  const table = newTable()
   afterEach(async () => {
     vi.restoreAllMocks()
     await app?.close()
     app = undefined
-  })
-  afterAll(async () => {
-    await db.query(`DROP TABLE IF EXISTS ${table}`)
-    await db.close()
   })
 
   it('purges rows older than retentionDays at start on an unref()\'d hourly timer that close() clears', async () => {

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTcpProxy, type TcpProxy } from '../../store/test/tcp-proxy.js'
+import { startTcpProxy, type TcpProxy } from '../../../test-utils/fault-proxy.js'
 import { DATABASE_URL } from './helpers.js'
 
 if (DATABASE_URL === undefined) console.info('[@opskit/audit tests] DATABASE_URL unset: the spool SIGKILL test (a child process behind a TCP proxy) is skipped')

@@ -140,6 +140,8 @@ describe(`auditable records (track / bind) against ${target}`, () => {
 
   it('bind() refuses the pool (or PGlite database) itself, where the binding would not outlive its statement', async () => {
     await expect(app.audit.bind(db.connection as never)).rejects.toThrow(/needs the client of your transaction/)
+    await expect(app.audit.bind(db.connection as never)).rejects.toMatchObject({ code: 'FST_OPSKIT_AUDIT_BIND_CLIENT' })
+    await expect(app.audit.bind(null as never)).rejects.toMatchObject({ code: 'FST_OPSKIT_AUDIT_BIND_CLIENT', message: expect.stringContaining('expects a pg client') })
   })
 
   it('track() twice leaves one set of triggers (one audit row per change); untrack() stops recording', async () => {
@@ -202,6 +204,7 @@ describe(`auditable records (track / bind) against ${target}`, () => {
 
   it('track() refuses an unknown table, a bad name and the audit table itself', async () => {
     await expect(app.audit.track('no_such_table_here')).rejects.toThrow(AuditTrackError)
+    await expect(app.audit.track('no_such_table_here')).rejects.toMatchObject({ code: 'FST_OPSKIT_AUDIT_TRACK', message: expect.stringContaining('does not exist') })
     await expect(app.audit.track('x; drop table y')).rejects.toThrow(/invalid table name/)
     await expect(app.audit.track(table)).rejects.toThrow(/audit table/)
   })

@@ -1,65 +1,29 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import pg from 'pg'
-import { pino } from 'pino'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { getRequestContext, opskitCore, requestIdGenerator } from '@opskit/core'
+import { describe, expect, it } from 'vitest'
+import { opskitCore, requestIdGenerator } from '@opskit/core'
 import { opskitSecurityLog, type SecurityLogOptions } from '@opskit/security-log'
-import { startTcpProxy, type TcpProxy } from '../../store/test/tcp-proxy.js'
+import { contextLogger } from '../../../test-utils/fault-logger.js'
+import { useFaultProxy } from '../../../test-utils/fault-proxy.js'
 import { DATABASE_URL } from './helpers.js'
 
 if (DATABASE_URL === undefined) console.info('[@opskit/security-log tests] DATABASE_URL unset: the fault tests (a TCP proxy in front of PostgreSQL) are skipped')
 
-type Line = Record<string, any>
-
-/** A root logger that, like @opskit/logging, stamps `request_id` from the current async context. */
-function contextLogger() {
-  const lines: Line[] = []
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line))
-      cb()
-    },
-  })
-  const logger = pino({
-    level: 'debug',
-    mixin: () => {
-      const context = getRequestContext()
-      return context === undefined ? {} : { request_id: context.requestId }
-    },
-  }, stream)
-  return { lines, logger: logger as unknown as FastifyBaseLogger }
-}
-
 describe.skipIf(DATABASE_URL === undefined)('security-log faults over real sockets, PostgreSQL behind a TCP proxy', () => {
-  const direct = new pg.Pool({ connectionString: DATABASE_URL })
-  direct.on('error', () => undefined)
-  const tables: string[] = []
-  let proxy: TcpProxy
   let app: FastifyInstance | undefined
   let baseUrl = ''
-
-  beforeAll(async () => {
-    proxy = await startTcpProxy(DATABASE_URL!)
-  })
-  afterEach(async () => {
-    proxy.pass()
-    await app?.close()
-    app = undefined
-  })
-  afterAll(async () => {
-    for (const table of tables) await direct.query(`DROP TABLE IF EXISTS ${table}`)
-    await direct.end()
-    await proxy.close()
+  const { proxy, direct, newTable } = useFaultProxy(DATABASE_URL, {
+    tablePrefix: 'security_faults',
+    afterEach: async () => {
+      await app?.close()
+      app = undefined
+    },
   })
 
   async function start(options: SecurityLogOptions, logger: FastifyBaseLogger, existing?: string): Promise<{ server: FastifyInstance; table: string }> {
-    const table = existing ?? `security_faults_${randomBytes(5).toString('hex')}`
-    if (existing === undefined) tables.push(table)
+    const table = existing ?? newTable()
     const server: FastifyInstance = Fastify({ genReqId: requestIdGenerator(), loggerInstance: logger })
     app = server
     await server.register(opskitCore, { resolveActor: (request) => (typeof request.headers['x-user'] === 'string' ? { id: request.headers['x-user'] } : null) })

@@ -1,4 +1,5 @@
 import type { Queryable } from './database.js'
+import { RefusedError } from './errors.js'
 
 /**
  * SQLSTATE classes that mean "this row can never be stored as it is", whatever the state of the
@@ -53,26 +54,6 @@ export async function refusedColumns(q: Queryable, error: unknown): Promise<stri
     return [...new Set(rows.map((row: { name: string }) => row.name))]
   } catch {
     return []
-  }
-}
-
-/**
- * What a `record()` rejects with when the database refused its event for the event's content:
- * the event is not stored (and never retried), the events written with it are. `fields` names the
- * columns the database pointed at (empty when it could not tell).
- */
-export class RefusedError extends Error {
-  readonly code = 'FST_OPSKIT_REFUSED'
-  readonly statusCode = 500
-  /** SQLSTATE of the database's refusal, e.g. `54000` (index row size), `23514` (CHECK). */
-  readonly sqlState: string | undefined
-  readonly fields: string[]
-  constructor(pkg: string, what: string, sqlState: string | undefined, reason: string, fields: string[]) {
-    const where = fields.length === 0 ? 'the field could not be told' : `field${fields.length > 1 ? 's' : ''} ${fields.map((f) => `"${f}"`).join(', ')}`
-    super(`${pkg}: the database refused this ${what} for its content (${where}; ${sqlState ?? 'error'}: ${reason}); it is NOT stored, the ${what}s written with it are`)
-    this.name = 'RefusedError'
-    this.sqlState = sqlState
-    this.fields = fields
   }
 }
 

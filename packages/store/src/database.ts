@@ -2,6 +2,7 @@ import { AsyncResource } from 'node:async_hooks'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
+import { InvalidConnectionError } from './errors.js'
 
 /**
  * Where rows go: a `pg.Pool` (used as is), a connection string, embedded PGlite (on disk with
@@ -15,7 +16,7 @@ export type Connection = pg.Pool | string | { embedded: { dataDir?: string } } |
  * consumer's `skipLibCheck: false` build.
  */
 export interface PGliteLike {
-  query<T = Record<string, unknown>>(text: string, params?: any[]): Promise<{ rows: T[]; affectedRows?: number }>
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[]; affectedRows?: number }>
   exec(text: string): Promise<unknown>
   transaction<T>(fn: (tx: PGliteTransactionLike) => Promise<T>): Promise<T>
   close(): Promise<void>
@@ -24,7 +25,7 @@ export interface PGliteLike {
 
 /** The transaction PGlite's `transaction()` hands its callback. */
 export interface PGliteTransactionLike {
-  query<T = Record<string, unknown>>(text: string, params?: any[]): Promise<{ rows: T[]; affectedRows?: number }>
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[]; affectedRows?: number }>
   exec(text: string): Promise<unknown>
   rollback(): Promise<void>
 }
@@ -94,9 +95,6 @@ export function isConnection(value: unknown): value is Connection | undefined {
   return false
 }
 
-/** What `close()` needs of a pg client to drop a connection that never answers. */
-interface Destroyable { connection?: { stream?: { destroy(): void } } }
-
 function postgresDatabase(pool: pg.Pool, owned: boolean, closeMs = DEFAULT_TIMEOUTS.closeMs): Database {
   // The clients of a pool we own, so close() can destroy the ones a silent server never lets end.
   const clients = new Set<pg.Client>()
@@ -106,7 +104,7 @@ function postgresDatabase(pool: pg.Pool, owned: boolean, closeMs = DEFAULT_TIMEO
   }
   return {
     kind: 'postgres',
-    query: (text, params) => pool.query(text, params as unknown[]) as Promise<any>,
+    query: <R>(text: string, params?: unknown[]) => pool.query<R & pg.QueryResultRow>(text, params),
     async withClient(fn) {
       const client = await pool.connect()
       let failed: Error | undefined
@@ -132,7 +130,7 @@ function postgresDatabase(pool: pg.Pool, owned: boolean, closeMs = DEFAULT_TIMEO
       clearTimeout(timer)
       if (done) return
       // A hung server (or a proxy that swallows packets) never ends its connections: drop them.
-      for (const client of clients) (client as unknown as Destroyable).connection?.stream?.destroy()
+      for (const client of clients) client.connection?.stream?.destroy()
       clients.clear()
     },
   }
@@ -144,8 +142,8 @@ function pgliteDatabase(db: PGliteLike, owned: boolean): Database {
   let exclusive: Promise<void> | null = null
   const direct: Queryable = {
     async query(text, params) {
-      const result = await db.query(text, params as any[])
-      return { rows: result.rows as any[], rowCount: result.affectedRows ?? result.rows.length }
+      const result = await db.query(text, params)
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length }
     },
   }
   let closed = false
@@ -153,7 +151,7 @@ function pgliteDatabase(db: PGliteLike, owned: boolean): Database {
     kind: 'pglite',
     async query(text, params) {
       while (exclusive !== null) await exclusive
-      return direct.query(text, params) as Promise<any>
+      return direct.query(text, params)
     },
     async withClient(fn) {
       while (exclusive !== null) await exclusive
@@ -213,5 +211,5 @@ export async function openDatabase(connection: Connection | undefined, opts: Ope
     const dataDir = connection.embedded?.dataDir
     return pgliteDatabase(dataDir === undefined ? await PGlite.create() : await PGlite.create({ dataDir }), true)
   }
-  throw new TypeError(`${pkg}: connection must be a pg.Pool, a connection string or { embedded: { dataDir? } }`)
+  throw new InvalidConnectionError(pkg)
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import type { Database } from './database.js'
+import { InvalidQueryError } from './errors.js'
 import { quoteIdent } from './quote-ident.js'
 
 /** How a query parameter filters: equality on text, a lower / upper bound on a timestamp, an IP. */
@@ -32,24 +33,20 @@ export interface ListResult<R = Record<string, unknown>> {
   total: number
 }
 
-/** A bad query parameter: `statusCode` 400 and a message that names it. */
-export class InvalidQueryError extends Error {
-  readonly code = 'FST_OPSKIT_INVALID_QUERY'
-  readonly statusCode = 400
-  constructor(readonly parameter: string, problem: string) {
-    super(`invalid query parameter "${parameter}": ${problem}`)
-    this.name = 'InvalidQueryError'
-  }
-}
-
 export const DEFAULT_LIMIT = 50
 export const MAX_LIMIT = 100
-const MAX_TEXT_LENGTH = 512
+/** Longest text filter value. */
+export const MAX_TEXT_LENGTH = 512
 const INTEGER = /^\d{1,9}$/
 /** Largest `skip` (what nine digits hold). */
 export const MAX_SKIP = 999_999_999
-// 2024-05-01, 2024-05-01T10:00, 2024-05-01T10:00:00.123Z, 2024-05-01T10:00:00+02:00
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
+/**
+ * The date and time forms a `from` / `to` filter takes, as a JSON Schema `pattern` (so the list
+ * routes' schema and `parseListQuery()` accept the same texts): 2024-05-01, 2024-05-01T10:00,
+ * 2024-05-01T10:00:00.123Z, 2024-05-01T10:00:00+02:00.
+ */
+export const ISO_DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}(?:[Tt ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?(?:[Zz]|[+-]\\d{2}(?::?\\d{2})?)?)?$'
+const ISO_DATE = new RegExp(ISO_DATE_PATTERN, 'u')
 
 const PLAIN_DAY = /^\d{4}-\d{2}-\d{2}$/
 const HAS_ZONE = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i
@@ -91,22 +88,40 @@ function parseInteger(param: string, raw: unknown, min: number, max: number, exp
 }
 
 /**
- * Validates a list route's query string: known filters only, `limit` an integer 1–100 (default 50),
- * `skip` an integer from 0 to 999999999 (default 0), ISO-8601 dates, valid IPs. Throws `InvalidQueryError`
- * (statusCode 400) naming the bad parameter.
+ * Validates a list query: known filters only, `limit` an integer 1–100 (default 50), `skip` an
+ * integer from 0 to 999999999 (default 0), ISO-8601 dates of days that exist, `from` not after
+ * `to`, valid IPs. Throws `InvalidQueryError` (statusCode 400) naming the bad parameter. For
+ * callers without the route's schema (`fastify.audit.query(filters)`); the list routes validate
+ * with `listQuerySchema()` and finish with `parseValidatedListQuery()`.
  */
 export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
-  const parsed: ParsedList = { limit: DEFAULT_LIMIT, skip: 0, filters: [] }
-  if (query === undefined || query === null) return parsed
+  if (query === undefined || query === null) return { limit: DEFAULT_LIMIT, skip: 0, filters: [] }
   if (typeof query !== 'object') throw new InvalidQueryError('query', 'expected an object of parameters')
-  for (const [param, raw] of Object.entries(query as Record<string, unknown>)) {
+  return readQuery(query as Record<string, unknown>, spec, false)
+}
+
+/**
+ * What JSON Schema cannot say, for a query that passed `listQuerySchema(spec)` (limit and skip
+ * already numbers, every parameter known and one string of the right shape): the day exists in
+ * its month, the IP address is one, `from` is not after `to`; then the instants in UTC.
+ */
+export function parseValidatedListQuery(query: Record<string, unknown>, spec: ListSpec): ParsedList {
+  return readQuery(query, spec, true)
+}
+
+function readQuery(query: Record<string, unknown>, spec: ListSpec, validated: boolean): ParsedList {
+  const parsed: ParsedList = { limit: DEFAULT_LIMIT, skip: 0, filters: [] }
+  // Per column: the latest lower bound and the earliest upper bound, to refuse an empty range.
+  let bounds: Map<string, { from?: [string, number]; to?: [string, number, boolean] }> | undefined
+  for (const param of Object.keys(query)) {
+    const raw = query[param]
     if (raw === undefined) continue
     if (param === 'limit') {
-      parsed.limit = parseInteger(param, raw, 1, MAX_LIMIT, `expected an integer from 1 to ${MAX_LIMIT}`)
+      parsed.limit = validated ? (raw as number) : parseInteger(param, raw, 1, MAX_LIMIT, `expected an integer from 1 to ${MAX_LIMIT}`)
       continue
     }
     if (param === 'skip') {
-      parsed.skip = parseInteger(param, raw, 0, MAX_SKIP, `expected an integer from 0 to ${MAX_SKIP}`)
+      parsed.skip = validated ? (raw as number) : parseInteger(param, raw, 0, MAX_SKIP, `expected an integer from 0 to ${MAX_SKIP}`)
       continue
     }
     const filter = Object.hasOwn(spec.filters, param) ? spec.filters[param] : undefined
@@ -114,10 +129,11 @@ export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
       const known = ['limit', 'skip', ...Object.keys(spec.filters)].join(', ')
       throw new InvalidQueryError(param, `unknown parameter (known: ${known})`)
     }
-    const text = single(param, raw)
+    const text = validated ? (raw as string) : single(param, raw)
     let value = text
     switch (filter.kind) {
       case 'text':
+        if (validated) break
         if (text.length === 0 || text.length > MAX_TEXT_LENGTH) {
           throw new InvalidQueryError(param, `expected 1 to ${MAX_TEXT_LENGTH} characters`)
         }
@@ -126,12 +142,21 @@ export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
         break
       case 'date-from':
       case 'date-to': {
-        const time = ISO_DATE.test(text) && isRealDay(text) ? parseInstant(text) : Number.NaN
+        const time = (validated || ISO_DATE.test(text)) && isRealDay(text) ? parseInstant(text) : Number.NaN
         if (Number.isNaN(time)) throw new InvalidQueryError(param, 'expected an ISO-8601 date such as 2024-05-01 or 2024-05-01T10:00:00Z')
-        if (filter.kind === 'date-to' && PLAIN_DAY.test(text)) {
+        bounds ??= new Map()
+        const range = bounds.get(filter.column) ?? {}
+        bounds.set(filter.column, range)
+        if (filter.kind === 'date-from') {
+          if (range.from === undefined || time > range.from[1]) range.from = [param, time]
+        } else if (PLAIN_DAY.test(text)) {
           // `to=2024-05-01` is the whole of that day (UTC): up to, not including, the next midnight.
-          parsed.filters.push({ param, column: filter.column, kind: filter.kind, value: new Date(time + DAY_MS).toISOString(), exclusive: true })
+          const end = time + DAY_MS
+          if (range.to === undefined || end <= range.to[1]) range.to = [param, end, true]
+          parsed.filters.push({ param, column: filter.column, kind: filter.kind, value: new Date(end).toISOString(), exclusive: true })
           continue
+        } else if (range.to === undefined || time < range.to[1]) {
+          range.to = [param, time, false]
         }
         value = new Date(time).toISOString()
         break
@@ -142,6 +167,13 @@ export function parseListQuery(query: unknown, spec: ListSpec): ParsedList {
         break
     }
     parsed.filters.push({ param, column: filter.column, kind: filter.kind, value })
+  }
+  if (bounds !== undefined) {
+    for (const { from, to } of bounds.values()) {
+      if (from === undefined || to === undefined) continue
+      // An exclusive end (a plain day) must lie after the start; an inclusive one may equal it.
+      if (to[2] ? from[1] >= to[1] : from[1] > to[1]) throw new InvalidQueryError(from[0], `must not be after "${to[0]}"`)
+    }
   }
   return parsed
 }
@@ -160,7 +192,7 @@ export function toJsonRow(row: Record<string, unknown>): Record<string, unknown>
  * One page of `table`, newest first (`created_at desc, id desc`), with `count(*)` as `total`.
  * Only parameterized SQL; column names come from the spec and are quoted.
  */
-export async function listRows(db: Database, table: string, parsed: ParsedList): Promise<ListResult<any>> {
+export async function listRows<R = Record<string, unknown>>(db: Database, table: string, parsed: ParsedList): Promise<ListResult<R>> {
   const where: string[] = []
   const params: unknown[] = []
   for (const filter of parsed.filters) {
@@ -185,7 +217,7 @@ export async function listRows(db: Database, table: string, parsed: ParsedList):
     db.query<{ total: number }>(`SELECT count(*)::int AS total FROM ${target}${clause}`, params),
   ])
   return {
-    items: page.rows.map(toJsonRow),
+    items: page.rows.map(toJsonRow) as R[],
     limit: parsed.limit,
     skip: parsed.skip,
     total: Number(count.rows[0]?.total ?? 0),

@@ -1,5 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { parseListQuery, type ListResult, type ListSpec, type ParsedList } from './list-query.js'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AuthorizeFailedError, ForbiddenError, UnauthorizedError } from './errors.js'
+import { parseValidatedListQuery, type ListResult, type ListSpec, type ParsedList } from './list-query.js'
+import { listQueryErrorFormatter, listQuerySchema } from './list-schema.js'
 
 export interface ListRouteOptions {
   /** Route path, e.g. `/audit`. */
@@ -7,13 +9,7 @@ export interface ListRouteOptions {
   /** Who may read the trail. Without it the route is not registered. */
   authorize?: (request: FastifyRequest) => boolean | Promise<boolean>
   spec: ListSpec
-  list(parsed: ParsedList): Promise<ListResult<any>>
-}
-
-class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string, readonly code: string) {
-    super(message)
-  }
+  list(parsed: ParsedList): Promise<ListResult<unknown>>
 }
 
 /**
@@ -33,27 +29,37 @@ export async function assertAuthorized(
     allowed = await authorize(request)
   } catch (err) {
     request.log.error({ err }, `authorize() threw on ${what}; nothing served`)
-    throw new HttpError(500, 'authorization check failed', 'FST_OPSKIT_AUTHORIZE_FAILED')
+    throw new AuthorizeFailedError()
   }
   if (allowed !== true) {
     if ((request as { actor?: unknown }).actor == null) {
-      throw new HttpError(401, 'authentication required', 'FST_OPSKIT_UNAUTHORIZED')
+      throw new UnauthorizedError()
     }
-    throw new HttpError(403, 'not allowed to read this log', 'FST_OPSKIT_FORBIDDEN')
+    throw new ForbiddenError()
   }
 }
 
 /**
  * `GET <prefix>`: authorized by `assertAuthorized` (401 / 403 / 500 without the thrown message, no
- * row served). A bad parameter is a 400 naming it, else 200 `{ items, limit, skip, total }`. Not
- * registered when `authorize` is missing, so a trail is never public by accident. Other route
+ * row served), then the querystring: a JSON Schema made from `spec` (`listQuerySchema`), whose
+ * errors answer the same 400 `InvalidQueryError` naming the parameter as `parseListQuery()` throws,
+ * and what a schema cannot say (`parseValidatedListQuery`). Else 200 `{ items, limit, skip, total }`.
+ * Not registered when `authorize` is missing, so a trail is never public by accident. Other route
  * config (rate limits...) is left to the app.
+ *
+ * Authorization runs in `preValidation`, before the querystring is looked at: a reader who may not
+ * read learns nothing from a 400 about which parameters exist.
  */
 export function registerListRoute(fastify: FastifyInstance, opts: ListRouteOptions): void {
   const { prefix, authorize, spec, list } = opts
   if (typeof authorize !== 'function') return
-  fastify.get(prefix, async (request: FastifyRequest, _reply: FastifyReply) => {
-    await assertAuthorized(request, authorize, `GET ${prefix}`)
-    return list(parseListQuery(request.query, spec))
+  const what = `GET ${prefix}`
+  fastify.route({
+    method: 'GET',
+    url: prefix,
+    schema: { querystring: listQuerySchema(spec) },
+    schemaErrorFormatter: listQueryErrorFormatter(spec),
+    preValidation: (request: FastifyRequest) => assertAuthorized(request, authorize, what),
+    handler: (request: FastifyRequest) => list(parseValidatedListQuery(request.query as Record<string, unknown>, spec)),
   })
 }

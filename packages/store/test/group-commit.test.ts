@@ -1,25 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { GroupCommitQueue, QueueClosedError, QueueFullError, type Database } from '@opskit/store'
-import { createItemsTable, insertItems, openTestDatabase, target, uniqueTable } from './test-database.js'
+import { describe, expect, it } from 'vitest'
+import { GroupCommitQueue, QueueClosedError, QueueFullError } from '@opskit/store'
+import { createItemsTable, insertItems, openTestDatabase, target } from './test-database.js'
+import { useTestDatabase } from '../../../test-utils/pg-database.js'
 
 interface Item { id: string; seq: number; label?: string }
 
 describe(`GroupCommitQueue against ${target}`, () => {
-  let db: Database
-  const tables: string[] = []
-
-  beforeAll(async () => {
-    db = await openTestDatabase()
-  })
-  afterAll(async () => {
-    for (const table of tables) await db.query(`DROP TABLE IF EXISTS ${table}`)
-    await db.close()
-  })
+  const { db, newTable } = useTestDatabase(openTestDatabase)
 
   async function freshTable(): Promise<string> {
-    const table = uniqueTable('store_gc')
-    tables.push(table)
+    const table = newTable('store_gc')
     await createItemsTable(db, table)
     return table
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyRequest } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { opskitCore } from '@opskit/core'
-import { listRows, parseListQuery, registerListRoute, type Database, type ListSpec } from '@opskit/store'
+import { InvalidQueryError, listRows, parseListQuery, registerListRoute, type Database, type ListSpec } from '@opskit/store'
 import { openTestDatabase, target, uniqueTable } from './test-database.js'
 
 const spec: ListSpec = {
@@ -14,6 +14,30 @@ const spec: ListSpec = {
     to: { column: 'created_at', kind: 'date-to' },
   },
 }
+
+/** A row of the test tables, as listRows() answers it. */
+interface Row { id: string; details: { n: number }; created_at: string; ip_address: string }
+
+/** Bad queries and the parameter each must be refused for (by parseListQuery and by the route). */
+const bad: Array<[Record<string, unknown>, string]> = [
+  [{ limit: '0' }, 'limit'],
+  [{ limit: '101' }, 'limit'],
+  [{ limit: '5.5' }, 'limit'],
+  [{ limit: 'ten' }, 'limit'],
+  [{ skip: '-1' }, 'skip'],
+  [{ skip: 'x' }, 'skip'],
+  [{ from: 'yesterday' }, 'from'],
+  [{ to: '2024-13-45' }, 'to'],
+  [{ from: '2024-02-30' }, 'from'],
+  [{ to: '2023-02-29T10:00:00Z' }, 'to'],
+  [{ ip: '999.1.1.1' }, 'ip'],
+  [{ colour: 'red' }, 'colour'],
+  [{ action: ['a', 'b'] }, 'action'],
+  [{ user_id: '' }, 'user_id'],
+  [{ user_id: 'x'.repeat(513) }, 'user_id'],
+  [{ action: 'a\u0000b' }, 'action'],
+  [{ from: '2024-05-03', to: '2024-05-02T23:00:00Z' }, 'from'],
+]
 
 describe('parseListQuery', () => {
   it('defaults to limit 50, skip 0, no filters', () => {
@@ -54,22 +78,15 @@ describe('parseListQuery', () => {
     }
   })
 
-  const bad: Array<[Record<string, unknown>, string]> = [
-    [{ limit: '0' }, 'limit'],
-    [{ limit: '101' }, 'limit'],
-    [{ limit: '5.5' }, 'limit'],
-    [{ limit: 'ten' }, 'limit'],
-    [{ skip: '-1' }, 'skip'],
-    [{ skip: 'x' }, 'skip'],
-    [{ from: 'yesterday' }, 'from'],
-    [{ to: '2024-13-45' }, 'to'],
-    [{ from: '2024-02-30' }, 'from'],
-    [{ to: '2023-02-29T10:00:00Z' }, 'to'],
-    [{ ip: '999.1.1.1' }, 'ip'],
-    [{ colour: 'red' }, 'colour'],
-    [{ action: ['a', 'b'] }, 'action'],
-    [{ user_id: '' }, 'user_id'],
-  ]
+  it('refuses a "from" after "to" (an empty range is a mistake, not a page of nothing)', () => {
+    expect(() => parseListQuery({ from: '2024-05-02', to: '2024-05-01' }, spec)).toThrow('invalid query parameter "from": must not be after "to"')
+    expect(() => parseListQuery({ from: '2024-05-01T10:00:01Z', to: '2024-05-01T10:00:00Z' }, spec)).toThrow(/"from": must not be after "to"/)
+    // The same instant (inclusive) and the same plain day (the whole day) are ranges.
+    expect(parseListQuery({ from: '2024-05-01T10:00:00Z', to: '2024-05-01T10:00:00Z' }, spec).filters).toHaveLength(2)
+    expect(parseListQuery({ from: '2024-05-01', to: '2024-05-01' }, spec).filters).toHaveLength(2)
+    expect(() => parseListQuery({ from: '2024-05-02T00:00:00Z', to: '2024-05-01' }, spec)).toThrow(/"from"/)
+  })
+
   for (const [query, param] of bad) {
     it(`rejects ${JSON.stringify(query)} with a 400 naming "${param}"`, () => {
       let caught: any
@@ -78,7 +95,8 @@ describe('parseListQuery', () => {
       } catch (err) {
         caught = err
       }
-      expect(caught?.statusCode).toBe(400)
+      expect(caught).toBeInstanceOf(InvalidQueryError)
+      expect(caught).toMatchObject({ statusCode: 400, code: 'FST_OPSKIT_INVALID_QUERY', parameter: param })
       expect(caught?.message).toContain(`"${param}"`)
     })
   }
@@ -105,24 +123,24 @@ describe(`listRows and registerListRoute against ${target}`, () => {
   })
 
   it('returns newest first with total, limit and skip, rows JSON-friendly', async () => {
-    const page = await listRows(db, table, parseListQuery({ limit: '5', skip: '2' }, spec))
+    const page = await listRows<Row>(db, table, parseListQuery({ limit: '5', skip: '2' }, spec))
     expect(page.total).toBe(12)
     expect(page.limit).toBe(5)
     expect(page.skip).toBe(2)
     expect(page.items.map((row) => row.details.n)).toEqual([9, 8, 7, 6, 5])
-    const first = page.items[0]
+    const first = page.items[0]!
     expect(typeof first.id).toBe('string')
     expect(first.created_at).toBe('2024-05-10T00:00:00.000Z')
     expect(first.ip_address).toBe('10.0.0.9')
   })
 
   it('combines filters (text, ip, date range)', async () => {
-    const byUser = await listRows(db, table, parseListQuery({ user_id: 'alice', action: 'login' }, spec))
+    const byUser = await listRows<Row>(db, table, parseListQuery({ user_id: 'alice', action: 'login' }, spec))
     expect(byUser.items.map((row) => row.details.n)).toEqual([6, 0])
     expect(byUser.total).toBe(2)
-    const byIp = await listRows(db, table, parseListQuery({ ip: '10.0.0.3' }, spec))
+    const byIp = await listRows<Row>(db, table, parseListQuery({ ip: '10.0.0.3' }, spec))
     expect(byIp.items.map((row) => row.details.n)).toEqual([3])
-    const range = await listRows(db, table, parseListQuery({ from: '2024-05-03', to: '2024-05-05T00:00:00Z' }, spec))
+    const range = await listRows<Row>(db, table, parseListQuery({ from: '2024-05-03', to: '2024-05-05T00:00:00Z' }, spec))
     expect(range.items.map((row) => row.details.n)).toEqual([4, 3, 2])
     // midday rows: a plain-day "to" includes the whole of that day
     const midday = uniqueTable('store_midday')
@@ -131,14 +149,14 @@ describe(`listRows and registerListRoute against ${target}`, () => {
       for (const [n, at] of [[1, '2024-05-01T12:00:00Z'], [2, '2024-05-02T12:00:00Z'], [3, '2024-05-02T23:59:59.999Z'], [4, '2024-05-03T00:00:00Z']] as const) {
         await db.query(`INSERT INTO ${midday} VALUES ($1, $2::jsonb, $3)`, [randomUUID(), JSON.stringify({ n }), at])
       }
-      const day = await listRows(db, midday, parseListQuery({ from: '2024-05-02', to: '2024-05-02' }, spec))
+      const day = await listRows<Row>(db, midday, parseListQuery({ from: '2024-05-02', to: '2024-05-02' }, spec))
       expect(day.items.map((row) => row.details.n)).toEqual([3, 2])
-      const instant = await listRows(db, midday, parseListQuery({ to: '2024-05-02T12:00:00Z' }, spec))
+      const instant = await listRows<Row>(db, midday, parseListQuery({ to: '2024-05-02T12:00:00Z' }, spec))
       expect(instant.items.map((row) => row.details.n)).toEqual([2, 1])
     } finally {
       await db.query(`DROP TABLE IF EXISTS ${midday}`)
     }
-    const past = await listRows(db, table, parseListQuery({ skip: '500' }, spec))
+    const past = await listRows<Row>(db, table, parseListQuery({ skip: '500' }, spec))
     expect(past).toEqual({ items: [], limit: 50, skip: 500, total: 12 })
   })
 
@@ -166,8 +184,11 @@ describe(`listRows and registerListRoute against ${target}`, () => {
       const server = await build(async (request) => request.actor?.role === 'admin')
       const anonymous = await server.inject({ url: '/log' })
       expect(anonymous.statusCode).toBe(401)
+      expect(anonymous.json()).toMatchObject({ code: 'FST_OPSKIT_UNAUTHORIZED', message: 'authentication required' })
       expect(anonymous.json().request_id).toBeDefined()
-      expect((await server.inject({ url: '/log', headers: { 'x-user': 'bob' } })).statusCode).toBe(403)
+      const refused = await server.inject({ url: '/log', headers: { 'x-user': 'bob' } })
+      expect(refused.statusCode).toBe(403)
+      expect(refused.json()).toMatchObject({ code: 'FST_OPSKIT_FORBIDDEN' })
       const ok = await server.inject({ url: '/log?limit=2', headers: { 'x-user': 'admin' } })
       expect(ok.statusCode).toBe(200)
       const body = ok.json()
@@ -184,6 +205,48 @@ describe(`listRows and registerListRoute against ${target}`, () => {
       const unknown = await server.inject({ url: '/log?sort=asc', headers: { 'x-user': 'admin' } })
       expect(unknown.statusCode).toBe(400)
       expect(unknown.json().message).toContain('"sort"')
+    })
+
+    it('a throwing authorize is a 500 FST_OPSKIT_AUTHORIZE_FAILED without the thrown message', async () => {
+      const server = await build(() => { throw new Error('vault token t-123 expired') })
+      const res = await server.inject({ url: '/log', headers: { 'x-user': 'admin' } })
+      expect(res.statusCode).toBe(500)
+      expect(res.json()).toMatchObject({ code: 'FST_OPSKIT_AUTHORIZE_FAILED', message: 'authorization check failed' })
+      expect(res.body).not.toContain('t-123')
+    })
+
+    it('declares its querystring as a JSON Schema made from the spec (what @fastify/swagger and other route tools read)', async () => {
+      const schemas: unknown[] = []
+      const server = Fastify()
+      app = server
+      server.addHook('onRoute', (route) => { if (route.url === '/log' && route.method === 'GET') schemas.push(route.schema?.querystring) })
+      registerListRoute(server, { prefix: '/log', authorize: () => true, spec, list: (parsed) => listRows(db, table, parsed) })
+      await server.ready()
+      expect(schemas).toHaveLength(1)
+      expect(Object.keys((schemas[0] as { properties: object }).properties)).toEqual(['limit', 'skip', 'user_id', 'action', 'ip', 'from', 'to'])
+    })
+
+    it('answers each bad parameter with the 400 parseListQuery() throws for it: same code, message and JSON shape', async () => {
+      const server = await build(() => true)
+      for (const [query] of bad) {
+        const qs = new URLSearchParams()
+        for (const [key, value] of Object.entries(query)) for (const v of [value].flat()) qs.append(key, String(v))
+        const res = await server.inject({ url: `/log?${qs}`, headers: { 'x-user': 'admin' } })
+        let thrown: any
+        try { parseListQuery(query, spec) } catch (err) { thrown = err }
+        expect(res.statusCode, qs.toString()).toBe(400)
+        expect(Object.keys(res.json()).sort()).toEqual(['code', 'error', 'message', 'request_id', 'statusCode'])
+        expect(res.json(), qs.toString()).toMatchObject({ statusCode: 400, code: 'FST_OPSKIT_INVALID_QUERY', error: 'Bad Request', message: thrown.message })
+      }
+      const twice = await server.inject({ url: '/log?limit=2&limit=3', headers: { 'x-user': 'admin' } })
+      expect(twice.statusCode).toBe(400)
+      expect(twice.json().message).toContain('"limit"')
+    })
+
+    it('asks authorize before it looks at the querystring: a refused reader gets 401 / 403, never a 400', async () => {
+      const server = await build((request) => request.actor?.role === 'admin')
+      expect((await server.inject({ url: '/log?colour=red' })).statusCode).toBe(401)
+      expect((await server.inject({ url: '/log?limit=1000', headers: { 'x-user': 'bob' } })).statusCode).toBe(403)
     })
 
     it('is not registered at all without authorize', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { openDatabase, quoteIdent, runMigration } from '@opskit/store'
+import { MigrationFailedError, openDatabase, quoteIdent, runMigration } from '@opskit/store'
 import { DATABASE_URL, openTestDatabase, silentLogger, target, uniqueTable } from './test-database.js'
 
 function statements(table: string): string[] {
@@ -47,7 +47,11 @@ describe(`runMigration against ${target}`, () => {
       await db.query(`DROP TABLE IF EXISTS ${table}`)
       await db.close()
     })
-    await expect(runMigration(db, table, [...statements(table), 'CREATE INDEX broken ON nowhere_at_all (x)'])).rejects.toThrow()
+    const failed = await runMigration(db, table, [...statements(table), 'CREATE INDEX broken ON nowhere_at_all (x)']).catch((err: unknown) => err)
+    expect(failed).toBeInstanceOf(MigrationFailedError)
+    expect(failed).toMatchObject({ code: 'FST_OPSKIT_STORE_MIGRATION_FAILED', message: expect.stringContaining(`migration "${table}" failed`) })
+    // The database's own error stays reachable: 42P01 undefined_table.
+    expect((failed as Error).cause).toMatchObject({ code: '42P01' })
     const { rows } = await db.query(`SELECT to_regclass($1) AS t`, [table])
     expect(rows[0]!.t).toBeNull()
     // The connection is usable afterwards (not stuck in an aborted transaction).
@@ -65,7 +69,9 @@ describe('quoteIdent', () => {
   it('throws on anything that could break out of an identifier', () => {
     for (const bad of ['', 'a b', 'x;drop table y', '1abc', 'a"b', 'a.b.c', 'x'.repeat(64)]) {
       expect(() => quoteIdent(bad)).toThrow(/invalid SQL identifier/)
+      expect(() => quoteIdent(bad)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_STORE_INVALID_IDENT' }))
     }
+    expect(() => quoteIdent(42 as never)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_STORE_INVALID_IDENT' }))
   })
 })
 
@@ -79,6 +85,13 @@ describe('openDatabase', () => {
     const { rows } = await db.query<{ id: string }>('SELECT gen_random_uuid()::text AS id')
     expect(rows[0]!.id).toHaveLength(36)
     await db.close()
+  })
+
+  it('refuses something that is not a connection with FST_OPSKIT_STORE_INVALID_CONNECTION naming the package', async () => {
+    await expect(openDatabase(42 as never, { logger: silentLogger, pkg: '@acme/events' })).rejects.toMatchObject({
+      code: 'FST_OPSKIT_STORE_INVALID_CONNECTION',
+      message: expect.stringContaining('@acme/events: connection must be'),
+    })
   })
 
   it('keeps embedded data on disk across reopen with { embedded: { dataDir } }', async () => {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { openDatabase, type Database } from '@opskit/store'
 
@@ -23,9 +22,7 @@ export function newPool(): pg.Pool {
   return pool
 }
 
-export function uniqueTable(base: string): string {
-  return `${base}_${randomBytes(5).toString('hex')}`
-}
+export { uniqueTable } from '../../../test-utils/pg-database.js'
 
 export async function createItemsTable(db: Database, table: string): Promise<void> {
   await db.query(`CREATE TABLE ${table} (id uuid PRIMARY KEY, seq int NOT NULL, label text, created_at timestamptz NOT NULL DEFAULT clock_timestamp())`)

@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
+import pg from 'pg'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 
 /**
  * A TCP proxy of the tests' own between an app and PostgreSQL (the shared server is never
@@ -109,5 +112,63 @@ export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
       held.clear()
       server.close(() => resolve())
     }),
+  }
+}
+
+/** What `useFaultProxy()` gives a fault test's `describe`. */
+export interface FaultProxySetup {
+  /** The proxy in front of PostgreSQL: started in `beforeAll`, closed in `afterAll`; back to `pass` after each test. */
+  proxy: TcpProxy
+  /** A pool straight to PostgreSQL, past the proxy (for checking what was stored); ended in `afterAll`. */
+  direct: pg.Pool
+  /** A table name of its own (`<prefix>_<hex>`), dropped through `direct` in `afterAll`. */
+  newTable(): string
+}
+
+/**
+ * The set-up every fault test over real sockets shares: call it inside a `describe` (one that is
+ * skipped without `DATABASE_URL`). `afterEach` runs after the proxy passes traffic again (close the
+ * test's app there, so its close can reach the database).
+ */
+export function useFaultProxy(databaseUrl: string | undefined, opts: { tablePrefix: string; afterEach?: () => Promise<void> }): FaultProxySetup {
+  const direct = new pg.Pool({ connectionString: databaseUrl })
+  direct.on('error', () => undefined)
+  const tables: string[] = []
+  let started: TcpProxy | undefined
+  const current = (): TcpProxy => {
+    if (started === undefined) throw new Error('useFaultProxy(): the proxy starts in beforeAll')
+    return started
+  }
+  beforeAll(async () => {
+    if (databaseUrl === undefined) throw new Error('useFaultProxy() needs DATABASE_URL: skip the describe without it')
+    started = await startTcpProxy(databaseUrl)
+  })
+  afterEach(async () => {
+    started?.pass()
+    await opts.afterEach?.()
+  })
+  afterAll(async () => {
+    for (const table of tables) await direct.query(`DROP TABLE IF EXISTS ${table}`)
+    await direct.end()
+    await started?.close()
+  })
+  const proxy: TcpProxy = {
+    get port() { return current().port },
+    url: (base) => current().url(base),
+    pass: () => current().pass(),
+    refuse: () => current().refuse(),
+    hang: () => current().hang(),
+    drop: () => current().drop(),
+    get accepted() { return current().accepted },
+    close: () => current().close(),
+  }
+  return {
+    proxy,
+    direct,
+    newTable() {
+      const table = `${opts.tablePrefix}_${randomBytes(5).toString('hex')}`
+      tables.push(table)
+      return table
+    },
   }
 }

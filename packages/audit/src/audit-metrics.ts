@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { labelCap } from '@opskit/core'
 // Type only: @opskit/metrics is an optional sibling (a devDependency), never loaded by audit at run time.
 import type { MetricsApi } from '@opskit/metrics'
 
@@ -11,22 +12,6 @@ export interface AuditMetrics {
 
 /** Distinct `action` label values; further actions are counted as `action="other"`. */
 export const MAX_ACTION_LABELS = 200
-
-/**
- * `action` is free text: a caller putting ids in it must not create a time series per event. The
- * same rule as `labelCap()` of `@opskit/metrics` (first `max` values pass, the rest are `other`),
- * written here because importing that package at run time would load prom-client into every
- * process that audits, metrics or not.
- */
-function actionLabel(max: number): (action: string) => string {
-  const seen = new Set<string>()
-  return (action) => {
-    if (seen.has(action)) return action
-    if (seen.size >= max) return 'other'
-    seen.add(action)
-    return action
-  }
-}
 
 /**
  * Creates `audit_events_total{action}`, `audit_write_failures_total`, `audit_queue_depth` (read
@@ -50,7 +35,8 @@ export function createAuditMetrics(fastify: FastifyInstance, depth: () => number
       this.set(depth())
     },
   })
-  const label = actionLabel(MAX_ACTION_LABELS)
+  // `action` is free text: a caller putting ids in it must not create a time series per event.
+  const label = labelCap(MAX_ACTION_LABELS)
   return {
     committed(counts) {
       for (const [action, n] of counts) events.inc({ action: label(action) }, n)

@@ -20,3 +20,6 @@ export const FST_OPSKIT_CORE_INVALID_JOB_OBSERVER = createError('FST_OPSKIT_CORE
 
 /** `requireRequestContext()` called outside a request (or job). */
 export const FST_OPSKIT_CORE_NO_REQUEST_CONTEXT = createError('FST_OPSKIT_CORE_NO_REQUEST_CONTEXT', '@opskit/core: requireRequestContext() called outside a request', 500)
+
+/** `labelCap(max)` with a `max` that is not a positive integer. */
+export const FST_OPSKIT_CORE_INVALID_LABEL_CAP = createError<[max: string]>('FST_OPSKIT_CORE_INVALID_LABEL_CAP', '@opskit/core: labelCap() needs a positive integer, got %s', 500, TypeError)

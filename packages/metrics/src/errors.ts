@@ -23,10 +23,3 @@ export const FST_OPSKIT_METRICS_METRIC_CONFLICT = createError<[name: string, pro
   TypeError,
 )
 
-/** `labelCap(max)` with a `max` that is not a positive integer. */
-export const FST_OPSKIT_METRICS_INVALID_LABEL_CAP = createError<[max: string]>(
-  'FST_OPSKIT_METRICS_INVALID_LABEL_CAP',
-  '@opskit/metrics: labelCap() needs a positive integer, got %s',
-  500,
-  TypeError,
-)

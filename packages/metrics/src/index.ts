@@ -5,7 +5,6 @@ export {
   FST_METRICS_INVALID_OPTION,
   FST_OPSKIT_METRICS_INVALID_METRIC,
   FST_OPSKIT_METRICS_METRIC_CONFLICT,
-  FST_OPSKIT_METRICS_INVALID_LABEL_CAP,
 } from './errors.js'
 export type { OpskitMetricsOptions, MetricsAuthOptions } from './options.js'
 export { UNMATCHED_ROUTE } from './http-metrics.js'
@@ -13,4 +12,5 @@ export { REJECTED_DEFAULT_METRICS } from './default-metrics.js'
 export { OPSKIT_METRICS } from './known-metrics.js'
 export type { MetricsApi, CounterConfig, GaugeConfig, HistogramConfig, SummaryConfig } from './metrics-api.js'
 export { metricsOf } from './metrics-of.js'
-export { labelCap, OVERFLOW_LABEL } from './label-cap.js'
+// One label-cap rule for every opskit package: core's (no prom-client needed), re-exported here.
+export { labelCap, OVERFLOW_LABEL } from '@opskit/core'

@@ -101,6 +101,6 @@ describe('metricsOf and labelCap', () => {
     const cap = labelCap(2)
     expect(['a', 'b', 'c', 'a', 'd', 'b'].map(cap)).toEqual(['a', 'b', 'other', 'a', 'other', 'b'])
     expect(labelCap(1, 'overflow')('x')).toBe('x')
-    expect(() => labelCap(0)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_METRICS_INVALID_LABEL_CAP', message: expect.stringContaining('positive integer, got 0') }))
+    expect(() => labelCap(0)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_CORE_INVALID_LABEL_CAP', message: expect.stringContaining('positive integer, got 0') }))
   })
 })

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { isPlainObject, isPositiveInt, refuseUnknownKeys } from '@opskit/core'
 import { isConnection, isValidIdent, type Connection } from '@opskit/store'
 
 import { FST_OPSKIT_AUDIT_INVALID_OPTION } from './errors.js'
@@ -98,15 +99,17 @@ export const DEFAULTS = {
 // One INSERT carries the whole batch; beyond this a statement gets too big to be worth it.
 const MAX_BATCH_SIZE = 10_000
 
-const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+const OPTION_KEYS = new Set(['connection', 'table', 'migrate', 'autoAudit', 'redact', 'routes', 'retentionDays', 'queue', 'chain', 'spool'])
+const AUTO_AUDIT_KEYS = new Set(['methods', 'ignore'])
+const ROUTES_KEYS = new Set(['prefix', 'authorize'])
+const QUEUE_KEYS = new Set(['maxBatchSize', 'maxQueueSize', 'maxConcurrentWrites', 'retryBaseMs', 'retryMaxMs', 'closeTimeoutMs', 'writeTimeoutMs', 'settleTimeoutMs'])
+const SPOOL_KEYS = new Set(['dir'])
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 function positiveInt(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+  if (!isPositiveInt(value) || value > max) {
     throw new FST_OPSKIT_AUDIT_INVALID_OPTION(name, max === Number.MAX_SAFE_INTEGER ? 'expected a positive integer' : `expected an integer from 1 to ${max}`)
   }
   return value
@@ -121,6 +124,7 @@ function stringArray(name: string, value: unknown): string[] {
 
 /** Validates options once at `register()`; a bad one throws `FST_OPSKIT_AUDIT_INVALID_OPTION` naming it. */
 export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
+  refuseUnknownKeys(opts, OPTION_KEYS, FST_OPSKIT_AUDIT_INVALID_OPTION)
   const {
     connection,
     table = DEFAULTS.table,
@@ -141,6 +145,7 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
 
   let auto: ResolvedAuditOptions['autoAudit'] = null
   if (autoAudit === true || isPlainObject(autoAudit)) {
+    if (autoAudit !== true) refuseUnknownKeys(autoAudit, AUTO_AUDIT_KEYS, FST_OPSKIT_AUDIT_INVALID_OPTION, 'autoAudit.')
     const { methods = DEFAULTS.methods, ignore = [] } = autoAudit === true ? {} : (autoAudit as AutoAuditOptions)
     const upper = stringArray('autoAudit.methods', methods).map((m) => m.toUpperCase())
     for (const method of upper) {
@@ -153,6 +158,7 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
 
   if (redact !== undefined) stringArray('redact', redact)
   if (!isPlainObject(routes)) throw new FST_OPSKIT_AUDIT_INVALID_OPTION('routes', 'expected { prefix?, authorize }')
+  refuseUnknownKeys(routes, ROUTES_KEYS, FST_OPSKIT_AUDIT_INVALID_OPTION, 'routes.')
   const { prefix = DEFAULTS.prefix, authorize } = routes as AuditRoutesOptions
   if (typeof prefix !== 'string' || !prefix.startsWith('/')) throw new FST_OPSKIT_AUDIT_INVALID_OPTION('routes.prefix', 'expected a path starting with "/"')
   if (authorize !== undefined && typeof authorize !== 'function') {
@@ -163,10 +169,12 @@ export function resolveOptions(opts: OpskitAuditOptions): ResolvedAuditOptions {
   }
   if (typeof chain !== 'boolean') throw new FST_OPSKIT_AUDIT_INVALID_OPTION('chain', 'expected a boolean')
   if (!isPlainObject(queue)) throw new FST_OPSKIT_AUDIT_INVALID_OPTION('queue', 'expected { maxBatchSize?, maxQueueSize?, maxConcurrentWrites?, retryBaseMs?, retryMaxMs?, closeTimeoutMs?, writeTimeoutMs?, settleTimeoutMs? }')
+  refuseUnknownKeys(queue, QUEUE_KEYS, FST_OPSKIT_AUDIT_INVALID_OPTION, 'queue.')
   const q = queue as AuditQueueOptions
   if (spool !== undefined && (!isPlainObject(spool) || typeof spool.dir !== 'string' || spool.dir.length === 0)) {
     throw new FST_OPSKIT_AUDIT_INVALID_OPTION('spool', 'expected { dir: string } (a directory for the spool files)')
   }
+  if (spool !== undefined) refuseUnknownKeys(spool, SPOOL_KEYS, FST_OPSKIT_AUDIT_INVALID_OPTION, 'spool.')
   return {
     connection,
     table,

@@ -18,6 +18,12 @@ describe('options', () => {
     ['retentionDays', { retentionDays: 0 }],
     ['queue.maxBatchSize', { queue: { maxBatchSize: 20000 } }],
     ['queue.maxQueueSize', { queue: { maxQueueSize: -1 } }],
+    // one unknown-key policy, as every opskit package: a misspelt key fails, named
+    ['chian', { chian: true }],
+    ['autoAudit.method', { autoAudit: { method: ['POST'] } }],
+    ['routes.authorise', { routes: { authorise: () => true } }],
+    ['queue.maxBatch', { queue: { maxBatch: 10 } }],
+    ['spool.directory', { spool: { dir: '/tmp/x', directory: '/tmp/y' } }],
   ]
   for (const [name, opts] of bad) {
     it(`register() throws FST_OPSKIT_AUDIT_INVALID_OPTION naming "${name}"`, async () => {

@@ -82,6 +82,8 @@ export class SecurityLog {
     this.#queue = new GroupCommitQueue<Row>({
       write: (batch) => this.#write(batch),
       maxBatchSize: queue.maxBatchSize,
+      // Two batches in flight (as audit's default): one is written while the next fills.
+      maxConcurrentWrites: 2,
       maxQueueSize: queue.maxQueueSize,
       retryBaseMs: queue.retryBaseMs,
       retryMaxMs: queue.retryMaxMs,

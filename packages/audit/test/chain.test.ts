@@ -77,7 +77,8 @@ describe(`tamper evidence (chain: true) against ${target}`, () => {
     const query = pool.query.bind(pool) as (text: string, params?: unknown[]) => Promise<unknown>
     ;(pool as unknown as { query: typeof query }).query = async (text, params) => {
       if (!text.startsWith('INSERT')) return query(text, params)
-      sent.push((params![0] as string[]).slice())
+      // The id column's array literal, {"<uuid>","<uuid>",...}.
+      sent.push((params![0] as string).slice(2, -2).split('","'))
       maxInFlight = Math.max(maxInFlight, ++inFlight)
       try {
         return await query(text, params)

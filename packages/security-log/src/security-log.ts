@@ -12,7 +12,7 @@ import { logSecurityEvent } from './log-line.js'
 import type { ResolvedOptions } from './options.js'
 import { buildRecord } from './record.js'
 import type { SecurityEvent, SecurityEventContext, SecurityRecord } from './record.js'
-import { COLUMNS, insertStatement, securityLogMigration } from './schema.js'
+import { COLUMNS, insertParams, insertStatement, securityLogMigration } from './schema.js'
 
 /** Query parameters of `GET <prefix>` and `securityLog.query()`. */
 export const LIST_SPEC: ListSpec = {
@@ -60,7 +60,7 @@ export class SecurityLog {
   readonly #abuse: AbuseDetector | undefined
   readonly #alerts: AlertDispatcher | undefined
   readonly #observing = new Set<Promise<void>>()
-  readonly #statements = new Map<number, string>()
+  readonly #insert: string
   readonly #outage: OutageLog
   readonly #spool: Spool | undefined
 
@@ -70,6 +70,7 @@ export class SecurityLog {
     this.#options = options
     this.#logger = logger
     const { table, queue } = options
+    this.#insert = insertStatement(table)
     this.#outage = new OutageLog({
       logger,
       // A database message can echo a value from a row: masked like every other log field.
@@ -249,13 +250,7 @@ export class SecurityLog {
   }
 
   async #write(batch: Row[]): Promise<void> {
-    // Small batches (the idle case) and full ones (the busy case) are the common sizes: keep those.
-    let text = this.#statements.get(batch.length)
-    if (text === undefined) {
-      text = insertStatement(this.#options.table, batch.length)
-      if (batch.length <= 32 || batch.length === this.#options.queue.maxBatchSize) this.#statements.set(batch.length, text)
-    }
-    await this.#db.query(text, batch.flat())
+    await this.#db.query(this.#insert, insertParams(batch))
   }
 
   // Alone in its INSERT and still refused (a CHECK or an index the table was given): never retried;

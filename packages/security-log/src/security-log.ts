@@ -1,5 +1,5 @@
 import { redactString } from '@opskit/core'
-import { GroupCommitQueue, InvalidQueryError, listRows, OutageLog, parseListQuery, QueueClosedError, refusedError, runMigration } from '@opskit/store'
+import { GroupCommitQueue, InvalidQueryError, listRows, OutageLog, parseListQuery, PreparedStatement, QueueClosedError, refusedError, runMigration } from '@opskit/store'
 import type { Spool } from '@opskit/store'
 import type { Database, ListResult, ListSpec, ParsedList } from '@opskit/store'
 import type { FastifyBaseLogger } from 'fastify'
@@ -60,7 +60,7 @@ export class SecurityLog {
   readonly #abuse: AbuseDetector | undefined
   readonly #alerts: AlertDispatcher | undefined
   readonly #observing = new Set<Promise<void>>()
-  readonly #insert: string
+  readonly #insert: PreparedStatement
   readonly #outage: OutageLog
   readonly #spool: Spool | undefined
 
@@ -70,7 +70,7 @@ export class SecurityLog {
     this.#options = options
     this.#logger = logger
     const { table, queue } = options
-    this.#insert = insertStatement(table)
+    this.#insert = new PreparedStatement(insertStatement(table))
     this.#outage = new OutageLog({
       logger,
       // A database message can echo a value from a row: masked like every other log field.
@@ -250,7 +250,7 @@ export class SecurityLog {
   }
 
   async #write(batch: Row[]): Promise<void> {
-    await this.#db.query(this.#insert, insertParams(batch))
+    await this.#insert.run(this.#db, insertParams(batch))
   }
 
   // Alone in its INSERT and still refused (a CHECK or an index the table was given): never retried;

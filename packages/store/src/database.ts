@@ -41,7 +41,8 @@ export interface Queryable {
 
 export interface Database {
   readonly kind: 'postgres' | 'pglite'
-  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResultLike<R>>
+  /** `name`: run as that named prepared statement on PostgreSQL (ignored by PGlite). */
+  query<R = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<QueryResultLike<R>>
   /** Runs fn with exclusive use of one connection (for migrations under an advisory lock). */
   withClient<T>(fn: (q: Queryable) => Promise<T>): Promise<T>
   /** Ends only what openDatabase opened; a user's pg.Pool is left open. */
@@ -106,7 +107,7 @@ function postgresDatabase(pool: pg.Pool, owned: boolean, closeMs = DEFAULT_TIMEO
   }
   return {
     kind: 'postgres',
-    query: (text, params) => pool.query(text, params as unknown[]) as Promise<any>,
+    query: (text, params, name) => (name === undefined ? pool.query(text, params as unknown[]) : pool.query({ name, text, values: params as unknown[] })) as Promise<any>,
     async withClient(fn) {
       const client = await pool.connect()
       let failed: Error | undefined

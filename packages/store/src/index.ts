@@ -15,3 +15,4 @@ export { storableText, storableJson, storableIp, deeperThan, MAX_JSON_DEPTH } fr
 export { Spool, SpoolLockedError } from './spool.js'
 export type { SpoolOptions, SpoolSegment } from './spool.js'
 export { arrayLiteral } from './array-literal.js'
+export { PreparedStatement } from './prepared-statement.js'

@@ -74,14 +74,16 @@ describe(`tamper evidence (chain: true) against ${target}`, () => {
     let inFlight = 0
     let maxInFlight = 0
     const sent: string[][] = []
-    const query = pool.query.bind(pool) as (text: string, params?: unknown[]) => Promise<unknown>
-    ;(pool as unknown as { query: typeof query }).query = async (text, params) => {
-      if (!text.startsWith('INSERT')) return query(text, params)
+    type Config = string | { text: string; values: unknown[] }
+    const query = pool.query.bind(pool) as (config: Config, params?: unknown[]) => Promise<unknown>
+    ;(pool as unknown as { query: typeof query }).query = async (config, params) => {
+      // The prepared INSERT comes as { name, text, values }.
+      if (typeof config === 'string' || !config.text.startsWith('INSERT')) return query(config, params)
       // The id column's array literal, {"<uuid>","<uuid>",...}.
-      sent.push((params![0] as string).slice(2, -2).split('","'))
+      sent.push((config.values[0] as string).slice(2, -2).split('","'))
       maxInFlight = Math.max(maxInFlight, ++inFlight)
       try {
-        return await query(text, params)
+        return await query(config, params)
       } finally {
         inFlight--
       }

@@ -2,16 +2,19 @@
 // its event's commit, against the same PostgreSQL table written the hand-rolled way (one awaited
 // INSERT per event on a pg.Pool, what audit code usually does), and the plugin again with the
 // durable spool on (`spool: { dir }` in a temporary directory). Rounds alternate A B C A B C.
+// Then the goal lines (group commit ≥ 50,000 events/s with the spool off, ≥ 35,000 with it on)
+// and, beside them, PostgreSQL's own limit for the same rows prebuilt (`bench/lib/write-limit.js`).
 //
 //   pnpm build && DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node bench/security-log.js [events] [callers] [rounds]
 import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import pg from 'pg'
 import { opskitCore } from '../packages/core/dist/index.js'
 import { opskitSecurityLog, securityLogMigration } from '../packages/security-log/dist/index.js'
+import { limitLines, writeLimit } from './lib/write-limit.js'
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const EVENTS = Number(process.argv[2] ?? 10_000)
@@ -78,6 +81,18 @@ for (const [name, runs] of Object.entries(results)) {
   console.log(`  ${name.padEnd(32)} ${Math.round(median(runs, 'perSecond')).toString().padStart(8)} events/s   p50 ${median(runs, 'p50').toFixed(1)} ms   p99 ${median(runs, 'p99').toFixed(1)} ms`)
 }
 console.log(`  rows in the table: ${rows[0].n} of ${expected} ${rows[0].n === expected ? '(all landed)' : '(MISSING ROWS)'}`)
+
+const ok = (pass) => (pass ? 'OK  ' : 'MISS')
+const off = median(results['opskit (group commit)'], 'perSecond')
+const on = median(results['opskit (group commit + spool)'], 'perSecond')
+const limit = await writeLimit({ url: DATABASE_URL, kind: 'security-log', rows: Math.max(EVENTS, 20_000), modes: ['unnest 100×2', 'VALUES 100×2', 'VALUES 500×2', 'COPY'] })
+console.log('')
+console.log('| measure | value | goal |')
+console.log('| --- | --- | --- |')
+console.log(`| record() throughput, spool off, ${EVENTS} awaited events from ${CALLERS} callers (median of ${ROUNDS}) | ${Math.round(off).toLocaleString('en-US')} events/s | ${ok(off >= 50_000)} ≥ 50,000 events/s |`)
+console.log(`| record() throughput, spool on (same rounds, interleaved) | ${Math.round(on).toLocaleString('en-US')} events/s | ${ok(on >= 35_000)} ≥ 35,000 events/s |`)
+for (const line of limitLines(limit)) console.log(line)
+console.log(`(one run on this machine: ${os.cpus().length} CPUs shared with PostgreSQL, load average ${os.loadavg()[0].toFixed(2)} at the end)`)
 
 await app.close()
 await spooled.close()

@@ -1,5 +1,5 @@
 import { redactString } from '@opskit/core'
-import { asDataError, quoteIdent, storableJson, storableText, type Queryable } from '@opskit/store'
+import { arrayLiteral, asDataError, PreparedStatement, quoteIdent, storableJson, storableText, type Database, type Queryable } from '@opskit/store'
 import { eventSummary, updateSummary } from './changes-summary.js'
 import { AUDIT_COLUMNS } from './schema.js'
 import type { AuditRecord } from './types.js'
@@ -80,13 +80,16 @@ export function fromSpoolEntry(entry: unknown): AuditRecord | null {
  */
 export class AuditInsert {
   readonly text: string
+  readonly #prepared: PreparedStatement
 
   constructor(table: string) {
     const arrays = TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ')
     this.text = `INSERT INTO ${quoteIdent(table)} (${AUDIT_COLUMNS.join(', ')}) SELECT * FROM unnest(${arrays}) ON CONFLICT (id) DO NOTHING`
+    this.#prepared = new PreparedStatement(this.text)
   }
 
-  params(batch: Row[]): unknown[][] {
+  /** One PostgreSQL array literal per column (`arrayLiteral` of @opskit/store: cheaper than pg's JS-array escaping). */
+  params(batch: Row[]): string[] {
     const n = batch.length
     const columns: unknown[][] = []
     for (let c = 0; c < COLUMN_COUNT; c++) columns.push(new Array(n))
@@ -111,11 +114,14 @@ export class AuditInsert {
       columns[14]![i] = row.created_at
       columns[15]![i] = row.trace_id ?? null
     }
-    return columns
+    const literals: string[] = new Array(COLUMN_COUNT)
+    for (let c = 0; c < COLUMN_COUNT; c++) literals[c] = arrayLiteral(columns[c]!)
+    return literals
   }
 
-  async write(q: Queryable, batch: AuditRecord[]): Promise<void> {
-    let params: unknown[][]
+  /** Writes `batch` on the caller's client (transactional mode) or, prepared, on the trail's own database. */
+  async write(q: Queryable | Database, batch: AuditRecord[]): Promise<void> {
+    let params: string[]
     try {
       params = this.params(batch)
     } catch (err) {
@@ -123,6 +129,7 @@ export class AuditInsert {
       // queue splits the batch and refuses that row alone rather than retrying it forever.
       throw asDataError(err)
     }
-    await q.query(this.text, params)
+    if ('kind' in q && typeof q.withClient === 'function') await this.#prepared.run(q, params)
+    else await q.query(this.text, params)
   }
 }

@@ -66,6 +66,49 @@ describe(`tamper evidence (chain: true) against ${target}`, () => {
     expect(await b.audit.head()).toBe(await a.audit.head())
   })
 
+  it.skipIf(DATABASE_URL === undefined)('callers awaiting in step fill two batches in flight at once: one unbroken chain, every row once, each batch in acceptance order', async () => {
+    const table = newTable()
+    const pg = (await import('pg')).default
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 })
+    // Counts the audit INSERTs in flight at once, and the ids of each, as sent.
+    let inFlight = 0
+    let maxInFlight = 0
+    const sent: string[][] = []
+    type Config = string | { text: string; values: unknown[] }
+    const query = pool.query.bind(pool) as (config: Config, params?: unknown[]) => Promise<unknown>
+    ;(pool as unknown as { query: typeof query }).query = async (config, params) => {
+      // The prepared INSERT comes as { name, text, values }.
+      if (typeof config === 'string' || !config.text.startsWith('INSERT')) return query(config, params)
+      // The id column's array literal, {"<uuid>","<uuid>",...}.
+      sent.push((config.values[0] as string).slice(2, -2).split('","'))
+      maxInFlight = Math.max(maxInFlight, ++inFlight)
+      try {
+        return await query(config, params)
+      } finally {
+        inFlight--
+      }
+    }
+    try {
+      const app = await newApp(table, { connection: pool, queue: { maxConcurrentWrites: 2 } })
+      const accepted: string[] = []
+      await Promise.all(Array.from({ length: 100 }, async (_, caller) => {
+        for (let round = 0; round < 4; round++) accepted.push((await app.audit.record(update(caller * 10 + round))).id)
+      }))
+      expect(maxInFlight).toBe(2)
+      expect(sent.length).toBeGreaterThanOrEqual(8)
+      expect(await app.audit.verify()).toEqual({ ok: true, checked: 400 })
+      const rows = await db.query(`SELECT id::text, chain_seq::int AS s FROM ${table} ORDER BY chain_seq`)
+      expect(rows.map((r) => r.s)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1))
+      expect(new Set(rows.map((r) => r.id)).size).toBe(400)
+      // Each batch holds consecutive chain positions, in the order it was sent.
+      const position = new Map(rows.map((r) => [r.id, r.s]))
+      for (const ids of sent) expect(ids.map((id) => position.get(id)! - position.get(ids[0]!)!)).toEqual(ids.map((_, i) => i))
+      await app.close()
+    } finally {
+      await pool.end()
+    }
+  })
+
   it.skipIf(DATABASE_URL === undefined)('a second transaction appending while the first is open waits for its COMMIT, then links to its row', async () => {
     const table = newTable()
     const app = await newApp(table)

@@ -22,7 +22,9 @@ describe(`group commit against ${target}`, () => {
       },
     }
     connection.query = function (this: unknown, text: unknown, ...rest: unknown[]) {
-      if (typeof text === 'string' && text.startsWith(`INSERT INTO "${table}"`)) counter.count++
+      // A string, or { name, text, values } for the prepared INSERT.
+      const sql = typeof text === 'string' ? text : (text as { text?: unknown } | null)?.text
+      if (typeof sql === 'string' && sql.startsWith(`INSERT INTO "${table}"`)) counter.count++
       return original.call(this, text, ...rest)
     }
     return counter

@@ -132,6 +132,18 @@ describe(`request.audit() and fastify.audit.record() against ${target}`, () => {
     ])
   })
 
+  it('stores texts that look like array syntax exactly as given, in one batch (NULL, empty, braces, commas, quotes, backslashes)', async () => {
+    const { app, table } = await start()
+    const names = ['NULL', '', '{a,b}', 'x,y', 'say "hi"', 'C:\\dir\\', '\\"', ' spaced ', 'line\nbreak', 'é 😀']
+    const records = await Promise.all(names.map((entityName, i) => app.audit.record({
+      action: 'rename', entityType: 'doc', entityId: `d${i}`, entityName,
+      before: { name: 'old' }, after: { name: entityName, 'k"\\': [entityName] },
+    })))
+    const rows = await db.query(`SELECT entity_id, entity_name, new_values FROM ${table} ORDER BY entity_id`)
+    expect(rows).toEqual(names.map((entityName, i) => ({ entity_id: `d${i}`, entity_name: entityName, new_values: records[i]!.new_values })))
+    expect(rows.map((r: { new_values: { name: string } }) => r.new_values.name)).toEqual(names)
+  })
+
   it('takes the context from getRequestContext() in code called from a handler, and none outside a request', async () => {
     async function confirmBooking(audit: FastifyInstance['audit']) {
       expect(getRequestContext()).toBeDefined()

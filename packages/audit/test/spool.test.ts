@@ -28,10 +28,19 @@ function lines(proc: ChildProcess): () => Promise<string> {
   return () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiting.push(resolve)))
 }
 
-async function spooledLines(dir: string): Promise<number> {
+/** Entries on disk: each whole line is a group, `{"group":[…]}`. */
+async function spooledEntries(dir: string): Promise<number> {
   let n = 0
   for (const file of await readdir(dir)) {
-    if (file.endsWith('.jsonl')) n += (await readFile(join(dir, file), 'utf8')).split('\n').filter((l) => l.length > 0).length
+    if (!file.endsWith('.jsonl')) continue
+    for (const line of (await readFile(join(dir, file), 'utf8')).split('\n')) {
+      if (line.length === 0) continue
+      try {
+        n += (JSON.parse(line) as { group: unknown[] }).group.length
+      } catch {
+        // a group still being written
+      }
+    }
   }
   return n
 }
@@ -68,7 +77,7 @@ describe.skipIf(DATABASE_URL === undefined)('audit spool: SIGKILL during a Postg
     first.stdin!.write(`go ${during}\n`)
     expect(await next()).toBe(`accepted ${during}`)
     // Accepted means on disk: wait for the group fsyncs, then kill it mid-outage.
-    await expect.poll(() => spooledLines(dir), { timeout: 20_000 }).toBeGreaterThanOrEqual(during)
+    await expect.poll(() => spooledEntries(dir), { timeout: 20_000 }).toBeGreaterThanOrEqual(during)
     const exited = new Promise((resolve) => first.on('exit', resolve))
     first.kill('SIGKILL')
     await exited

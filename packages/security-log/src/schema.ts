@@ -1,4 +1,4 @@
-import { quoteIdent } from '@opskit/store'
+import { arrayLiteral, quoteIdent } from '@opskit/store'
 
 /** Default table name. */
 export const DEFAULT_TABLE = 'security_logs'
@@ -50,16 +50,28 @@ export function securityLogMigration(table: string = DEFAULT_TABLE): string[] {
   ]
 }
 
+/** Column types, in `COLUMNS` order, for the INSERT's `unnest($n::type[], …)`. */
+const TYPES = ['uuid', 'text', 'text', 'text', 'text', 'inet', 'text', 'text', 'text', 'jsonb', 'timestamptz', 'text'] as const
+
 /**
- * `INSERT ... VALUES (...), (...) ON CONFLICT (id) DO NOTHING` for `rows` rows: ids are made
- * client-side, so a batch retried after an ambiguous failure never lands twice.
+ * `INSERT ... SELECT * FROM unnest($1::uuid[], …) ON CONFLICT (id) DO NOTHING`, one array per
+ * column: one short statement for every batch size (a multi-row VALUES with 12 parameters a row
+ * cost PostgreSQL half again as much CPU per row, parsing and planning a new text per size). Ids
+ * are made client-side, so a batch retried after an ambiguous failure never lands twice.
  */
-export function insertStatement(table: string, rows: number): string {
-  const width = COLUMNS.length
-  const groups: string[] = new Array(rows)
-  for (let r = 0; r < rows; r++) {
-    const o = r * width
-    groups[r] = `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}, $${o + 6}::inet, $${o + 7}, $${o + 8}, $${o + 9}, $${o + 10}::jsonb, $${o + 11}::timestamptz, $${o + 12})`
+export function insertStatement(table: string): string {
+  const arrays = TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ')
+  return `INSERT INTO ${quoteIdent(table)} (${COLUMNS.join(', ')}) SELECT * FROM unnest(${arrays}) ON CONFLICT (id) DO NOTHING`
+}
+
+/** The INSERT's parameters for `rows` (each a row's values in `COLUMNS` order): one array literal per column. */
+export function insertParams(rows: readonly unknown[][]): string[] {
+  const n = rows.length
+  const params: string[] = new Array(COLUMNS.length)
+  const column: unknown[] = new Array(n)
+  for (let c = 0; c < COLUMNS.length; c++) {
+    for (let i = 0; i < n; i++) column[i] = rows[i]![c]
+    params[c] = arrayLiteral(column)
   }
-  return `INSERT INTO ${quoteIdent(table)} (${COLUMNS.join(', ')}) VALUES ${groups.join(', ')} ON CONFLICT (id) DO NOTHING`
+  return params
 }

@@ -1,5 +1,5 @@
 import { redactString } from '@opskit/core'
-import { GroupCommitQueue, InvalidQueryError, listRows, OutageLog, parseListQuery, QueueClosedError, refusedError, runMigration } from '@opskit/store'
+import { GroupCommitQueue, InvalidQueryError, listRows, OutageLog, parseListQuery, PreparedStatement, QueueClosedError, refusedError, runMigration } from '@opskit/store'
 import type { Spool } from '@opskit/store'
 import type { Database, ListResult, ListSpec, ParsedList } from '@opskit/store'
 import { metricsOf } from '@opskit/metrics'
@@ -13,7 +13,7 @@ import { logSecurityEvent } from './log-line.js'
 import type { ResolvedOptions } from './options.js'
 import { buildRecord } from './record.js'
 import type { SecurityEvent, SecurityEventContext, SecurityRecord } from './record.js'
-import { COLUMNS, insertStatement, securityLogMigration } from './schema.js'
+import { COLUMNS, insertParams, insertStatement, securityLogMigration } from './schema.js'
 
 /** Query parameters of `GET <prefix>` and `securityLog.query()`. */
 export const LIST_SPEC: ListSpec = {
@@ -61,7 +61,7 @@ export class SecurityLog {
   readonly #abuse: AbuseDetector | undefined
   readonly #alerts: AlertDispatcher | undefined
   readonly #observing = new Set<Promise<void>>()
-  readonly #statements = new Map<number, string>()
+  readonly #insert: PreparedStatement
   readonly #outage: OutageLog
   readonly #spool: Spool | undefined
 
@@ -71,6 +71,7 @@ export class SecurityLog {
     this.#options = options
     this.#logger = logger
     const { table, queue } = options
+    this.#insert = new PreparedStatement(insertStatement(table))
     this.#outage = new OutageLog({
       logger,
       // A database message can echo a value from a row: masked like every other log field.
@@ -83,6 +84,8 @@ export class SecurityLog {
     this.#queue = new GroupCommitQueue<Row>({
       write: (batch) => this.#write(batch),
       maxBatchSize: queue.maxBatchSize,
+      // Two batches in flight (as audit's default): one is written while the next fills.
+      maxConcurrentWrites: 2,
       maxQueueSize: queue.maxQueueSize,
       retryBaseMs: queue.retryBaseMs,
       retryMaxMs: queue.retryMaxMs,
@@ -251,13 +254,7 @@ export class SecurityLog {
   }
 
   async #write(batch: Row[]): Promise<void> {
-    // Small batches (the idle case) and full ones (the busy case) are the common sizes: keep those.
-    let text = this.#statements.get(batch.length)
-    if (text === undefined) {
-      text = insertStatement(this.#options.table, batch.length)
-      if (batch.length <= 32 || batch.length === this.#options.queue.maxBatchSize) this.#statements.set(batch.length, text)
-    }
-    await this.#db.query(text, batch.flat())
+    await this.#insert.run(this.#db, insertParams(batch))
   }
 
   // Alone in its INSERT and still refused (a CHECK or an index the table was given): never retried;

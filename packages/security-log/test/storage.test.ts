@@ -43,6 +43,21 @@ describe(`storage (${STORE})`, () => {
     expect((await app.securityLog.query({ user_id: 'caller-42', limit: 1 })).total).toBe(100)
   })
 
+  it('stores texts that look like array syntax exactly as given, in one batch (NULL, empty, braces, commas, quotes, backslashes)', async () => {
+    app = await buildApp({ table: table(), autoCapture: false })
+    const texts = ['NULL', '', '{a,b}', 'x,y', 'say "hi"', 'C:\\dir\\', '\\"', ' spaced ', 'é 😀']
+    const records = await Promise.all(texts.map((text, i) => app!.securityLog.record(
+      { action: 'login_failure', userId: text, details: { i, text, [`k"\\${i}`]: [text] } },
+      { userAgent: text, requestPath: `/p/${text}`, ip: '::1' },
+    )))
+    const { items } = await app.securityLog.query({ limit: 100 })
+    const byId = new Map(items.map((item) => [item.id, item]))
+    texts.forEach((text, i) => {
+      expect(byId.get(records[i]!.id)).toMatchObject({ user_id: text, user_agent: text, request_path: `/p/${text}`, ip_address: '::1', details: records[i]!.details })
+      expect(byId.get(records[i]!.id)!.details).toEqual({ i, text, [`k"\\${i}`]: [text] })
+    })
+  })
+
   it('fastify.close() writes every event accepted before it, even ones nobody awaited', async () => {
     const name = table()
     let connection: string | { embedded: { dataDir: string } } | undefined = DATABASE_URL

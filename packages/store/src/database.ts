@@ -42,7 +42,8 @@ export interface Queryable {
 
 export interface Database {
   readonly kind: 'postgres' | 'pglite'
-  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResultLike<R>>
+  /** `name`: run as that named prepared statement on PostgreSQL (ignored by PGlite). */
+  query<R = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<QueryResultLike<R>>
   /** Runs fn with exclusive use of one connection (for migrations under an advisory lock). */
   withClient<T>(fn: (q: Queryable) => Promise<T>): Promise<T>
   /** Ends only what openDatabase opened; a user's pg.Pool is left open. */
@@ -104,7 +105,8 @@ function postgresDatabase(pool: pg.Pool, owned: boolean, closeMs = DEFAULT_TIMEO
   }
   return {
     kind: 'postgres',
-    query: <R>(text: string, params?: unknown[]) => pool.query<R & pg.QueryResultRow>(text, params),
+    query: <R>(text: string, params?: unknown[], name?: string) =>
+      name === undefined ? pool.query<R & pg.QueryResultRow>(text, params) : pool.query<R & pg.QueryResultRow>({ name, text, values: params }),
     async withClient(fn) {
       const client = await pool.connect()
       let failed: Error | undefined

@@ -131,6 +131,9 @@ const emptyRun = <T>(): Run<T> => ({ items: [], resolves: [], rejects: [], times
 
 const noop = (): void => undefined
 
+/** `#pump()` splits what is queued over free write slots only into batches of at least this many items. */
+const MIN_SHARED_BATCH = 16
+
 /**
  * Group commit: while a write is in flight new items queue; when it finishes the next write takes
  * up to `maxBatchSize` of them, so batches grow with load and an idle queue writes its first item on
@@ -198,7 +201,7 @@ export class GroupCommitQueue<T> {
     this.#kick = this.#scope.bind(() => {
       this.#scheduled = false
       if (this.#opts.spool !== undefined && this.#appendLoop === null && this.#toSpool.length > 0) this.#appendLoop = this.#appendGroups()
-      this.#pump()
+      this.#pump(true)
     })
     this.#sweep = this.#scope.bind(() => this.#expire())
   }
@@ -443,24 +446,35 @@ export class GroupCommitQueue<T> {
     return lowest
   }
 
-  /** Starts writes while there are queued items and free write slots. */
-  #pump(): void {
+  /**
+   * Starts writes while there are queued items and free write slots. With `share` (the pump after
+   * pushes) and nothing in flight, what is queued is shared out over the slots (no part smaller
+   * than `MIN_SHARED_BATCH`): callers that await their commit push in step, and one batch holding
+   * all of them would leave the database idle while the next is built and the process idle while
+   * it is written. Halves overlap instead, and stay apart: each commit's callers form the next
+   * batch while the other is written. Never shared when a batch has just settled (its callers have
+   * not pushed again yet) or while another is in flight, so batches do not keep shrinking.
+   */
+  #pump(share = false): void {
     while (this.#queued.items.length > 0 && this.#inFlight.size < this.#maxConcurrent && this.#aborted === null) {
-      const batch = this.#take()
+      const queued = this.#queued.items.length
+      const parts = !share || this.#inFlight.size > 0 ? 1 : Math.min(this.#maxConcurrent, Math.max(1, Math.floor(queued / MIN_SHARED_BATCH)))
+      const batch = this.#take(Math.min(this.#maxBatchSize, Math.ceil(queued / parts)))
       this.#inFlight.add(batch)
       void this.#writeBatch(batch)
     }
   }
 
-  #take(): Batch<T> {
+  /** The first `size` queued items as a batch (all of them when `size` covers the queue). */
+  #take(size: number): Batch<T> {
     const start = this.#taken
     const queued = this.#queued
     let batch: Batch<T>
-    if (queued.items.length <= this.#maxBatchSize) {
+    if (queued.items.length <= size) {
       batch = { ...queued, start, settled: false }
       this.#queued = emptyRun()
     } else {
-      const n = this.#maxBatchSize
+      const n = size
       const expired = Math.min(queued.expired, n)
       batch = {
         start,

@@ -17,3 +17,5 @@ export type { SpoolOptions, SpoolSegment } from './spool.js'
 export {
   InvalidQueryError, RefusedError, UnauthorizedError, ForbiddenError, AuthorizeFailedError, InvalidIdentError, InvalidConnectionError, MigrationFailedError,
 } from './errors.js'
+export { arrayLiteral } from './array-literal.js'
+export { PreparedStatement } from './prepared-statement.js'

@@ -211,6 +211,59 @@ describe(`GroupCommitQueue against ${target}`, () => {
     await queue.close()
   })
 
+  it('shares callers that await in step over the write slots: two batches of 50 in flight, in acceptance order, that do not keep shrinking', async () => {
+    const table = await freshTable()
+    const batches: number[][] = []
+    let inFlight = 0
+    let maxInFlight = 0
+    const queue = new GroupCommitQueue<Item>({
+      maxConcurrentWrites: 2,
+      write: async (batch) => {
+        batches.push(batch.map((item) => item.seq))
+        maxInFlight = Math.max(maxInFlight, ++inFlight)
+        try {
+          await insertItems(db, table, batch)
+        } finally {
+          inFlight--
+        }
+      },
+    })
+    const accepted: number[] = []
+    let seq = 0
+    // 100 callers, each pushing its next item once the last is committed (5 rounds).
+    await Promise.all(Array.from({ length: 100 }, async () => {
+      for (let round = 0; round < 5; round++) {
+        const item = { id: randomUUID(), seq: seq++ }
+        accepted.push(item.seq)
+        await queue.push(item)
+      }
+    }))
+    expect(maxInFlight).toBe(2)
+    // Each half of the callers forms the next batch while the other is written. Only once one half
+    // is done (halves drift: one may finish a round or two early) is the other's rest shared out
+    // again, into quarters at the least.
+    expect(batches.filter((b) => b.length === 50).length).toBeGreaterThanOrEqual(6)
+    expect(Math.min(...batches.map((b) => b.length))).toBeGreaterThanOrEqual(25)
+    expect(batches.flat()).toEqual(accepted)
+    expect(await countRows(table)).toEqual({ total: 500, distinct: 500 })
+    await queue.close()
+  })
+
+  it('does not split a small group over the write slots (one INSERT for 10 items)', async () => {
+    const table = await freshTable()
+    const sizes: number[] = []
+    const queue = new GroupCommitQueue<Item>({
+      maxConcurrentWrites: 2,
+      write: async (batch) => {
+        sizes.push(batch.length)
+        await insertItems(db, table, batch)
+      },
+    })
+    await Promise.all(Array.from({ length: 10 }, (_, seq) => queue.push({ id: randomUUID(), seq })))
+    expect(sizes).toEqual([10])
+    await queue.close()
+  })
+
   it('rejects invalid options', () => {
     expect(() => new GroupCommitQueue<Item>({ write: async () => {}, maxBatchSize: 0 })).toThrow(/maxBatchSize/)
     expect(() => new GroupCommitQueue<Item>({} as any)).toThrow(/write/)

@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -36,5 +36,31 @@ describe('Spool', () => {
     await next.close(0)
     expect((await readdir(dir)).includes('events.lock')).toBe(false)
     await (second as Spool).close(0)
+  })
+
+  it('empties the active file in place once all it holds is settled: a crash after that replays only what came later', async () => {
+    const dir = await newDir()
+    const first = await Spool.open({ dir }, 'events')
+    const a = await first.append([{ n: 1 }, { n: 2 }])
+    first.settle(a, 2)
+    expect((await stat(a.file)).size).toBe(0)
+    const b = await first.append([{ n: 3 }])
+    expect(b.file).toBe(a.file)
+    // One line per group.
+    expect(await readFile(b.file, 'utf8')).toBe('{"group":[{"n":3}]}\n')
+    await first.close(1)
+
+    const next = await Spool.open({ dir }, 'events')
+    expect((await next.leftovers()).map((l) => l.entries)).toEqual([[{ n: 3 }]])
+    await next.close(1)
+  })
+
+  it('replays files of earlier versions (one entry per line) beside group lines', async () => {
+    const dir = await newDir()
+    await writeFile(join(dir, 'events-000000000000001-1-000000.jsonl'), '["a",1]\n["b",2]\n')
+    await writeFile(join(dir, 'events-000000000000002-1-000000.jsonl'), '{"group":[["c",3],["d",4]]}\n{"group":[["e",5]]}\n')
+    const spool = await Spool.open({ dir }, 'events')
+    expect((await spool.leftovers()).map((l) => l.entries)).toEqual([[['a', 1], ['b', 2]], [['c', 3], ['d', 4], ['e', 5]]])
+    await spool.close(5)
   })
 })

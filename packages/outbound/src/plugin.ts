@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { addOpskitHook } from '@opskit/core'
 import { CallObserver, kOwner } from './call-observer.js'
 import { subscribeHttp } from './http-channels.js'
 import { resolveOptions } from './options.js'
@@ -14,10 +15,9 @@ const plugin: FastifyPluginAsync<OpskitOutboundOptions> = async (fastify, opts) 
 
   // A call made while this instance serves a request is this instance's alone: another Fastify
   // in the same process (with its own @opskit/outbound) leaves it out of its lines and counters.
-  fastify.addHook('onRequest', function markOwner(request: FastifyRequest, _reply, done) {
+  addOpskitHook(fastify, 'onRequest', function markOwner(request: FastifyRequest) {
     const context = request.opskitContext
     if (context !== null && context !== undefined) (context as unknown as Record<symbol, unknown>)[kOwner] = observer
-    done()
   })
 
   // Subscribed from register() on, so calls made while the app starts (onReady hooks, warm-up)

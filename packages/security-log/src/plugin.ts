@@ -1,4 +1,4 @@
-import { getRequestContext } from '@opskit/core'
+import { addOpskitHook, getRequestContext } from '@opskit/core'
 import type { RequestContext } from '@opskit/core'
 import { openDatabase, registerListRoute, Spool } from '@opskit/store'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteOptions } from 'fastify'
@@ -118,14 +118,16 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
 
   const { autoCapture } = options
   if (autoCapture.unauthorized || autoCapture.forbidden || autoCapture.rateLimited || autoCapture.validation) {
-    fastify.addHook('onResponse', createAutoCapture(autoCapture, (request, action, statusCode, route) => {
+    const capture = createAutoCapture(autoCapture, (request, action, statusCode, route) => {
       rememberAction(request, action)
       engine.record(
         { action, details: { method: request.method, status_code: statusCode, route } },
         contextOf(request),
         request.log,
       )
-    }, isRecorded))
+    }, isRecorded)
+    // One onResponse hook with the other opskit plugins when core is registered on this instance.
+    addOpskitHook(fastify, 'onResponse', (request, reply) => capture(request, reply, noop))
   }
   fastify.addHook('onRoute', checkRouteConfig)
 

@@ -118,6 +118,30 @@ describe('addOpskitHook without core on the same instance: an ordinary Fastify h
     expect(seen).toEqual(['req:/inside', 'res:/inside'])
   })
 
+  it('fused or not, the handlers reach the same routes: ones an earlier plugin or child scope registered, and later ones', async () => {
+    const reached: Record<string, string[]> = {}
+    for (const mode of ['fused', 'plain']) {
+      const seen: string[] = []
+      const instance = Fastify()
+      if (mode === 'fused') await instance.register(opskitCore)
+      await instance.register(fp((f, _opts, next) => {
+        f.get('/early', async () => 'e')
+        next()
+      }, { name: 'early-routes' }))
+      await instance.register(async (child) => {
+        child.get('/child', async () => 'c')
+      })
+      await instance.register(hookPlugin('a', 'onRequest', (request) => seen.push(`req ${request.url}`)))
+      await instance.register(hookPlugin('b', 'onResponse', (request) => seen.push(`res ${request.url}`)))
+      instance.get('/late', async () => 'l')
+      for (const url of ['/early', '/child', '/late', '/missing']) await instance.inject(url)
+      await instance.close()
+      reached[mode] = seen
+    }
+    expect(reached.fused).toEqual(['req /early', 'res /early', 'req /child', 'res /child', 'req /late', 'res /late', 'req /missing', 'res /missing'])
+    expect(reached.plain).toEqual(reached.fused)
+  })
+
   it('refuses an unknown phase or a non-function', () => {
     app = Fastify()
     expect(() => addOpskitHook(app!, 'preHandler' as OpskitHookPhase, () => {})).toThrow(/phase/)

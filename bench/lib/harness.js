@@ -19,6 +19,10 @@ export const DEFAULTS = {
   connections: 100,
   pipelining: 1,
   readyTimeout: 30,
+  // Groups with a CPU-per-part table (`suite`): its rounds and requests per server per round;
+  // `--cpuRounds 0` leaves the table out.
+  cpuRounds: 3,
+  cpuRequests: 20_000,
 }
 
 /** `--rounds 3 --duration=5 logging suite` → `{ options: { rounds: 3, duration: 5 }, groups: ['logging', 'suite'] }`. */
@@ -35,7 +39,7 @@ export function parseArgs(argv) {
     if (value === undefined) value = argv[++i]
     if (!(key in DEFAULTS)) throw new Error(`unknown option --${key} (known: ${Object.keys(DEFAULTS).join(', ')})`)
     const number = Number(value)
-    if (!Number.isFinite(number) || number <= 0) throw new Error(`--${key} expects a positive number, got ${value}`)
+    if (!Number.isFinite(number) || number < 0 || (number === 0 && key !== 'cpuRounds')) throw new Error(`--${key} expects a positive number, got ${value}`)
     options[key] = number
   }
   return { options, groups }
@@ -102,11 +106,14 @@ export function markdownReport(result) {
 }
 
 /**
- * Runs one group: `{ name, description?, servers: [{ name, file, env? }], baseline, paths? = ['/hello'], goals? }`.
- * Resolves with the result object (also written to `bench/results/<group>.json`).
+ * Runs one group: `{ name, description?, servers: [{ name, file, env? }], baseline, paths? = ['/hello'], goals?, defaults?, after? }`.
+ * `defaults` overrides DEFAULTS for the group (command-line flags still win); `after(opts, log)`
+ * runs once the servers are stopped and resolves with extra figures (`lines` are printed after the
+ * report, `rows` go to the JSON as `after`). Resolves with the result object (also written to
+ * `bench/results/<group>.json`).
  */
 export async function runGroup(group, options = {}, log = (line) => process.stdout.write(line + '\n')) {
-  const opts = { ...DEFAULTS, ...options }
+  const opts = { ...DEFAULTS, ...group.defaults, ...options }
   const paths = group.paths ?? ['/hello']
   if (!group.servers.some((s) => s.name === group.baseline)) throw new Error(`group ${group.name}: baseline "${group.baseline}" is not one of its servers`)
   const logDir = await mkdtemp(join(tmpdir(), `opskit-bench-${group.name}-`))
@@ -164,11 +171,21 @@ export async function runGroup(group, options = {}, log = (line) => process.stdo
       servers: summaries,
       goals: (group.goals ?? []).map((g) => evaluateGoal(g, byName)),
     }
-    await mkdir(RESULTS_DIR, { recursive: true })
-    await writeFile(join(RESULTS_DIR, `${group.name}.json`), JSON.stringify(result, null, 2) + '\n')
     log('')
     log(markdownReport(result))
     log('')
+    await stopAll()
+    if (group.after !== undefined) {
+      const extra = await group.after(opts, log)
+      if (extra !== undefined) {
+        result.after = extra.rows
+        log('')
+        for (const line of extra.lines) log(line)
+        log('')
+      }
+    }
+    await mkdir(RESULTS_DIR, { recursive: true })
+    await writeFile(join(RESULTS_DIR, `${group.name}.json`), JSON.stringify(result, null, 2) + '\n')
     return result
   } finally {
     await stopAll()

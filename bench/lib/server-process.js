@@ -26,7 +26,7 @@ export async function startServer(server, logDir, readyTimeoutS) {
   const port = await freePort()
   const outPath = join(logDir, `${server.name}.out`)
   const out = createWriteStream(outPath)
-  const child = spawn(process.execPath, [join(SERVERS_DIR, server.file)], {
+  const child = spawn(process.execPath, [join(server.dir ?? SERVERS_DIR, server.file)], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -100,13 +100,13 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
  * disturbed than req/s by other load on a shared machine. Resolves with a Map: server name →
  * median µs per request over the rounds.
  */
-export async function cpuPerRequest(running, { paths, rounds, requests, connections = 50, warmup = 5000 }) {
+export async function cpuPerRequest(running, { paths, rounds, requests, connections = 50, warmup = 5000, log = (line) => process.stdout.write(line + '\n') }) {
   const load = (server, amount) =>
     autocannon({
       url: `http://127.0.0.1:${server.port}`,
       connections,
       amount,
-      requests: paths.map((path) => ({ method: 'GET', path })),
+      requests: paths.map((path) => (server.headers === undefined ? { method: 'GET', path } : { method: 'GET', path, headers: server.headers })),
     })
   for (const server of running) await load(server, warmup)
   const samples = new Map(running.map((server) => [server.name, []]))
@@ -117,7 +117,10 @@ export async function cpuPerRequest(running, { paths, rounds, requests, connecti
       const ticks = cpuTicks(server.child.pid) - before
       samples.get(server.name).push((ticks * TICK_US) / result.requests.sent)
     }
-    process.stdout.write(`round ${round}/${rounds} done\n`)
+    log(`round ${round}/${rounds} done`)
   }
-  return new Map([...samples].map(([name, values]) => [name, median(values)]))
+  const result = new Map([...samples].map(([name, values]) => [name, median(values)]))
+  // Each server's per-round figures, in round order, for paired comparisons of two servers.
+  result.samples = samples
+  return result
 }

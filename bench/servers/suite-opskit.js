@@ -35,6 +35,14 @@ const off = Object.fromEntries((process.env.SUITE_OFF ?? '').split(',').filter(B
 
 const app = Fastify(serverOptions(config, { stdout: false }))
 await app.register(opskit, { config, ...off })
+// EMPTY_HOOKS=N (suite-cpu-cost.js, SUITE_CPU_EMPTY_HOOKS): N empty hooks more, half onRequest and
+// half onResponse: what one Fastify hook costs a request, the most that fusing hooks can save.
+const emptyHooks = Number(process.env.EMPTY_HOOKS ?? 0)
+for (let i = 0; i < emptyHooks; i++) {
+  app.addHook(i % 2 === 0 ? 'onRequest' : 'onResponse', function emptyHook(_request, _reply, done) {
+    done()
+  })
+}
 registerSuiteRoutes(app)
 
 await serve(app)

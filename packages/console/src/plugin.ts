@@ -4,6 +4,7 @@ import type { AuditApi } from '@opskit/audit'
 import type { HealthApi } from '@opskit/health'
 import type { MetricsApi } from '@opskit/metrics'
 import type { SecurityLogApi } from '@opskit/security-log'
+import { addOpskitHook } from '@opskit/core'
 import { assertAuthorized } from '@opskit/store'
 import { readAlerts, type AlertsSource } from './alerts-view.js'
 import { readAppMetrics, type AppMetric } from './app-gauges.js'
@@ -29,6 +30,8 @@ export interface ConsoleParts {
 // Console traffic is not the service's traffic: left out of the RED metrics and rate limits.
 const ROUTE_CONFIG = { metrics: false, rateLimit: false } as FastifyContextConfig
 
+function noop(): void {}
+
 const consolePlugin: FastifyPluginAsync<OpskitConsoleOptions> = async (fastify, opts) => {
   const options = resolveOptions(opts)
   const { prefix, authorize } = options
@@ -40,7 +43,8 @@ const consolePlugin: FastifyPluginAsync<OpskitConsoleOptions> = async (fastify, 
 
   const ring = new TrafficRing()
   const slow = options.slowRequests > 0 ? new SlowRequests(options.slowRequests) : null
-  if (slow !== null) fastify.addHook('onResponse', slow.onResponse)
+  // One onResponse hook with the other opskit plugins when core is registered on this instance.
+  if (slow !== null) addOpskitHook(fastify, 'onResponse', (request, reply) => slow.onResponse(request, reply, noop))
 
   let timer: NodeJS.Timeout | null = null
   let health: HealthWatcher | null = null

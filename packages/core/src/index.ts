@@ -1,4 +1,6 @@
 export { opskitCore, default } from './plugin.js'
+export { addOpskitHook } from './hook-fusion.js'
+export type { OpskitHook, OpskitHookPhase } from './hook-fusion.js'
 export { requestIdGenerator, isValidRequestId } from './request-id.js'
 export type { RequestIdGeneratorOptions } from './request-id.js'
 export { getRequestContext, requireRequestContext, runWithRequestContext, createRequestContext, contextOf, markRecorded, wasRecorded } from './context.js'

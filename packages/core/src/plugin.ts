@@ -2,6 +2,7 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDo
 import fp from 'fastify-plugin'
 import { createRequestContext, requestContextStorage } from './context.js'
 import { addRequestIdToErrors } from './error-response.js'
+import { createFusedHooks, runFusedHooks } from './hook-fusion.js'
 import { resolveOptions, type ResolvedCoreOptions } from './options.js'
 import { addLiveInstance, attachJobObservers, JobObserverSet, type JobObservers } from './job.js'
 import { applyTraceContext, loadOtelApi, type OtelTraceApi } from './trace-context.js'
@@ -51,14 +52,24 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
   const ownObservers: readonly JobObserverSet[] = [jobObservers]
   fastify.decorate('opskitJobs', jobObservers)
   const removeLiveInstance = addLiveInstance(jobObservers)
+  // The other opskit plugins registered on this instance add their request hooks here
+  // (addOpskitHook): one Fastify hook per phase instead of one per plugin.
+  const fused = createFusedHooks(fastify)
+  const fusedOnRequest = fused.onRequest
   fastify.addHook('onClose', (_instance, done) => {
     removeLiveInstance()
     done()
   })
 
+  // The fused handlers of the other opskit plugins, after the actor is resolved, inside the context.
+  function finishOnRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (fusedOnRequest.length === 0) done()
+    else runFusedHooks(fusedOnRequest, request, reply, done)
+  }
+
   // Runs inside the request's context; a named function and `run(store, fn, ...args)` so no
   // closure is made per request.
-  function runResolveActor(resolve: ResolveActor, request: FastifyRequest, done: HookHandlerDoneFunction): void {
+  function runResolveActor(resolve: ResolveActor, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     let result: ReturnType<ResolveActor>
     try {
       result = resolve(request)
@@ -70,14 +81,14 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
       ;(result as Promise<Actor | null | undefined>).then(
         (actor) => {
           request.setActor(actor ?? null)
-          done()
+          finishOnRequest(request, reply, done)
         },
         (err: Error) => done(err),
       )
       return
     }
     request.setActor((result as Actor | null | undefined) ?? null)
-    done()
+    finishOnRequest(request, reply, done)
   }
 
   function onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
@@ -86,8 +97,8 @@ const plugin: FastifyPluginCallback<OpskitCoreOptions> = (fastify, opts, next) =
     attachJobObservers(context, ownObservers)
     request.opskitContext = context
     reply.header(requestIdHeader, request.id)
-    if (resolveActor === undefined) requestContextStorage.run(context, done)
-    else requestContextStorage.run(context, runResolveActor, resolveActor, request, done)
+    if (resolveActor === undefined) requestContextStorage.run(context, finishOnRequest, request, reply, done)
+    else requestContextStorage.run(context, runResolveActor, resolveActor, request, reply, done)
   }
 
   // Body parsing runs outside the async flow that onRequest started, so the context is entered

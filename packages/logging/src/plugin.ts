@@ -1,6 +1,6 @@
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { contextOf, type JobObserver } from '@opskit/core'
+import { addOpskitHook, contextOf, type JobObserver } from '@opskit/core'
 import type { Logger } from 'pino'
 import { errorSource } from './caller-source.js'
 import { flushLogger, isOpskitLogger } from './create-logger.js'
@@ -78,7 +78,7 @@ const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next
 
   fastify.decorateRequest('opskitResourceStart', null)
 
-  function onRequest(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  function onRequest(request: FastifyRequest): void {
     const context = request.opskitContext
     if (opskitLogger && context !== null) {
       ;(request.log as unknown as Record<symbol, unknown>)[contextSym] = context
@@ -93,18 +93,14 @@ const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next
     if (debugCheck && (request.log as unknown as Logger).isLevelEnabled('debug') && !ignored(context?.url ?? request.url)) {
       request.log.debug({ method: request.method, path: context?.url ?? request.url }, 'request received')
     }
-    done()
   }
 
-  function onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  function onResponse(request: FastifyRequest, reply: FastifyReply): void {
     // Everything comes from the context core built in onRequest (no `request.routeOptions`, a
     // getter that builds an object per access).
     const context = contextOf(request)
     const path = context.url
-    if (ignored(path)) {
-      done()
-      return
-    }
+    if (ignored(path)) return
     const status = reply.statusCode
     const start = request.opskitResourceStart
     let line: RequestCompletedFields | Record<string, unknown>
@@ -136,11 +132,11 @@ const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next
     }
     if (status >= 500) request.log.error(line, 'request completed')
     else request.log[level](line, 'request completed')
-    done()
   }
 
-  fastify.addHook('onRequest', onRequest)
-  fastify.addHook('onResponse', onResponse)
+  // One hook per phase with the other opskit plugins when core is registered on this instance.
+  addOpskitHook(fastify, 'onRequest', onRequest)
+  addOpskitHook(fastify, 'onResponse', onResponse)
   fastify.addHook('onClose', (_instance, done) => {
     removeJobLines?.()
     if (!opskitLogger) {

@@ -1,6 +1,6 @@
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { ERROR_RESPONSE_SCHEMA } from '@opskit/core'
+import { addOpskitHook, ERROR_RESPONSE_SCHEMA } from '@opskit/core'
 import { Gauge, Registry } from 'prom-client'
 import { createScrapeAuth } from './bearer-auth.js'
 import { registerDefaultMetrics } from './default-metrics.js'
@@ -81,21 +81,20 @@ const plugin: FastifyPluginAsync<OpskitMetricsOptions> = async (fastify, opts) =
     state.inFlight--
   }
 
-  function onRequest(_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  function onRequest(_request: FastifyRequest, reply: FastifyReply): void {
     state.inFlight++
     reply.raw.on('close', onResponseClosed)
-    done()
   }
 
   // Runs for every request: matched routes are recorded by their own route-level hook (no lookup),
   // requests that matched no route all land in the one `unmatched` series.
-  function onResponse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  function onResponse(request: FastifyRequest, reply: FastifyReply): void {
     if (request.is404) table.record(unmatched, request.method, reply.statusCode, reply.elapsedTime, traceIdOf(request))
-    done()
   }
 
-  fastify.addHook('onRequest', onRequest)
-  fastify.addHook('onResponse', onResponse)
+  // One hook per phase with the other opskit plugins when core is registered on this instance.
+  addOpskitHook(fastify, 'onRequest', onRequest)
+  addOpskitHook(fastify, 'onResponse', onResponse)
 
   fastify.addHook('onRoute', (routeOptions: RouteOptions) => {
     const enabled = routeOptions.config?.metrics

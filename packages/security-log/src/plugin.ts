@@ -1,4 +1,4 @@
-import { contextOf, getRequestContext } from '@opskit/core'
+import { addOpskitHook, contextOf, getRequestContext } from '@opskit/core'
 import { openDatabase, registerListRoute, Spool } from '@opskit/store'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
@@ -91,7 +91,7 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
 
   const { autoCapture } = options
   if (autoCapture.unauthorized || autoCapture.forbidden || autoCapture.rateLimited || autoCapture.validation) {
-    fastify.addHook('onResponse', createAutoCapture(autoCapture, (request, action, statusCode, route) => {
+    const capture = createAutoCapture(autoCapture, (request, action, statusCode, route) => {
       const context = contextOf(request)
       rememberAction(context, action)
       engine.record(
@@ -99,7 +99,9 @@ const plugin: FastifyPluginAsync<SecurityLogOptions> = async (fastify, opts) => 
         contextFromRequest(context),
         request.log,
       )
-    }))
+    })
+    // One onResponse hook with the other opskit plugins when core is registered on this instance.
+    addOpskitHook(fastify, 'onResponse', (request, reply) => capture(request, reply, noop))
   }
   fastify.addHook('onRoute', checkRouteConfig)
 

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { labelCap, type MetricsApi } from '@opskit/metrics'
+import { labelCap, OPSKIT_METRICS, type MetricsApi } from '@opskit/metrics'
 
 export type DeliveryOutcome = 'sent' | 'failed' | 'pending'
 
@@ -57,8 +57,9 @@ export class Deliverer<M> {
 
   /** Counts deliveries in `alerts_sent_total{alert,sink,kind}` and failed attempts in `alerts_delivery_failures_total{sink}`. */
   bindMetrics(metrics: MetricsApi): void {
-    this.#sent = metrics.counter({ name: 'alerts_sent_total', help: 'Alert messages delivered, by alert, sink and kind (firing, resolved, summary)', labelNames: ['alert', 'sink', 'kind'] })
-    this.#failures = metrics.counter({ name: 'alerts_delivery_failures_total', help: 'Failed alert delivery attempts, by sink (each retry counts)', labelNames: ['sink'] })
+    const { alertsSent, alertsDeliveryFailures } = OPSKIT_METRICS
+    this.#sent = metrics.counter({ ...alertsSent, labelNames: [...alertsSent.labelNames] })
+    this.#failures = metrics.counter({ ...alertsDeliveryFailures, labelNames: [...alertsDeliveryFailures.labelNames] })
   }
 
   /** True once `close()` started: nothing new should be handed over. */

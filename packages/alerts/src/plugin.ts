@@ -1,6 +1,6 @@
 import { AsyncResource } from 'node:async_hooks'
 import type { HealthApi } from '@opskit/health'
-import type { MetricsApi } from '@opskit/metrics'
+import { OPSKIT_METRICS, type MetricsApi } from '@opskit/metrics'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
@@ -108,7 +108,7 @@ const alertsPlugin: FastifyPluginAsync<OpskitAlertsOptions> = async (fastify, op
     evaluator.attach()
     if (fastify.hasDecorator('metrics')) {
       const metrics = fastify.getDecorator<MetricsApi>('metrics')
-      engine.firingGauge = metrics.gauge({ name: 'alerts_firing', help: 'Alerts firing now on this instance, by alert', labelNames: ['alert'] })
+      engine.firingGauge = metrics.gauge({ ...OPSKIT_METRICS.alertsFiring, labelNames: [...OPSKIT_METRICS.alertsFiring.labelNames] })
       deliverer.bindMetrics(metrics)
     }
     if (ownsRedis) redis?.connect().catch(() => undefined)

@@ -37,4 +37,7 @@ export const OPSKIT_METRICS = {
     help: 'Duration of outbound HTTP calls in seconds, by service, method and status code',
     labelNames: ['service', 'method', 'status_code'],
   },
+  alertsFiring: { name: 'alerts_firing', help: 'Alerts firing now on this instance, by alert', labelNames: ['alert'] },
+  alertsSent: { name: 'alerts_sent_total', help: 'Alert messages delivered, by alert, sink and kind (firing, resolved, summary)', labelNames: ['alert', 'sink', 'kind'] },
+  alertsDeliveryFailures: { name: 'alerts_delivery_failures_total', help: 'Failed alert delivery attempts, by sink (each retry counts)', labelNames: ['sink'] },
 } as const satisfies Record<string, { name: string; help: string; labelNames: readonly string[] }>

@@ -64,7 +64,8 @@ describe('opskit with every part on embedded defaults', () => {
   })
 
   it('publishes the plugin metrics exactly as OPSKIT_METRICS describes them (names and help texts)', async () => {
-    const { app } = await buildApp()
+    // alerts is on once a sink is configured: a sink that delivers nowhere
+    const { app } = await buildApp({ alerts: { sinks: [{ name: 'nowhere', send: async () => undefined }] } })
     await app.inject('/hello')
     const text = (await app.inject('/metrics')).body
     const help = new Map([...text.matchAll(/^# HELP (\S+) (.*)$/gm)].map((m) => [m[1], m[2]]))

@@ -38,7 +38,7 @@ export function runFusedHooks(hooks: readonly OpskitHook[], request: FastifyRequ
 /** Called by core's plugin: the instance's fused hooks (its `onRequest` hook runs `onRequest`). */
 export function createFusedHooks(owner: FastifyInstance): FusedHooks {
   const hooks: FusedHooks = { owner, onRequest: [], onResponse: [] }
-  owner.decorate(kFusedHooks as unknown as string, hooks)
+  owner.decorate(kFusedHooks, hooks)
   return hooks
 }
 
@@ -54,7 +54,7 @@ export function createFusedHooks(owner: FastifyInstance): FusedHooks {
 export function addOpskitHook(fastify: FastifyInstance, phase: OpskitHookPhase, hook: OpskitHook): void {
   if (phase !== 'onRequest' && phase !== 'onResponse') throw new TypeError(`@opskit/core: addOpskitHook() phase must be 'onRequest' or 'onResponse', got ${String(phase)}`)
   if (typeof hook !== 'function') throw new TypeError('@opskit/core: addOpskitHook() expects a function (request, reply) => void')
-  const fused = (fastify as unknown as Record<symbol, FusedHooks | undefined>)[kFusedHooks]
+  const fused = (fastify as FastifyInstance & { [kFusedHooks]?: FusedHooks })[kFusedHooks]
   if (fused !== undefined && fused.owner === fastify) {
     const list = fused[phase]
     if (phase === 'onResponse' && list.length === 0) {

@@ -7,7 +7,7 @@ import { flushLogger, isOpskitLogger } from './create-logger.js'
 import { RequestCompletedFields } from './line-format.js'
 import { resolvePluginOptions, type OpskitLoggingOptions, type ResolvedPluginOptions } from './options.js'
 import { releaseRootLogger, setRootLogger } from './root-logger.js'
-import { contextSym, serverLoggerSym } from './symbols.js'
+import { contextSym, serverLoggerSym, type MarkedContext, type MarkedRequestLog } from './symbols.js'
 
 interface ResourceStart {
   cpu: NodeJS.CpuUsage
@@ -36,7 +36,7 @@ function jobLines(log: Logger, opskitLogger: boolean): JobObserver {
   const fieldsOf = (name: string, id: string): Record<string, unknown> => (opskitLogger ? {} : { job: name, job_id: id })
   return {
     jobStarted(job) {
-      if (opskitLogger) (job.context as unknown as Record<symbol, unknown>)[serverLoggerSym] = log
+      if (opskitLogger) (job.context as MarkedContext)[serverLoggerSym] = log
       log.debug(fieldsOf(job.name, job.id), 'job started')
     },
     jobEnded(job, result) {
@@ -81,8 +81,8 @@ const plugin: FastifyPluginCallback<OpskitLoggingOptions> = (fastify, opts, next
   function onRequest(request: FastifyRequest): void {
     const context = request.opskitContext
     if (opskitLogger && context !== null) {
-      ;(request.log as unknown as Record<symbol, unknown>)[contextSym] = context
-      ;(context as unknown as Record<symbol, unknown>)[serverLoggerSym] = serverLog
+      ;(request.log as MarkedRequestLog)[contextSym] = context
+      ;(context as MarkedContext)[serverLoggerSym] = serverLog
     }
     if (tracking !== undefined) {
       const value = request.headers[tracking.header]

@@ -2,7 +2,7 @@ import { getRequestContext, type RequestContext } from '@opskit/core'
 import type { Logger } from 'pino'
 import { parentFor } from './channels.js'
 import { createLogger, isOpskitLogger } from './create-logger.js'
-import { serverLoggerSym } from './symbols.js'
+import { serverLoggerSym, type MarkedContext } from './symbols.js'
 
 // The logger `getLogger()` derives from outside a request. Process-wide on purpose (like the root
 // logger of any logging library): set by the plugin to `fastify.log`, or created on first use.
@@ -38,7 +38,7 @@ export function getRootLogger(): Logger {
 
 /** `fastify.log` of the instance serving the current request (set by the plugin), if any. */
 export function serverLogger(context: RequestContext | undefined = getRequestContext()): Logger | undefined {
-  return context === undefined ? undefined : (context as unknown as Record<symbol, Logger | undefined>)[serverLoggerSym]
+  return context === undefined ? undefined : (context as MarkedContext)[serverLoggerSym]
 }
 
 /**

@@ -1,3 +1,7 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from 'pino'
+import type { RequestContext } from '@opskit/core'
+
 // Properties opskit keeps on pino logger instances. Symbols, so they never reach a log line and
 // never collide with pino's own fields; children inherit them through pino's prototype chain.
 
@@ -21,3 +25,8 @@ export const channelsSym = Symbol('opskit.logging.channels')
 export const channelNameSym = Symbol('opskit.logging.channelName')
 /** Every destination and rotating file of a logger tree (main and channels), for flush and close. */
 export const outputsSym = Symbol('opskit.logging.outputs')
+
+/** A request (or job) context as the plugin marks it: the serving instance's `fastify.log`. */
+export type MarkedContext = RequestContext & { [serverLoggerSym]?: Logger }
+/** `request.log` as the plugin marks it: the request's context, for lines written outside its async flow. */
+export type MarkedRequestLog = FastifyBaseLogger & { [contextSym]?: RequestContext }

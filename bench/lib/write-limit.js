@@ -40,7 +40,8 @@ async function kinds() {
   const { auditTableSql } = await import('../../packages/audit/dist/index.js')
   const { securityLogMigration } = await import('../../packages/security-log/dist/index.js')
   return {
-    audit: { ddl: auditTableSql, types: AUDIT_TYPES, columns: (await import('../../packages/audit/dist/index.js')).AUDIT_COLUMNS, row: auditRow },
+    audit: { ddl: auditTableSql, types: AUDIT_TYPES, // the column list is internal to audit (not exported): read from its built schema module
+    columns: (await import('../../packages/audit/dist/schema.js')).AUDIT_COLUMNS, row: auditRow },
     'security-log': {
       ddl: securityLogMigration,
       types: SECURITY_TYPES,

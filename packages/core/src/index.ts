@@ -17,3 +17,4 @@ export type { RunJobOptions, JobInfo, JobResult, JobObserver, JobObservers } fro
 export { isPlainObject, isPositiveInt, isDurationMs, isRedisLike, isHeaderName, isRoutePath, refuseUnknownKeys } from './option-checks.js'
 export { ERROR_RESPONSE_SCHEMA } from './error-schema.js'
 export { pathOf } from './url-path.js'
+export { stackFrames, type StackFrame } from './stack-frames.js'

@@ -1,5 +1,6 @@
 import { basename, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stackFrames } from '@opskit/core'
 
 /**
  * Where a WARN+ line was logged from. For a line logged by user code (also through an opskit
@@ -28,7 +29,6 @@ const MACHINERY = new Set(['caller-source', 'line-format', 'create-logger', 'roo
 // Frames of the logging machinery of others: pino, Fastify and its plugin loader, Node internals.
 const LIBRARY_FRAME = /[\\/]node_modules[\\/](?:\.pnpm[\\/][^\\/]+[\\/]node_modules[\\/])?(?:pino|pino-std-serializers|fastify|avvio|@fastify[\\/][^\\/]+|fastify-plugin)[\\/]/
 const NODE_MODULES = /[\\/]node_modules[\\/]/
-const FRAME = /^\s*at (?:(.+?) \()?(.+?):(\d+):\d+\)?$/
 const STACK_DEPTH = 24
 
 interface StackHolder {
@@ -66,32 +66,21 @@ function opskitFrame(file: string): { component: string; path: string } | undefi
 /** The caller in a V8 stack (exported for tests). */
 export function parseStack(stack: string | undefined): CallerSource | undefined {
   if (stack === undefined) return undefined
-  const lines = stack.split('\n')
   let ours: CallerSource | undefined
-  for (let i = 1; i < lines.length; i++) {
-    const match = FRAME.exec(lines[i] as string)
-    if (match === null) continue
-    let file = match[2] as string
-    if (file.startsWith('file://')) {
-      try {
-        file = fileURLToPath(file)
-      } catch {
-        continue
-      }
-    }
+  for (const frame of stackFrames(stack)) {
+    let file = frame.file
     if (isLibraryFrame(file)) continue
-    const fn = (match[1] ?? '<anonymous>').replace(/^async /, '')
     const own = opskitFrame(file)
     if (own !== undefined) {
       // Keep looking for the user code that called us; remember the first of our frames.
-      ours ??= { file: own.path, line: Number(match[3]), function: fn, component: own.component }
+      ours ??= { file: own.path, line: frame.line, function: frame.function, component: own.component }
       continue
     }
     // Past our own frames, a dependency (ioredis emitting an event, pg's pool) is not user code.
     if (ours !== undefined && NODE_MODULES.test(file)) continue
     const rel = relative(process.cwd(), file)
     if (rel !== '' && !rel.startsWith('..' + sep) && rel !== '..') file = rel
-    return { file, line: Number(match[3]), function: fn }
+    return { file, line: frame.line, function: frame.function }
   }
   return ours
 }

@@ -1,5 +1,6 @@
 import { relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stackFrames, type StackFrame } from '@opskit/core'
 
 /** Where a call was made, as the `source` of its WARN line (the shape `@opskit/logging` gives `source`). */
 export interface CallSource {
@@ -17,7 +18,6 @@ export interface CallSite {
 // diagnostics_channel → this package); 40 leaves room for a client library in between.
 const STACK_DEPTH = 40
 const OWN_DIR = fileURLToPath(new URL('.', import.meta.url))
-const FRAME = /^\s*at (?:(.+?) \()?(.+?):(\d+):\d+\)?$/
 const NODE_MODULES = /[\\/]node_modules[\\/]/
 const UNDICI = /[\\/]node_modules[\\/](?:\.pnpm[\\/][^\\/]+[\\/]node_modules[\\/])?undici[\\/]/
 
@@ -35,9 +35,7 @@ export function captureCallSite(): CallSite {
   return site
 }
 
-function frameOf(match: RegExpExecArray, file: string): CallSource {
-  return { file, line: Number(match[3]), function: (match[1] ?? '<anonymous>').replace(/^async /, '') }
-}
+const frameOf = (frame: StackFrame, file: string): CallSource => ({ file, line: frame.line, function: frame.function })
 
 /**
  * The code that made the call: the first frame outside Node, this package and `node_modules`
@@ -48,24 +46,15 @@ export function sourceOf(site: CallSite | undefined): CallSource | undefined {
   const stack = site?.stack
   if (stack === undefined) return undefined
   let library: CallSource | undefined
-  for (const raw of stack.split('\n')) {
-    const match = FRAME.exec(raw)
-    if (match === null) continue
-    let file = match[2] as string
-    if (file.startsWith('file://')) {
-      try {
-        file = fileURLToPath(file)
-      } catch {
-        continue
-      }
-    }
+  for (const frame of stackFrames(stack)) {
+    const file = frame.file
     if (file.startsWith('node:') || file.startsWith('internal/') || file === 'native' || file.startsWith(OWN_DIR)) continue
     if (NODE_MODULES.test(file)) {
-      if (library === undefined && !UNDICI.test(file)) library = frameOf(match, file.slice(file.lastIndexOf(`node_modules${sep}`) + 13).split(sep).join('/'))
+      if (library === undefined && !UNDICI.test(file)) library = frameOf(frame, file.slice(file.lastIndexOf(`node_modules${sep}`) + 13).split(sep).join('/'))
       continue
     }
     const rel = relative(process.cwd(), file)
-    return frameOf(match, rel !== '' && !rel.startsWith('..') ? rel : file)
+    return frameOf(frame, rel !== '' && !rel.startsWith('..') ? rel : file)
   }
   return library
 }

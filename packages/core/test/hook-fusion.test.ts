@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginCallback } from 'fasti
 import fp from 'fastify-plugin'
 import { afterEach, describe, expect, it } from 'vitest'
 import { addOpskitHook, getRequestContext, opskitCore, type OpskitHook, type OpskitHookPhase } from '../src/index.js'
+import { hookNames as routeHookNames } from '../../../test-utils/server-routes.js'
 
 let app: FastifyInstance | undefined
 afterEach(async () => {
@@ -20,16 +21,7 @@ function hookPlugin(name: string, phase: OpskitHookPhase, hook: OpskitHook): Fas
   )
 }
 
-/** The hooks of `phase` Fastify lists for `GET <path>` (printRoutes with includeHooks). */
-function hookNames(instance: FastifyInstance, phase: string, path = '/x'): string[] {
-  const printed = instance.printRoutes({ includeHooks: true, commonPrefix: false }).split('\n')
-  let i = printed.findIndex((l) => l.endsWith(` ${path} (GET)`)) + 1
-  for (; i > 0 && i < printed.length && (printed[i] as string).includes('• ('); i++) {
-    const line = printed[i] as string
-    if (line.includes(`• (${phase}) `)) return (JSON.parse(line.slice(line.indexOf('['))) as string[]).map((name) => name.replace(/\(\)$/, ''))
-  }
-  return []
-}
+const hookNames = (instance: FastifyInstance, phase: string, path = '/x'): string[] => routeHookNames(instance, phase, path)
 
 describe('addOpskitHook with @opskit/core on the same instance', () => {
   it('runs every plugin handler of a phase from one Fastify hook, in registration order, after an async resolveActor, inside the context', async () => {

@@ -5,6 +5,7 @@ import { opskitCore } from '@opskit/core'
 import { opskitLogging } from '@opskit/logging'
 import { opskitMetrics } from '@opskit/metrics'
 import { loadConfig, opskit, serverOptions } from '@opskit/suite'
+import { hookNames as routeHookNames } from '../../../test-utils/server-routes.js'
 
 // With core on the same instance, the opskit plugins' request hooks run from one Fastify hook per
 // phase. These tests pin what depends on the order inside those hooks.
@@ -22,16 +23,7 @@ function captureLines(): { stream: Writable; lines: () => Record<string, unknown
   return { stream, lines }
 }
 
-/** The hooks of `phase` Fastify lists for `GET <path>` (printRoutes with includeHooks). */
-function hookNames(instance: FastifyInstance, phase: string, path = '/hello'): string[] {
-  const printed = instance.printRoutes({ includeHooks: true, commonPrefix: false }).split('\n')
-  let i = printed.findIndex((l) => l.endsWith(` ${path} (GET)`)) + 1
-  for (; i > 0 && i < printed.length && (printed[i] as string).includes('• ('); i++) {
-    const line = printed[i] as string
-    if (line.includes(`• (${phase}) `)) return (JSON.parse(line.slice(line.indexOf('['))) as string[]).map((name) => name.replace(/\(\)$/, ''))
-  }
-  return []
-}
+const hookNames = (instance: FastifyInstance, phase: string, path = '/hello'): string[] => routeHookNames(instance, phase, path)
 
 let app: FastifyInstance | undefined
 afterEach(async () => {

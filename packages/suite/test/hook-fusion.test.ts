@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { opskitCore } from '@opskit/core'
@@ -6,22 +5,12 @@ import { opskitLogging } from '@opskit/logging'
 import { opskitMetrics } from '@opskit/metrics'
 import { loadConfig, opskit, serverOptions } from '@opskit/suite'
 import { hookNames as routeHookNames } from '../../../test-utils/server-routes.js'
+import { jsonLines } from '../../../test-utils/server-log-capture.js'
 
 // With core on the same instance, the opskit plugins' request hooks run from one Fastify hook per
 // phase. These tests pin what depends on the order inside those hooks.
 
-function captureLines(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(String(chunk))
-      callback()
-    },
-  })
-  const lines = (): Record<string, unknown>[] =>
-    chunks.join('').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>)
-  return { stream, lines }
-}
+const captureLines = jsonLines
 
 const hookNames = (instance: FastifyInstance, phase: string, path = '/hello'): string[] => routeHookNames(instance, phase, path)
 

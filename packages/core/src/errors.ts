@@ -23,3 +23,6 @@ export const FST_OPSKIT_CORE_NO_REQUEST_CONTEXT = createError('FST_OPSKIT_CORE_N
 
 /** `labelCap(max)` with a `max` that is not a positive integer. */
 export const FST_OPSKIT_CORE_INVALID_LABEL_CAP = createError<[max: string]>('FST_OPSKIT_CORE_INVALID_LABEL_CAP', '@opskit/core: labelCap() needs a positive integer, got %s', 500, TypeError)
+
+/** `addOpskitHook()` with a phase other than `onRequest`/`onResponse`, or a hook that is not a function. */
+export const FST_OPSKIT_CORE_INVALID_HOOK = createError<[problem: string]>('FST_OPSKIT_CORE_INVALID_HOOK', '@opskit/core: addOpskitHook(): %s', 500, TypeError)

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { FST_OPSKIT_CORE_INVALID_HOOK } from './errors.js'
 
 /**
  * A synchronous request hook of an opskit plugin. It may throw: the error goes to Fastify as a
@@ -52,8 +53,8 @@ export function createFusedHooks(owner: FastifyInstance): FusedHooks {
  * so the plugin's hook must stay encapsulated) it is an ordinary `fastify.addHook(phase, …)`.
  */
 export function addOpskitHook(fastify: FastifyInstance, phase: OpskitHookPhase, hook: OpskitHook): void {
-  if (phase !== 'onRequest' && phase !== 'onResponse') throw new TypeError(`@opskit/core: addOpskitHook() phase must be 'onRequest' or 'onResponse', got ${String(phase)}`)
-  if (typeof hook !== 'function') throw new TypeError('@opskit/core: addOpskitHook() expects a function (request, reply) => void')
+  if (phase !== 'onRequest' && phase !== 'onResponse') throw new FST_OPSKIT_CORE_INVALID_HOOK(`phase must be 'onRequest' or 'onResponse', got ${String(phase)}`)
+  if (typeof hook !== 'function') throw new FST_OPSKIT_CORE_INVALID_HOOK('expects a function (request, reply) => void')
   const fused = (fastify as FastifyInstance & { [kFusedHooks]?: FusedHooks })[kFusedHooks]
   if (fused !== undefined && fused.owner === fastify) {
     const list = fused[phase]

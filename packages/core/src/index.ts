@@ -7,7 +7,7 @@ export { getRequestContext, requireRequestContext, runWithRequestContext, create
 export { redact, redactString, redactNumber, redactStack, maskEmail, isSecretKey, SECRET_KEY_TERMS, REDACTED, REDACT_MAX_DEPTH, DEPTH_LIMIT_MARKER } from './redact.js'
 export type { RedactOptions } from './redact.js'
 export { sanitizeHeader, DEFAULT_MAX_HEADER_LENGTH } from './sanitize.js'
-export { createOptionError, FST_OPSKIT_CORE_INVALID_OPTION, FST_OPSKIT_CORE_INVALID_JOB, FST_OPSKIT_CORE_INVALID_JOB_OBSERVER, FST_OPSKIT_CORE_NO_REQUEST_CONTEXT, FST_OPSKIT_CORE_INVALID_LABEL_CAP } from './errors.js'
+export { createOptionError, FST_OPSKIT_CORE_INVALID_OPTION, FST_OPSKIT_CORE_INVALID_JOB, FST_OPSKIT_CORE_INVALID_JOB_OBSERVER, FST_OPSKIT_CORE_NO_REQUEST_CONTEXT, FST_OPSKIT_CORE_INVALID_LABEL_CAP, FST_OPSKIT_CORE_INVALID_HOOK } from './errors.js'
 export { labelCap, OVERFLOW_LABEL } from './label-cap.js'
 export type { OptionErrorConstructor } from './errors.js'
 export type { Actor, RequestContext, ResolveActor, OpskitCoreOptions } from './types.js'

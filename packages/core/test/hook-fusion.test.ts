@@ -136,7 +136,7 @@ describe('addOpskitHook without core on the same instance: an ordinary Fastify h
 
   it('refuses an unknown phase or a non-function', () => {
     app = Fastify()
-    expect(() => addOpskitHook(app!, 'preHandler' as OpskitHookPhase, () => {})).toThrow(/phase/)
-    expect(() => addOpskitHook(app!, 'onRequest', 'nope' as unknown as OpskitHook)).toThrow(/function/)
+    expect(() => addOpskitHook(app!, 'preHandler' as OpskitHookPhase, () => {})).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_CORE_INVALID_HOOK', message: expect.stringMatching(/phase/) }))
+    expect(() => addOpskitHook(app!, 'onRequest', 'nope' as unknown as OpskitHook)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_CORE_INVALID_HOOK', message: expect.stringMatching(/function/) }))
   })
 })

@@ -71,3 +71,11 @@ export const MigrationFailedError = createError<'FST_OPSKIT_STORE_MIGRATION_FAIL
   '@opskit/store: migration "%s" failed and was rolled back: %s',
   500,
 )
+
+/** `new GroupCommitQueue(opts)` with a missing `write` or a bad number (the message names the option). */
+export const FST_OPSKIT_STORE_INVALID_OPTION = createError<'FST_OPSKIT_STORE_INVALID_OPTION', 500, [option: string, problem: string]>(
+  'FST_OPSKIT_STORE_INVALID_OPTION',
+  '@opskit/store: GroupCommitQueue: invalid option "%s": %s',
+  500,
+  TypeError,
+)

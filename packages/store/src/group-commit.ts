@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks'
 import { isDataError } from './data-error.js'
+import { FST_OPSKIT_STORE_INVALID_OPTION } from './errors.js'
 import type { Spool, SpoolSegment } from './spool.js'
 
 /** Rejected by `push()` at once when `maxQueueSize` accepted-but-unwritten items are waiting. */
@@ -184,7 +185,7 @@ export class GroupCommitQueue<T> {
   readonly #sweep: () => void
 
   constructor(opts: GroupCommitOptions<T>) {
-    if (typeof opts?.write !== 'function') throw new TypeError('GroupCommitQueue: write(batch) is required')
+    if (typeof opts?.write !== 'function') throw new FST_OPSKIT_STORE_INVALID_OPTION('write', 'write(batch) is required')
     this.#opts = opts
     this.#write = opts.write
     this.#maxBatchSize = positiveInt(opts.maxBatchSize, 500, 'maxBatchSize')
@@ -678,12 +679,12 @@ export class GroupCommitQueue<T> {
 
 function positiveInt(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`GroupCommitQueue: ${name} must be a positive integer`)
+  if (!Number.isInteger(value) || value < 1) throw new FST_OPSKIT_STORE_INVALID_OPTION(name, 'expected a positive integer')
   return value
 }
 
 function nonNegativeInt(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < 0) throw new TypeError(`GroupCommitQueue: ${name} must be an integer ≥ 0`)
+  if (!Number.isInteger(value) || value < 0) throw new FST_OPSKIT_STORE_INVALID_OPTION(name, 'expected an integer ≥ 0')
   return value
 }

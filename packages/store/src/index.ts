@@ -15,7 +15,7 @@ export { storableText, storableJson, storableIp, deeperThan, MAX_JSON_DEPTH } fr
 export { Spool, SpoolLockedError } from './spool.js'
 export type { SpoolOptions, SpoolSegment } from './spool.js'
 export {
-  InvalidQueryError, RefusedError, UnauthorizedError, ForbiddenError, AuthorizeFailedError, InvalidIdentError, InvalidConnectionError, MigrationFailedError,
+  InvalidQueryError, RefusedError, UnauthorizedError, ForbiddenError, AuthorizeFailedError, InvalidIdentError, InvalidConnectionError, MigrationFailedError, FST_OPSKIT_STORE_INVALID_OPTION,
 } from './errors.js'
 export { arrayLiteral } from './array-literal.js'
 export { PreparedStatement } from './prepared-statement.js'

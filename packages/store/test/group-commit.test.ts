@@ -269,3 +269,12 @@ describe(`GroupCommitQueue against ${target}`, () => {
     expect(() => new GroupCommitQueue<Item>({} as any)).toThrow(/write/)
   })
 })
+
+describe('GroupCommitQueue options', () => {
+  it('refuses a missing write() or a bad number with FST_OPSKIT_STORE_INVALID_OPTION naming the option', () => {
+    const write = async (): Promise<void> => undefined
+    expect(() => new GroupCommitQueue({} as never)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_STORE_INVALID_OPTION', message: expect.stringContaining('"write"') }))
+    expect(() => new GroupCommitQueue({ write, maxBatchSize: 0 })).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_STORE_INVALID_OPTION', message: expect.stringContaining('"maxBatchSize"') }))
+    expect(() => new GroupCommitQueue({ write, maxQueueSize: 1.5 })).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_STORE_INVALID_OPTION', message: expect.stringContaining('"maxQueueSize"') }))
+  })
+})

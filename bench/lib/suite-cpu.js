@@ -1,8 +1,8 @@
-// Server CPU µs per request of the `suite` bench servers, and of the suite with one part turned
-// off at a time, from /proc/<pid>/stat around a fixed number of requests (GET /hello and
+// Server CPU µs per request of the `suite` bench servers, and of the suite built up from core one
+// part at a time, from /proc/<pid>/stat around a fixed number of requests (GET /hello and
 // GET /items/42 alternated), rounds interleaved. CPU time is far less disturbed than req/s by other
-// load on the machine, so it tells where the suite's time goes: "suite − (suite without X)" is the
-// cost of X. With `taskset` (util-linux) the servers run on CPU 1 and the load generator on CPU 0,
+// load on the machine, so it tells where the suite's time goes: "(core + … + X) − (core + …)" is
+// the cost of X, and the steps add up to the suite's cost over bare. With `taskset` (util-linux) the servers run on CPU 1 and the load generator on CPU 0,
 // so a server never shares its core with the client (unpinned, migrations make the numbers wander).
 // Used by `servers/suite-cpu-cost.js` and by the `suite` group of `run.js`.
 import { mkdtemp } from 'node:fs/promises'
@@ -21,8 +21,17 @@ export const BENCH_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0b
  * The servers of the table. `base` (a directory holding another checkout's `bench/servers`, built)
  * adds `opskit-suite (base)` from there, for an A/B of two builds in one interleaved run;
  * `emptyHooks` adds the suite with that many empty hooks more (what a hook costs).
+ * `parts: 'added'` (the default) builds the suite up from core alone, one part added per row in
+ * SUITE_PARTS order (`+ logging`, `+ metrics`, …; the last step is the suite itself): the steps add
+ * up to the suite's cost over bare by construction, interactions between parts included where they
+ * first appear. `parts: 'without'` has the suite without each part in turn instead: each part's
+ * marginal cost, which need not add up.
  */
-export function suiteCpuServers({ base, emptyHooks = 0 } = {}) {
+export function suiteCpuServers({ base, emptyHooks = 0, parts = 'added' } = {}) {
+  const partRows =
+    parts === 'without'
+      ? SUITE_PARTS.map((part) => ({ name: `suite without ${part}`, file: 'suite-opskit.js', env: { SUITE_OFF: part }, part }))
+      : SUITE_PARTS.slice(0, -1).map((part, i) => ({ name: `core + ${SUITE_PARTS.slice(0, i + 1).join(' + ')}`, file: 'suite-opskit.js', env: { SUITE_OFF: SUITE_PARTS.slice(i + 1).join(',') }, added: part }))
   return [
     { name: 'bare', file: 'suite-bare.js' },
     { name: 'peer-stack', file: 'peer-stack.js' },
@@ -31,12 +40,13 @@ export function suiteCpuServers({ base, emptyHooks = 0 } = {}) {
     ...(emptyHooks > 0 ? [{ name: `suite + ${emptyHooks} empty hooks`, file: 'suite-opskit.js', env: { EMPTY_HOOKS: String(emptyHooks) }, extra: `${emptyHooks} empty hooks` }] : []),
     { name: 'suite, traced requests', file: 'suite-opskit.js', headers: { traceparent: BENCH_TRACEPARENT }, extra: 'trace context (traceparent on every request)' },
     { name: 'suite with console', file: 'suite-opskit-console.js', extra: 'console (registered, page closed)' },
-    ...SUITE_PARTS.map((part) => ({ name: `suite without ${part}`, file: 'suite-opskit.js', env: { SUITE_OFF: part }, part })),
     { name: 'core only', file: 'suite-opskit.js', env: { SUITE_OFF: SUITE_PARTS.join(',') } },
+    ...partRows,
   ]
 }
 
-function pin(pid, cpu) {
+/** Pins every thread of `pid` to `cpu` with taskset (util-linux); false when that is not possible. */
+export function pin(pid, cpu) {
   try {
     execFileSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { stdio: 'ignore' })
     return true
@@ -48,12 +58,25 @@ function pin(pid, cpu) {
 const fmt = (n) => n.toLocaleString('en-US', { maximumFractionDigits: 1 })
 
 /**
+ * The spread of `a − b` over the rounds, paired round by round (both servers were loaded back to
+ * back in each): the order statistics that bound the median of the differences with about 95 %
+ * confidence (sign test: ranks k and n−1−k, k = ⌊(n − 1.96√n) / 2⌋), as `[lo, hi]` text. A step
+ * whose interval holds 0 is within this machine's noise.
+ */
+export function pairedInterval(a, b) {
+  const diffs = a.map((x, i) => x - b[i]).sort((x, y) => x - y)
+  const n = diffs.length
+  const k = Math.max(0, Math.floor((n - 1.96 * Math.sqrt(n)) / 2))
+  return `${fmt(diffs[k])} … ${fmt(diffs[n - 1 - k])}`
+}
+
+/**
  * Runs the table; `only` (server names) keeps a subset (bare and opskit-suite always stay, the
  * differences need them). Progress goes to `log`, and the table too unless `print` is false.
  * Resolves with `{ rows, lines }`: rows `{ name, us }`, lines the Markdown.
  */
-export async function suiteCpuTable({ rounds = 3, requests = 20_000, only, base, emptyHooks, print = true, log = (line) => process.stdout.write(line + '\n') } = {}) {
-  let servers = suiteCpuServers({ base, emptyHooks })
+export async function suiteCpuTable({ rounds = 3, requests = 20_000, only, base, emptyHooks, parts, print = true, log = (line) => process.stdout.write(line + '\n') } = {}) {
+  let servers = suiteCpuServers({ base, emptyHooks, parts })
   if (only !== undefined) servers = servers.filter((s) => s.name === 'bare' || s.name === 'opskit-suite' || only.includes(s.name))
   const logDir = await mkdtemp(join(tmpdir(), 'opskit-bench-suite-cpu-'))
   const running = []
@@ -75,10 +98,23 @@ export async function suiteCpuTable({ rounds = 3, requests = 20_000, only, base,
       const c = cost.get(r.name)
       lines.push(`| ${r.name} | ${fmt(c)} | ${fmt(c - bare)} | ${(bare / c).toFixed(2)}× |`)
     }
-    lines.push('', '| part | its cost, µs/request |', '|---|---:|')
-    for (const r of running) if (r.part) lines.push(`| ${r.part} (suite − suite without it) | ${fmt(suite - cost.get(r.name))} |`)
-    for (const r of running) if (r.extra) lines.push(`| ${r.extra} (row − suite) | ${fmt(cost.get(r.name) - suite)} |`)
-    if (cost.has('core only')) lines.push(`| core (core only − bare) | ${fmt(cost.get('core only') - bare)} |`)
+    const samples = (name) => cost.samples.get(name)
+    lines.push('', '| part | its cost, µs/request | 95 % interval, paired by round |', '|---|---:|---:|')
+    for (const r of running) if (r.part) lines.push(`| ${r.part} (suite − suite without it) | ${fmt(suite - cost.get(r.name))} | ${pairedInterval(samples('opskit-suite'), samples(r.name))} |`)
+    if (running.some((r) => r.added) && cost.has('core only')) {
+      // Built up from core alone: each step is the row minus the row before it, the last step the
+      // suite, so the steps add up to the suite − bare.
+      let previous = 'core only'
+      lines.push(`| core (core only − bare) | ${fmt(cost.get(previous) - bare)} | ${pairedInterval(samples(previous), samples('bare'))} |`)
+      const steps = [...running.filter((r) => r.added), { added: SUITE_PARTS.at(-1), name: 'opskit-suite' }]
+      for (const r of steps) {
+        lines.push(`| + ${r.added} (${r.name === 'opskit-suite' ? 'the suite' : r.name} − the row before) | ${fmt(cost.get(r.name) - cost.get(previous))} | ${pairedInterval(samples(r.name), samples(previous))} |`)
+        previous = r.name
+      }
+      lines.push(`| **together: the suite − bare** | **${fmt(suite - bare)}** | ${pairedInterval(samples('opskit-suite'), samples('bare'))} |`)
+    }
+    for (const r of running) if (r.extra) lines.push(`| ${r.extra} (row − suite) | ${fmt(cost.get(r.name) - suite)} | ${pairedInterval(samples(r.name), samples('opskit-suite'))} |`)
+    if (cost.has('core only') && !running.some((r) => r.added)) lines.push(`| core (core only − bare) | ${fmt(cost.get('core only') - bare)} | ${pairedInterval(samples('core only'), samples('bare'))} |`)
     if (cost.has('opskit-suite (base)')) {
       // Paired by round: both builds were loaded back to back in every round.
       const a = cost.samples.get('opskit-suite')

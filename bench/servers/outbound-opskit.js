@@ -1,10 +1,17 @@
 // Bench server `opskit-outbound` of the `outbound` group: @opskit/outbound observes the fetch of
 // every request (one `external call` line, http_client_requests_total and the duration histogram,
-// x-request-id propagated to the upstream). `OUTBOUND_CALL_SITE=true` turns `callSite` on (the
-// caller's stack captured at each call's start), for outbound-cpu-cost.js's extra column.
+// x-request-id propagated to the upstream). For the attribution rows of outbound-cpu-cost.js and
+// instructions.js: `OUTBOUND_CALL_SITE=true` turns `callSite` on (the caller's stack captured at each
+// call's start), `OUTBOUND_PROPAGATE=false` propagates nothing, `OUTBOUND_IGNORE_UPSTREAM=true`
+// ignores the upstream's host (subscribed, but every call returns at its first check).
 import { opskitOutbound } from '../../packages/outbound/dist/index.js'
 import { outboundServer } from './outbound-shared.js'
 
 await outboundServer('opskit-outbound', async (app) => {
-  await app.register(opskitOutbound, { services: { items: '127.0.0.1' }, propagate: ['127.0.0.1'], callSite: process.env.OUTBOUND_CALL_SITE === 'true' })
+  await app.register(opskitOutbound, {
+    services: { items: '127.0.0.1' },
+    propagate: process.env.OUTBOUND_PROPAGATE === 'false' ? [] : ['127.0.0.1'],
+    ignore: process.env.OUTBOUND_IGNORE_UPSTREAM === 'true' ? ['127.0.0.1'] : [],
+    callSite: process.env.OUTBOUND_CALL_SITE === 'true',
+  })
 })

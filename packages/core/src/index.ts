@@ -18,3 +18,4 @@ export { isPlainObject, isPositiveInt, isDurationMs, isRedisLike, isHeaderName, 
 export { ERROR_RESPONSE_SCHEMA } from './error-schema.js'
 export { pathOf } from './url-path.js'
 export { stackFrames, type StackFrame } from './stack-frames.js'
+export { ExternalCallFields } from './log-fields.js'

@@ -1,7 +1,7 @@
-import { getRequestContext, type RequestContext } from '@opskit/core'
+import { ExternalCallFields, getRequestContext, type RequestContext } from '@opskit/core'
 import { pino } from 'pino'
 import { callerSource } from './caller-source.js'
-import { capPath, maskString, numberJson, type Redactor } from './redactor.js'
+import { capPath, maskString, MAX_PATH_LENGTH, numberJson, type Redactor } from './redactor.js'
 import { bindingKeysSym, bindingsSym, boundRequestIdSym, contextSym, formatSym, nameJsonSym } from './symbols.js'
 
 const { chindingsSym, serializersSym } = pino.symbols
@@ -70,6 +70,7 @@ export class RequestCompletedFields {
 }
 
 const REQUEST_FIELD_KEYS = ['method', 'path', 'route', 'status_code', 'duration_ms', 'ip', 'user_agent'] as const
+const CALL_FIELD_KEYS = ['service', 'method', 'url', 'status_code', 'duration_ms', 'request_id', 'user_id'] as const
 
 // Short strings seen again and again (messages, route templates, methods, user agents: most are
 // 100-200 characters) are masked and quoted once: a bounded cache, emptied when full.
@@ -86,6 +87,8 @@ export class LineFormat {
   // Whether the request fields can be written with fixed keys, for the last serializers object seen.
   private fixedFieldsFor: unknown = null
   private fixedFields = false
+  private fixedCallFieldsFor: unknown = null
+  private fixedCallKeys = false
 
   constructor(redactor: Redactor) {
     this.redactor = redactor
@@ -113,16 +116,44 @@ export class LineFormat {
     return json
   }
 
+  private plainKeys(keys: readonly string[], serializers: Record<string, Serializer | undefined> | undefined): boolean {
+    return keys.every((key) => {
+      const info = this.redactor.key(key)
+      return !info.secret && info.paths === undefined && serializers?.[key] === undefined
+    })
+  }
+
   /** True when no redaction rule or serializer applies to a request field, so they are written as they are. */
   fixedRequestFields(serializers: Record<string, Serializer | undefined> | undefined): boolean {
     if (this.fixedFieldsFor !== serializers) {
       this.fixedFieldsFor = serializers
-      this.fixedFields = REQUEST_FIELD_KEYS.every((key) => {
-        const info = this.redactor.key(key)
-        return !info.secret && info.paths === undefined && serializers?.[key] === undefined
-      })
+      this.fixedFields = this.plainKeys(REQUEST_FIELD_KEYS, serializers)
     }
     return this.fixedFields
+  }
+
+  /** The same for the fields of an `external call` line. */
+  fixedCallFields(serializers: Record<string, Serializer | undefined> | undefined): boolean {
+    if (this.fixedCallFieldsFor !== serializers) {
+      this.fixedCallFieldsFor = serializers
+      this.fixedCallKeys = this.plainKeys(CALL_FIELD_KEYS, serializers)
+    }
+    return this.fixedCallKeys
+  }
+
+  /** `,"service":…,"method":…,"url":…` of an `external call` line (fixed keys, same masking as any field). */
+  callFields(f: ExternalCallFields): string {
+    const status = f.status_code
+    const duration = f.duration_ms
+    const requestId = f.request_id
+    const userId = f.user_id
+    return ',"service":' + this.maskedJson(f.service) +
+      ',"method":' + this.maskedJson(f.method) +
+      ',"url":' + (f.url.length <= MAX_PATH_LENGTH ? this.maskedJson(f.url) : quote(capPath(maskString(f.url)))) +
+      ',"status_code":' + (typeof status === 'number' && Number.isFinite(status) ? '' + status : 'null') +
+      ',"duration_ms":' + (Number.isFinite(duration) ? '' + duration : 'null') +
+      (requestId === undefined || requestId === null ? '' : ',"request_id":' + quote(maskString(String(requestId)))) +
+      (userId === undefined || userId === null ? '' : ',"user_id":' + quote(maskString(String(userId))))
   }
 
   /** `,"method":…,"path":…` of a `request completed` line (fixed keys, same masking as any field). */
@@ -257,6 +288,8 @@ export function formatLine(this: LoggerInternals, obj: Record<string, unknown>, 
   const serializers = this[serializersSym] as Record<string, Serializer | undefined> | undefined
   if (obj instanceof RequestCompletedFields && bound === undefined && format.fixedRequestFields(serializers)) {
     line += (this[chindingsSym] as string) + format.requestFields(obj)
+  } else if (obj instanceof ExternalCallFields && bound === undefined && format.fixedCallFields(serializers)) {
+    line += (this[chindingsSym] as string) + format.callFields(obj)
   } else if (bound !== undefined && collides(obj, bound)) {
     // A field named like a binding: the call site wins, the binding is left out.
     line += serializeFields(Object.assign({}, this[bindingsSym], obj), redactor, serializers)

@@ -1,3 +1,4 @@
+import { ExternalCallFields } from '@opskit/core'
 import { describe, expect, test } from 'vitest'
 import { RequestCompletedFields } from '../src/line-format.js'
 import { captureLogger, rawKeys } from './capture.js'
@@ -109,5 +110,33 @@ describe('line format', () => {
     }
     expect(raw()).not.toContain('ann@example.com')
     expect(raw()).not.toContain('abcdefgh123')
+  })
+
+  test("the external call fast path (@opskit/outbound's line) writes exactly what the generic path writes, odd values included", () => {
+    const { logger, raw } = captureLogger()
+    type Row = ConstructorParameters<typeof ExternalCallFields>
+    const rows: Row[] = [
+      ['items', 'GET', 'http://127.0.0.1:4567/items/42?page=1', 200, 1.5, 'req-1', 'user-7'],
+      ['stripe', 'POST', 'https://api.stripe.com/v1/charges?key=[REDACTED]', 402, 0, undefined, undefined],
+      ['mail', 'GET', 'https://mail.example/to/ann@example.com', null, Number.NaN, 'req-2', 'bob@example.com'],
+      ['a"b\\c', 'OTHER', 'http://x/\u2028\ud800', 301, Number.POSITIVE_INFINITY, 'req-3', undefined],
+      ['long', 'GET', 'http://x/' + 'a'.repeat(3000), 200, 2, undefined, 'u'],
+    ]
+    const body = (line: string) => line.replace(/^\{"timestamp":"[^"]*"/, '')
+    for (const row of rows) {
+      const [service, method, url, status_code, duration_ms, request_id, user_id] = row
+      logger.info(new ExternalCallFields(...row), 'external call')
+      logger.info({ service, method, url, status_code, duration_ms, request_id, user_id }, 'external call')
+      const [fast, generic] = raw().trim().split('\n').slice(-2) as [string, string]
+      expect(body(fast)).toBe(body(generic))
+    }
+    expect(raw()).not.toContain('ann@example.com')
+    expect(raw()).not.toContain('bob@example.com')
+  })
+
+  test('a redact rule on a field of the external call line still applies (the generic path is taken)', () => {
+    const { logger, lines } = captureLogger({ redact: ['url', 'service'] })
+    logger.info(new ExternalCallFields('items', 'GET', 'http://127.0.0.1/items/1', 200, 1, 'req-1', undefined), 'external call')
+    expect(lines()[0]).toMatchObject({ service: '[REDACTED]', url: '[REDACTED]', method: 'GET', status_code: 200, request_id: 'req-1' })
   })
 })

@@ -1,4 +1,4 @@
-import { contextBelongsTo, getRequestContext, redactString, runWithRequestContext, type RequestContext } from '@opskit/core'
+import { contextBelongsTo, ExternalCallFields, getRequestContext, redactString, runWithRequestContext, type RequestContext } from '@opskit/core'
 import type { FastifyBaseLogger } from 'fastify'
 import { captureCallSite, sourceOf, type CallSite } from './call-site.js'
 import { errorCode } from './error-code.js'
@@ -204,6 +204,14 @@ export class CallObserver {
     const ms = performance.now() - call.start
     const status = call.status
     this.#metrics?.observe(call.target.label, call.method, error === undefined && status !== undefined ? String(status) : 'error', ms / 1000)
+    const context = call.context
+    if (error === undefined && status !== undefined && status < 500 && call.sent === undefined) {
+      // The common line (an answer, no preview): one shape, which @opskit/logging writes with fixed keys.
+      const fields = new ExternalCallFields(call.target.service, call.method, call.url, status, Math.round(ms * 1000) / 1000, context?.requestId, context?.actor?.id)
+      if (context === undefined || getRequestContext() === context) this.#log.info(fields, 'external call')
+      else runWithRequestContext(context, () => this.#log.info(fields, 'external call'))
+      return
+    }
     const fields: Record<string, unknown> = {
       service: call.target.service,
       method: call.method,
@@ -217,7 +225,6 @@ export class CallObserver {
     if (sent !== undefined) fields.request_body_preview = sent
     const received = previewOf(call.received, maxBytes)
     if (received !== undefined) fields.response_body_preview = received
-    const context = call.context
     if (context !== undefined) {
       fields.request_id = context.requestId
       if (context.actor !== null) fields.user_id = context.actor.id

@@ -11,14 +11,15 @@ interface UndiciRequest {
   addHeader?(name: string, value: string): unknown
 }
 
-function hasHeader(request: UndiciRequest, name: string): boolean {
+/** The names of the headers a request already has, lower-cased (undici 6 keeps them as one string, 7 as a flat array). */
+function headerNames(request: UndiciRequest): string {
   const { headers } = request
   if (Array.isArray(headers)) {
-    for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return true
-    return false
+    let names = '\n'
+    for (let i = 0; i < headers.length; i += 2) names += String(headers[i]).toLowerCase() + ':\n'
+    return names
   }
-  if (typeof headers === 'string') return headers.toLowerCase().startsWith(`${name}:`) || headers.toLowerCase().includes(`\n${name}:`)
-  return false
+  return typeof headers === 'string' ? '\n' + headers.toLowerCase() : ''
 }
 
 /**
@@ -49,7 +50,8 @@ export function subscribeUndici(observer: CallObserver): () => void {
     if (origin === null) return
     const headers = observer.start(request, { protocol: origin.protocol, hostname: origin.hostname, port: origin.port, method: request.method, path: request.path })
     if (headers === null || typeof request.addHeader !== 'function') return
-    for (const [name, value] of headers) if (!hasHeader(request, name)) request.addHeader(name, value)
+    const present = headerNames(request)
+    for (const [name, value] of headers) if (!present.includes(`\n${name}:`)) request.addHeader(name, value)
   }
   const onHeaders = (message: unknown): void => {
     const { request, response } = message as { request: object; response: { statusCode: number } }

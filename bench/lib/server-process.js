@@ -92,15 +92,28 @@ const TICK_US = 1e6 / 100
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 
+/** `items` in an order of their own for round `seed` (Fisher–Yates over a small LCG: repeatable). */
+function shuffled(items, seed) {
+  const out = [...items]
+  let state = (seed * 2654435761) >>> 0
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    const j = state % (i + 1)
+    ;[out[i], out[j]] = [out[j], out[i]]
+  }
+  return out
+}
+
 /**
  * Server CPU µs per request of each running server (what `startServer()` resolved with): `warmup`
  * requests each first (JIT), then `rounds` rounds interleaved (A B C … A B C), each sending
  * `requests` requests to every server with autocannon (`connections` connections, `paths`
- * alternated) and reading the server's CPU time from /proc around them. CPU time is far less
+ * alternated) and reading the server's CPU time from /proc around them; with `shuffle`, in a new
+ * order each round (the same orders every run). CPU time is far less
  * disturbed than req/s by other load on a shared machine. Resolves with a Map: server name →
  * median µs per request over the rounds.
  */
-export async function cpuPerRequest(running, { paths, rounds, requests, connections = 50, warmup = 5000, log = (line) => process.stdout.write(line + '\n') }) {
+export async function cpuPerRequest(running, { paths, rounds, requests, connections = 50, warmup = 5000, shuffle = false, log = (line) => process.stdout.write(line + '\n') }) {
   const load = (server, amount) =>
     autocannon({
       url: `http://127.0.0.1:${server.port}`,
@@ -111,10 +124,10 @@ export async function cpuPerRequest(running, { paths, rounds, requests, connecti
   for (const server of running) await load(server, warmup)
   const samples = new Map(running.map((server) => [server.name, []]))
   for (let round = 1; round <= rounds; round++) {
-    for (const server of running) {
-      const before = cpuTicks(server.child.pid)
+    for (const server of shuffle ? shuffled(running, round) : running) {
+      const start = cpuTicks(server.child.pid)
       const result = await load(server, requests)
-      const ticks = cpuTicks(server.child.pid) - before
+      const ticks = cpuTicks(server.child.pid) - start
       samples.get(server.name).push((ticks * TICK_US) / result.requests.sent)
     }
     log(`round ${round}/${rounds} done`)

@@ -2,8 +2,9 @@
 // part at a time, from /proc/<pid>/stat around a fixed number of requests (GET /hello and
 // GET /items/42 alternated), rounds interleaved. CPU time is far less disturbed than req/s by other
 // load on the machine, so it tells where the suite's time goes: "(core + … + X) − (core + …)" is
-// the cost of X, and the steps add up to the suite's cost over bare. With `taskset` (util-linux) the servers run on CPU 1 and the load generator on CPU 0,
-// so a server never shares its core with the client (unpinned, migrations make the numbers wander).
+// the cost of X, and the steps add up to the suite's cost over bare. With `taskset` (util-linux)
+// the servers run on CPU 1 and the load generator on CPU 0, so a server never shares its core with
+// the client (unpinned, migrations make the numbers wander).
 // Used by `servers/suite-cpu-cost.js` and by the `suite` group of `run.js`.
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -77,7 +78,7 @@ export function pairedInterval(a, b) {
  */
 export async function suiteCpuTable({ rounds = 3, requests = 20_000, only, base, emptyHooks, parts, print = true, log = (line) => process.stdout.write(line + '\n') } = {}) {
   let servers = suiteCpuServers({ base, emptyHooks, parts })
-  if (only !== undefined) servers = servers.filter((s) => s.name === 'bare' || s.name === 'opskit-suite' || only.includes(s.name))
+  if (only !== undefined) servers = servers.filter((s) => s.name === 'bare' || s.name === 'opskit-suite' || s.name === 'opskit-suite (base)' || only.includes(s.name))
   const logDir = await mkdtemp(join(tmpdir(), 'opskit-bench-suite-cpu-'))
   const running = []
   try {
@@ -85,7 +86,9 @@ export async function suiteCpuTable({ rounds = 3, requests = 20_000, only, base,
     for (const server of servers) running.push(await startServer(server, logDir, 60))
     const pinned = pin(process.pid, 0) && running.every((r) => pin(r.child.pid, 1))
     log(`[suite cpu] ${servers.length} servers started; ` + (pinned ? 'servers pinned to CPU 1, load generator to CPU 0' : 'taskset not available: processes not pinned'))
-    const cost = await cpuPerRequest(running, { paths: ['/hello', '/items/42'], rounds, requests, log: (line) => log(`[suite cpu] ${line}`) })
+    // Each round loads the servers in a new order: in a fixed order the rows loaded late in a round
+    // of thirteen came out up to 8 µs dearer than the same server loaded among four.
+    const cost = await cpuPerRequest(running, { paths: ['/hello', '/items/42'], rounds, requests, shuffle: true, log: (line) => log(`[suite cpu] ${line}`) })
     const bare = cost.get('bare')
     const suite = cost.get('opskit-suite')
     const lines = [

@@ -1,3 +1,4 @@
+/* global setImmediate */
 // `node bench/suite-parts.js [--rounds 300] [--batch 200] [--warmup 4000]` (after `pnpm build`):
 // where the suite's CPU time per request goes, part by part, in one process. Bare Fastify, the peer
 // stack, core alone, the suite built up from core one part at a time (the same rows as the CPU

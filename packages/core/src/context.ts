@@ -33,6 +33,15 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
 }
 
 /**
+ * Runs `fn` outside any request context (`getRequestContext()` is undefined inside), for work done
+ * on behalf of no request from a callback that runs in some request's context, such as a client
+ * socket's, which runs in the context of whichever request opened the connection.
+ */
+export function runOutsideRequestContext<T>(fn: () => T): T {
+  return requestContextStorage.exit(fn)
+}
+
+/**
  * The context of a request as core builds it in `onRequest` (actor not yet resolved). Plugins use
  * it for a request core never saw, such as one rejected before `onRequest` ran.
  */

@@ -1,4 +1,4 @@
-import { ExternalCallFields, getRequestContext, type RequestContext } from '@opskit/core'
+import { CALL_CONTEXT, ExternalCallFields, getRequestContext, type RequestContext } from '@opskit/core'
 import { pino } from 'pino'
 import { callerSource } from './caller-source.js'
 import { capPath, maskString, MAX_PATH_LENGTH, numberJson, type Redactor } from './redactor.js'
@@ -270,7 +270,8 @@ export function formatLine(this: LoggerInternals, obj: Record<string, unknown>, 
   line += ',"message":' + (typeof message === 'string' ? format.maskedJson(message) : message === undefined || message === null ? '""' : quote(maskString(String(message))))
 
   const bound = this[bindingKeysSym]
-  const ctx = this[contextSym] ?? getRequestContext()
+  // An outbound call's line carries the context of the request that made the call.
+  const ctx = this[contextSym] ?? (obj instanceof ExternalCallFields ? (obj[CALL_CONTEXT] ?? undefined) : getRequestContext())
   const requestId = ctx !== undefined ? ctx.requestId : this[boundRequestIdSym]
   if (requestId !== undefined && obj.request_id === undefined && bound?.request_id !== true) {
     line += ',"request_id":' + quote(requestId)

@@ -1,4 +1,4 @@
-import { contextBelongsTo, ExternalCallFields, getRequestContext, redactString, runWithRequestContext, type RequestContext } from '@opskit/core'
+import { contextBelongsTo, ExternalCallFields, getRequestContext, redactString, runOutsideRequestContext, runWithRequestContext, type RequestContext } from '@opskit/core'
 import type { FastifyBaseLogger } from 'fastify'
 import { captureCallSite, sourceOf, type CallSite } from './call-site.js'
 import { errorCode } from './error-code.js'
@@ -207,9 +207,10 @@ export class CallObserver {
     const context = call.context
     if (error === undefined && status !== undefined && status < 500 && call.sent === undefined) {
       // The common line (an answer, no preview): one shape, which @opskit/logging writes with fixed keys.
-      const fields = new ExternalCallFields(call.target.service, call.method, call.url, status, Math.round(ms * 1000) / 1000, context?.requestId, context?.actor?.id)
-      if (context === undefined || getRequestContext() === context) this.#log.info(fields, 'external call')
-      else runWithRequestContext(context, () => this.#log.info(fields, 'external call'))
+      // The fields carry the call's context: an opskit logger writes that request's fields (trace,
+      // tenant) without entering it again; another logger gets request_id and user_id as fields.
+      const fields = new ExternalCallFields(call.target.service, call.method, call.url, status, Math.round(ms * 1000) / 1000, context?.requestId, context?.actor?.id, context ?? null)
+      this.#log.info(fields, 'external call')
       return
     }
     const fields: Record<string, unknown> = {
@@ -235,8 +236,11 @@ export class CallObserver {
     // place at all (null), never this observer (which the logger's own caller lookup would give).
     if (warn) fields.source = sourceOf(call.site) ?? null
     // Written inside the caller's request context, so an opskit logger adds what it adds to every
-    // line of that request (user_id, tenant_id, trace_id once core carries it).
-    if (context === undefined || getRequestContext() === context) this.#emit(warn, fields)
+    // line of that request (user_id, tenant_id, trace_id), and outside any for a call made outside
+    // one (the socket's callback may run in the context of the request that opened the connection).
+    const current = getRequestContext()
+    if (current === context) this.#emit(warn, fields)
+    else if (context === undefined) runOutsideRequestContext(() => this.#emit(warn, fields))
     else runWithRequestContext(context, () => this.#emit(warn, fields))
   }
 

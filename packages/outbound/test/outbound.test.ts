@@ -217,6 +217,44 @@ describe('propagation', () => {
   })
 })
 
+describe('a line names the request that made the call', () => {
+  it('over a kept-alive connection another request opened: its own request id, and none for a call outside any request', async () => {
+    // undici answers on the connection's socket, whose callbacks run in the context of the request
+    // that opened it; the line must name the request that made this call, not that one.
+    const connections: number[] = []
+    const up = await server((req, res) => {
+      connections.push(req.socket.remotePort ?? 0)
+      res.statusCode = req.url === '/boom' ? 503 : 200
+      res.end('ok')
+    })
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+    const { app: fastify, capture } = await app({}, {}, (f) => f.get('/call/:name', async (request) => (await fetch(`${up.url}/${(request.params as { name: string }).name}`)).text()))
+    // undici puts a connection back in its pool once the body has ended, on a later turn of the loop.
+    const released = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+    const first = await fastify.inject('/call/first')
+    await released()
+    await (await fetch(`${up.url}/outside`)).text()
+    await released()
+    await (await fetch(`${up.url}/boom`)).text()
+    await released()
+    const second = await fastify.inject({ url: '/call/second', headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } })
+    // The three calls went over the one connection the first request opened.
+    expect(new Set(connections).size).toBe(1)
+    expect((await capture.call(`${up.url}/first`)).request_id).toBe(first.headers['x-request-id'])
+    const outside = await capture.call(`${up.url}/outside`)
+    expect(outside.request_id).toBeUndefined()
+    expect(outside.trace_id).toBeUndefined()
+    // A WARN line (an answer ≥ 500) takes the other way to the logger: the same rule.
+    const boom = await capture.call(`${up.url}/boom`)
+    expect(boom).toMatchObject({ level: 'WARN', status_code: 503 })
+    expect(boom.request_id).toBeUndefined()
+    const call = await capture.call(`${up.url}/second`)
+    expect(call.request_id).toBe(second.headers['x-request-id'])
+    expect(call.trace_id).toBe(traceId)
+    expect(call.request_id).not.toBe(first.headers['x-request-id'])
+  })
+})
+
 describe('jobs inside a traced request', () => {
   it('runJob() in a traced request: the job\'s lines and its calls carry the trace id, the propagated traceparent the job\'s own span', async () => {
     const up = await server()

@@ -24,6 +24,7 @@ import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import cors from '@fastify/cors'
 import { loadConfig, opskit, serverOptions } from '../packages/suite/dist/index.js'
+import { shuffled } from './lib/server-process.js'
 import { BENCH_TRACEPARENT, pairedInterval, SUITE_PARTS } from './lib/suite-cpu.js'
 import { BENCH_CORS_ORIGINS, registerSuiteRoutes } from './servers/suite-routes.js'
 
@@ -79,16 +80,6 @@ async function batch(row, n) {
     const res = await row.instance.inject({ method: 'GET', url: PATHS[i & 1], headers: row.headers })
     if (res.statusCode !== 200) throw new Error(`${row.name}: ${res.statusCode} ${res.body}`)
   }
-}
-function shuffled(items, seed) {
-  const out = [...items]
-  let state = (seed * 2654435761) >>> 0
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
-    const j = state % (i + 1)
-    ;[out[i], out[j]] = [out[j], out[i]]
-  }
-  return out
 }
 
 // A young-generation collection before each batch (not counted) and one after it (counted): each

@@ -93,7 +93,7 @@ const TICK_US = 1e6 / 100
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 
 /** `items` in an order of their own for round `seed` (Fisher–Yates over a small LCG: repeatable). */
-function shuffled(items, seed) {
+export function shuffled(items, seed) {
   const out = [...items]
   let state = (seed * 2654435761) >>> 0
   for (let i = out.length - 1; i > 0; i--) {

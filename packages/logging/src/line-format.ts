@@ -84,11 +84,9 @@ export class LineFormat {
   private lastMs = -1
   private lastIso = ''
   private readonly jsonCache = new Map<string, string>()
-  // Whether the request fields can be written with fixed keys, for the last serializers object seen.
-  private fixedFieldsFor: unknown = null
-  private fixedFields = false
-  private fixedCallFieldsFor: unknown = null
-  private fixedCallKeys = false
+  // Per fixed line's key list: whether its fields can be written with fixed keys, for the last
+  // serializers object seen.
+  private readonly plainFor = new Map<readonly string[], { serializers: unknown; plain: boolean }>()
 
   constructor(redactor: Redactor) {
     this.redactor = redactor
@@ -116,29 +114,21 @@ export class LineFormat {
     return json
   }
 
-  private plainKeys(keys: readonly string[], serializers: Record<string, Serializer | undefined> | undefined): boolean {
-    return keys.every((key) => {
-      const info = this.redactor.key(key)
-      return !info.secret && info.paths === undefined && serializers?.[key] === undefined
-    })
-  }
-
-  /** True when no redaction rule or serializer applies to a request field, so they are written as they are. */
-  fixedRequestFields(serializers: Record<string, Serializer | undefined> | undefined): boolean {
-    if (this.fixedFieldsFor !== serializers) {
-      this.fixedFieldsFor = serializers
-      this.fixedFields = this.plainKeys(REQUEST_FIELD_KEYS, serializers)
+  /**
+   * True when no redaction rule or serializer applies to any of `keys` (the fields of a fixed line:
+   * `request completed`, `external call`), so they are written as they are.
+   */
+  plainFields(keys: readonly string[], serializers: Record<string, Serializer | undefined> | undefined): boolean {
+    let seen = this.plainFor.get(keys)
+    if (seen === undefined || seen.serializers !== serializers) {
+      const plain = keys.every((key) => {
+        const info = this.redactor.key(key)
+        return !info.secret && info.paths === undefined && serializers?.[key] === undefined
+      })
+      seen = { serializers, plain }
+      this.plainFor.set(keys, seen)
     }
-    return this.fixedFields
-  }
-
-  /** The same for the fields of an `external call` line. */
-  fixedCallFields(serializers: Record<string, Serializer | undefined> | undefined): boolean {
-    if (this.fixedCallFieldsFor !== serializers) {
-      this.fixedCallFieldsFor = serializers
-      this.fixedCallKeys = this.plainKeys(CALL_FIELD_KEYS, serializers)
-    }
-    return this.fixedCallKeys
+    return seen.plain
   }
 
   /** `,"service":…,"method":…,"url":…` of an `external call` line (fixed keys, same masking as any field). */
@@ -287,9 +277,9 @@ export function formatLine(this: LoggerInternals, obj: Record<string, unknown>, 
   }
 
   const serializers = this[serializersSym] as Record<string, Serializer | undefined> | undefined
-  if (obj instanceof RequestCompletedFields && bound === undefined && format.fixedRequestFields(serializers)) {
+  if (obj instanceof RequestCompletedFields && bound === undefined && format.plainFields(REQUEST_FIELD_KEYS, serializers)) {
     line += (this[chindingsSym] as string) + format.requestFields(obj)
-  } else if (obj instanceof ExternalCallFields && bound === undefined && format.fixedCallFields(serializers)) {
+  } else if (obj instanceof ExternalCallFields && bound === undefined && format.plainFields(CALL_FIELD_KEYS, serializers)) {
     line += (this[chindingsSym] as string) + format.callFields(obj)
   } else if (bound !== undefined && collides(obj, bound)) {
     // A field named like a binding: the call site wins, the binding is left out.

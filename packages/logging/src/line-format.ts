@@ -142,7 +142,8 @@ export class LineFormat {
       ',"url":' + (f.url.length <= MAX_PATH_LENGTH ? this.maskedJson(f.url) : quote(capPath(maskString(f.url)))) +
       ',"status_code":' + (typeof status === 'number' && Number.isFinite(status) ? '' + status : 'null') +
       ',"duration_ms":' + (Number.isFinite(duration) ? '' + duration : 'null') +
-      (requestId === undefined || requestId === null ? '' : ',"request_id":' + quote(maskString(String(requestId)))) +
+      // The id of the call's own request is core's (validated), written as every line of that request writes it.
+      (requestId === undefined || requestId === null ? '' : ',"request_id":' + (requestId === f[CALL_CONTEXT]?.requestId ? quote(requestId) : quote(maskString(String(requestId))))) +
       (userId === undefined || userId === null ? '' : ',"user_id":' + quote(maskString(String(userId))))
   }
 

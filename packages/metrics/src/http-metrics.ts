@@ -10,7 +10,7 @@ export interface BucketExemplar {
 }
 
 /** One exported sample, in the shape prom-client's `Registry` formats. */
-interface Sample {
+export interface Sample {
   labels: Record<string, string>
   value: number
   metricName?: string
@@ -45,7 +45,7 @@ export interface RouteSeries {
 
 type MetricType = 'counter' | 'histogram'
 
-function escapeLabelValue(value: string): string {
+export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 }
 
@@ -53,9 +53,18 @@ function escapeHelp(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
 }
 
+/** What a `SeriesView` reads: a table of plain accumulators holding a counter and a histogram of the same series. */
+export interface SeriesSource {
+  counterValues(): Sample[]
+  histogramValues(name: string): Sample[]
+  counterText(name: string): string
+  histogramText(name: string): string
+  reset(): void
+}
+
 /**
  * A metric view the prom-client `Registry` can scrape (same shape as prom-client's own metrics:
- * `name`, `help`, `type`, `aggregator`, `get()`, `reset()`), backed by the shared series table.
+ * `name`, `help`, `type`, `aggregator`, `get()`, `reset()`), backed by a shared series table.
  */
 export class SeriesView {
   readonly aggregator = 'sum' as const
@@ -63,7 +72,7 @@ export class SeriesView {
     readonly name: string,
     readonly help: string,
     readonly type: MetricType,
-    private readonly table: HttpSeriesTable,
+    readonly table: SeriesSource,
   ) {}
 
   async get(): Promise<{ name: string; help: string; type: MetricType; aggregator: 'sum'; values: Sample[] }> {
@@ -89,7 +98,7 @@ export class SeriesView {
  * `http_request_duration_seconds` read the same plain accumulators, so recording a request is a
  * few additions (no label objects, no hashing, no closures); prom-client formats them at scrape time.
  */
-export class HttpSeriesTable {
+export class HttpSeriesTable implements SeriesSource {
   private readonly routes = new Map<string, RouteSeries>()
   private readonly upperBounds: Float64Array
   private readonly bucketLabels: string[]

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Summary } from 'prom-client'
 import Fastify from 'fastify'
 import { FST_METRICS_INVALID_OPTION, FST_OPSKIT_METRICS_INVALID_OPTION, OPSKIT_METRICS, labelCap, metricsOf } from '@opskit/metrics'
-import { buildApp, valueOf } from './helpers.js'
+import { buildApp, hasPromtool, promtoolCheckMetrics, valueOf } from './helpers.js'
 
 let app: FastifyInstance | undefined
 afterEach(async () => {
@@ -102,5 +102,70 @@ describe('metricsOf and labelCap', () => {
     expect(['a', 'b', 'c', 'a', 'd', 'b'].map(cap)).toEqual(['a', 'b', 'other', 'a', 'other', 'b'])
     expect(labelCap(1, 'overflow')('x')).toBe('x')
     expect(() => labelCap(0)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_CORE_INVALID_LABEL_CAP', message: expect.stringContaining('positive integer, got 0') }))
+  })
+})
+
+describe('fastify.metrics.red()', () => {
+  const pair = {
+    total: { name: 'calls_total', help: 'Calls.' },
+    duration: { name: 'call_duration_seconds', help: 'Call duration.', buckets: [0.1, 1] },
+    labelNames: ['service', 'status_code'],
+  }
+
+  it('counts and times each observation in both metrics, in both formats, and the scrape passes promtool', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    const red = app.metrics.red(pair)
+    const ok = red.labels('billing', '200')
+    ok.observe(0.05)
+    ok.observe(0.5)
+    red.labels('billing', '500').observe(3)
+    expect(app.metrics.red(pair)).toBe(red)
+    const text = (await app.inject('/metrics')).body
+    expect(valueOf(text, 'calls_total{service="billing",status_code="200"}')).toBe(2)
+    expect(valueOf(text, 'calls_total{service="billing",status_code="500"}')).toBe(1)
+    expect(valueOf(text, 'call_duration_seconds_bucket{le="0.1",service="billing",status_code="200"}')).toBe(1)
+    expect(valueOf(text, 'call_duration_seconds_bucket{le="1",service="billing",status_code="200"}')).toBe(2)
+    expect(valueOf(text, 'call_duration_seconds_bucket{le="+Inf",service="billing",status_code="500"}')).toBe(1)
+    expect(valueOf(text, 'call_duration_seconds_sum{service="billing",status_code="200"}')).toBeCloseTo(0.55)
+    expect(text).toContain('# TYPE call_duration_seconds histogram')
+    if (hasPromtool) expect((await promtoolCheckMetrics(text)).code).toBe(0)
+    const om = (await app.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text' } })).body
+    expect(om).toContain('calls_total{service="billing",status_code="200"} 2')
+    expect(om).toContain('call_duration_seconds_count{service="billing",status_code="500"} 1')
+  })
+
+  it('counter() / histogram() of a pair name give handles on the same series; another type or other labels conflict', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    app.metrics.red(pair).labels('billing', '200').observe(0.2)
+    const counter = app.metrics.counter({ name: 'calls_total', help: 'Calls.', labelNames: ['service', 'status_code'] })
+    expect(app.metrics.counter({ name: 'calls_total', help: 'Calls.', labelNames: ['service', 'status_code'] })).toBe(counter)
+    expect((await counter.get()).values).toEqual([{ labels: { service: 'billing', status_code: '200' }, value: 1 }])
+    counter.inc({ service: 'billing', status_code: '200' }, 2)
+    app.metrics.histogram({ name: 'call_duration_seconds', help: 'x', labelNames: ['service', 'status_code'] }).observe({ service: 'billing', status_code: '200' }, 0.3)
+    const text = (await app.inject('/metrics')).body
+    expect(valueOf(text, 'calls_total{service="billing",status_code="200"}')).toBe(3)
+    expect(valueOf(text, 'call_duration_seconds_count{service="billing",status_code="200"}')).toBe(2)
+    const conflict = { code: 'FST_OPSKIT_METRICS_METRIC_CONFLICT' }
+    expect(() => app!.metrics.gauge({ name: 'calls_total', help: 'x' })).toThrow(expect.objectContaining(conflict))
+    expect(() => app!.metrics.counter({ name: 'calls_total', help: 'x', labelNames: ['other'] })).toThrow(expect.objectContaining(conflict))
+    expect(() => app!.metrics.red({ ...pair, labelNames: ['other'] })).toThrow(expect.objectContaining(conflict))
+    expect(() => app!.metrics.red({ ...pair, total: { name: 'http_requests_total', help: 'x' } })).toThrow(expect.objectContaining(conflict))
+  })
+
+  it('counts into prom-client metrics your code registered first under the same names', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    const counter = app.metrics.counter({ name: 'calls_total', help: 'Calls.', labelNames: ['service', 'status_code'] })
+    app.metrics.red(pair).labels('billing', '200').observe(0.2)
+    expect((await counter.get()).values).toEqual([{ labels: { service: 'billing', status_code: '200' }, value: 1 }])
+    expect(valueOf((await app.inject('/metrics')).body, 'call_duration_seconds_count{service="billing",status_code="200"}')).toBe(1)
+  })
+
+  it('refuses a bad config, a wrong number of label values and a value that is no number', async () => {
+    app = await buildApp({ defaultMetrics: false })
+    expect(() => app!.metrics.red({ total: { name: 'a_total', help: 'a' } } as never)).toThrow(expect.objectContaining({ code: 'FST_OPSKIT_METRICS_INVALID_METRIC', message: expect.stringContaining('red()') }))
+    expect(() => app!.metrics.red({ ...pair, total: { name: 'b_total', help: 'b' }, duration: { name: 'b_seconds', help: 'b', buckets: [1, 0.5] } })).toThrow(/duration\.buckets/)
+    const red = app.metrics.red(pair)
+    expect(() => red.labels('billing')).toThrow(/needs 2 values \(service, status_code\), got 1/)
+    expect(() => red.labels('billing', '200').observe(Number.NaN)).toThrow(TypeError)
   })
 })

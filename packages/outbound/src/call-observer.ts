@@ -36,16 +36,15 @@ interface Call {
   received: Buffer[] | undefined
 }
 
-/** What a client channel tells the observer about a call when it starts. */
-export interface CallStart {
-  /** `http:` / `https:` */
+/** Where a call goes, as a client channel tells it: `http:` / `https:`, the hostname, the port (`''` for the protocol's default). */
+export interface CallOrigin {
   protocol: string
   hostname: string
-  /** The port, `''` for the protocol's default. */
   port: string
-  method: string
-  path: string
 }
+
+/** What the options make of one origin (null: ignored); the channel subscribers keep it per origin. */
+export type CallTarget = Target | null
 
 function defaultPort(protocol: string): string {
   return protocol === 'https:' ? '443' : '80'
@@ -108,17 +107,15 @@ export class CallObserver {
    * it (propagation to a listed host), or null; nothing is recorded for an ignored host or a call
    * made while another Fastify instance serves the request.
    */
-  start(request: object, info: CallStart): [string, string][] | null {
-    if (this.#closed) return null
+  start(request: object, target: CallTarget, method: string, path: string): [string, string][] | null {
+    if (this.#closed || target === null) return null
     const context = getRequestContext()
     if (context !== undefined && !contextBelongsTo(context, this.#app)) return null
-    const target = this.#targetOf(info)
-    if (target === null) return null
     const previewing = this.#options.bodyPreview !== null
     this.#calls.set(request, {
       target,
-      method: METHODS.has(info.method) ? info.method : 'OTHER',
-      url: safeUrl(target.origin, info.path),
+      method: METHODS.has(method) ? method : 'OTHER',
+      url: safeUrl(target.origin, path),
       start: performance.now(),
       context,
       site: this.#options.callSite ? captureCallSite() : undefined,
@@ -129,8 +126,11 @@ export class CallObserver {
     return context === undefined || !target.propagate ? null : propagatedHeaders(context)
   }
 
-  /** What the options make of one origin (null: ignored), worked out on its first call. */
-  #targetOf(info: CallStart): Target | null {
+  /**
+   * What the options make of one origin (null: ignored), worked out on its first call and kept.
+   * The undici subscriber keeps it by origin string too, so a call there builds no key.
+   */
+  targetOf(info: CallOrigin): CallTarget {
     const key = info.protocol + '//' + info.hostname + ':' + info.port
     const known = this.#targets.get(key)
     if (known !== undefined) return known

@@ -1,9 +1,9 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import type { ClientRequest, IncomingMessage } from 'node:http'
 import { guarded } from './guard.js'
-import type { CallObserver, CallStart } from './call-observer.js'
+import type { CallObserver, CallOrigin } from './call-observer.js'
 
-function callStart(request: ClientRequest): CallStart {
+function originOf(request: ClientRequest): CallOrigin {
   // ClientRequest keeps no public port: the Host header it built (`host[:port]`) says which.
   const hostHeader = request.getHeader('host')
   let port = ''
@@ -11,7 +11,7 @@ function callStart(request: ClientRequest): CallStart {
     const match = /:(\d{1,5})$/.exec(hostHeader)
     if (match !== null) port = match[1] as string
   }
-  return { protocol: request.protocol, hostname: String(request.host), port, method: request.method, path: request.path }
+  return { protocol: request.protocol, hostname: String(request.host), port }
 }
 
 /**
@@ -25,13 +25,13 @@ function callStart(request: ClientRequest): CallStart {
 export function subscribeHttp(observer: CallObserver): () => void {
   const onCreated = (message: unknown): void => {
     const request = (message as { request: ClientRequest }).request
-    const headers = observer.start(request, callStart(request))
+    const headers = observer.start(request, observer.targetOf(originOf(request)), request.method, request.path)
     if (headers === null || request.headersSent) return
     for (const [name, value] of headers) if (!request.hasHeader(name)) request.setHeader(name, value)
   }
   const onStart = (message: unknown): void => {
     const request = (message as { request: ClientRequest }).request
-    if (!observer.has(request)) observer.start(request, callStart(request))
+    if (!observer.has(request)) observer.start(request, observer.targetOf(originOf(request)), request.method, request.path)
   }
   const onFinish = (message: unknown): void => {
     const { request, response } = message as { request: ClientRequest; response: IncomingMessage }

@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { guarded } from './guard.js'
-import type { CallObserver } from './call-observer.js'
+import type { CallObserver, CallTarget } from './call-observer.js'
 
 /** The part of undici's request object its diagnostics channels publish (undici 5 to 7). */
 interface UndiciRequest {
@@ -11,15 +11,17 @@ interface UndiciRequest {
   addHeader?(name: string, value: string): unknown
 }
 
-/** The names of the headers a request already has, lower-cased (undici 6 keeps them as one string, 7 as a flat array). */
-function headerNames(request: UndiciRequest): string {
+/** Whether a request already has header `name` (lower case); undici 7 keeps its headers as a flat array, 6 as one string. */
+function hasHeader(request: UndiciRequest, name: string): boolean {
   const { headers } = request
   if (Array.isArray(headers)) {
-    let names = '\n'
-    for (let i = 0; i < headers.length; i += 2) names += String(headers[i]).toLowerCase() + ':\n'
-    return names
+    for (let i = 0; i < headers.length; i += 2) {
+      const header = headers[i]
+      if (typeof header === 'string' ? header.length === name.length && header.toLowerCase() === name : String(header).toLowerCase() === name) return true
+    }
+    return false
   }
-  return typeof headers === 'string' ? '\n' + headers.toLowerCase() : ''
+  return typeof headers === 'string' && ('\n' + headers.toLowerCase()).includes(`\n${name}:`)
 }
 
 /**
@@ -30,28 +32,27 @@ function headerNames(request: UndiciRequest): string {
  * `bodyChunkReceived` (undici 7) give the start of each body. Returns the unsubscribe function.
  */
 export function subscribeUndici(observer: CallObserver): () => void {
-  // Origins parsed once each (an app talks to a handful of them); bounded.
-  const origins = new Map<string, { protocol: string; hostname: string; port: string } | null>()
-  const parse = (origin: string): { protocol: string; hostname: string; port: string } | null => {
-    let parsed = origins.get(origin)
-    if (parsed !== undefined) return parsed
+  // What the observer makes of each origin string, worked out once (an app talks to a handful); bounded.
+  const targets = new Map<string, CallTarget>()
+  const targetOf = (origin: string): CallTarget => {
+    let target = targets.get(origin)
+    if (target !== undefined) return target
     try {
       const url = new URL(origin)
-      parsed = { protocol: url.protocol, hostname: url.hostname, port: url.port }
+      target = observer.targetOf({ protocol: url.protocol, hostname: url.hostname, port: url.port })
     } catch {
-      parsed = null
+      target = null
     }
-    if (origins.size < 1000) origins.set(origin, parsed)
-    return parsed
+    if (targets.size >= 1000) targets.clear()
+    targets.set(origin, target)
+    return target
   }
   const onCreate = (message: unknown): void => {
     const request = (message as { request: UndiciRequest }).request
-    const origin = parse(String(request.origin))
-    if (origin === null) return
-    const headers = observer.start(request, { protocol: origin.protocol, hostname: origin.hostname, port: origin.port, method: request.method, path: request.path })
+    const origin = request.origin
+    const headers = observer.start(request, targetOf(typeof origin === 'string' ? origin : String(origin)), request.method, request.path)
     if (headers === null || typeof request.addHeader !== 'function') return
-    const present = headerNames(request)
-    for (const [name, value] of headers) if (!present.includes(`\n${name}:`)) request.addHeader(name, value)
+    for (const [name, value] of headers) if (!hasHeader(request, name)) request.addHeader(name, value)
   }
   const onHeaders = (message: unknown): void => {
     const { request, response } = message as { request: object; response: { statusCode: number } }

@@ -73,7 +73,30 @@ export function evaluateGoal(goal, byName) {
   const denominator = metricOf(b, metric)
   const ratio = denominator === 0 ? null : metricOf(a, metric) / denominator
   const pass = ratio !== null && (goal.min === undefined || ratio >= goal.min) && (goal.max === undefined || ratio <= goal.max)
-  return { ...goal, metric, ratio, pass }
+  return { ...goal, metric, ratio, interval: roundRatioInterval(a.rounds, b.rounds, metric), pass }
+}
+
+// Two-sided 95 % Student t quantiles by degrees of freedom (1…30; beyond, the normal's 1.96).
+const T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+/**
+ * The 95 % interval of the ratio a / b paired by round (each round loads every server once, one
+ * after the other): the round-to-round drift of the machine falls out of each round's ratio.
+ * Null with fewer than two rounds.
+ */
+export function roundRatioInterval(roundsA, roundsB, metric = 'rps') {
+  const n = Math.min(roundsA?.length ?? 0, roundsB?.length ?? 0)
+  if (n < 2) return null
+  const ratios = []
+  for (let i = 0; i < n; i++) {
+    const b = metricOf(roundsB[i], metric)
+    if (b > 0) ratios.push(metricOf(roundsA[i], metric) / b)
+  }
+  if (ratios.length < 2) return null
+  const m = mean(ratios)
+  const sd = Math.sqrt(ratios.reduce((acc, r) => acc + (r - m) ** 2, 0) / (ratios.length - 1))
+  const half = (T95[ratios.length - 2] ?? 1.96) * (sd / Math.sqrt(ratios.length))
+  return { mean: m, low: m - half, high: m + half, rounds: ratios.length }
 }
 
 function fmt(n, digits = 0) {
@@ -99,7 +122,8 @@ export function markdownReport(result) {
     for (const g of result.goals) {
       const bound = g.min !== undefined ? `≥ ${g.min}` : `≤ ${g.max}`
       const label = g.label ?? `${g.a} / ${g.b} ${g.metric} ${bound}`
-      lines.push(`| ${label} | ${fmt(g.ratio, 2)}× | ${g.pass ? 'PASS' : 'FAIL'} |`)
+      const interval = g.interval ? ` (paired by round: ${fmt(g.interval.mean, 3)}×, 95 % interval ${fmt(g.interval.low, 3)}–${fmt(g.interval.high, 3)})` : ''
+      lines.push(`| ${label} | ${fmt(g.ratio, 2)}×${interval} | ${g.pass ? 'PASS' : 'FAIL'} |`)
     }
   }
   return lines.join('\n')
@@ -133,7 +157,11 @@ export async function runGroup(group, options = {}, log = (line) => process.stdo
     }
     const samples = new Map(running.map((s) => [s.name, []]))
     for (let round = 1; round <= opts.rounds; round++) {
-      for (const server of running) {
+      // Each round starts one server further on, so no server always runs first or right after a
+      // given one (a drift of the machine over a round, or what the previous load left behind,
+      // falls on every server alike over the rounds).
+      const start = (round - 1) % running.length
+      for (const server of [...running.slice(start), ...running.slice(0, start)]) {
         const r = await load(server, paths, opts.duration, opts)
         const sample = {
           rps: r.requests.average,

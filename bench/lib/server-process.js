@@ -2,7 +2,7 @@
 // stopping it, and measuring its CPU time per request. Shared by the harness and the CPU-cost scripts.
 import { spawn } from 'node:child_process'
 import autocannon from 'autocannon'
-import { createWriteStream, readFileSync } from 'node:fs'
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -80,15 +80,24 @@ export function stopServer(running) {
   })
 }
 
-/** User + system CPU time of a process so far, in clock ticks (USER_HZ, 100 per second on Linux). */
-export function cpuTicks(pid) {
-  // fields after the ")" of the command name: state is field 3, utime 14, stime 15
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(fields[11]) + Number(fields[12])
+/**
+ * CPU time a process has run so far, in nanoseconds: the sum over its threads (main thread, V8's
+ * GC and compiler threads, libuv's pool) of the scheduler's run time (`/proc/<pid>/task/<tid>/schedstat`,
+ * first field). Nanosecond-exact, where utime + stime in `/proc/<pid>/stat` count 10 ms ticks (a
+ * round of a few thousand requests is then only tens of ticks, ±1 tick of noise). A thread that
+ * ended between two readings takes its time with it; Node's threads live as long as the process.
+ */
+export function cpuNs(pid) {
+  let total = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+    } catch {
+      // the thread ended while we read
+    }
+  }
+  return total
 }
-
-const TICK_US = 1e6 / 100
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 
@@ -125,10 +134,10 @@ export async function cpuPerRequest(running, { paths, rounds, requests, connecti
   const samples = new Map(running.map((server) => [server.name, []]))
   for (let round = 1; round <= rounds; round++) {
     for (const server of shuffle ? shuffled(running, round) : running) {
-      const start = cpuTicks(server.child.pid)
+      const start = cpuNs(server.child.pid)
       const result = await load(server, requests)
-      const ticks = cpuTicks(server.child.pid) - start
-      samples.get(server.name).push((ticks * TICK_US) / result.requests.sent)
+      const ns = cpuNs(server.child.pid) - start
+      samples.get(server.name).push(ns / 1000 / result.requests.sent)
     }
     log(`round ${round}/${rounds} done`)
   }

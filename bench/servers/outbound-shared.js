@@ -11,8 +11,9 @@ import { createLogger, fastifyLoggingOptions, opskitLogging } from '../../packag
 import { opskitMetrics } from '../../packages/metrics/dist/index.js'
 import { logFile, serve } from '../lib/serve.js'
 
+// The upstream takes none of the server's node flags (--cpu-prof, --trace-*): it is not what is measured.
 async function startUpstream() {
-  const child = fork(fileURLToPath(new URL('./outbound-upstream.js', import.meta.url)), { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  const child = fork(fileURLToPath(new URL('./outbound-upstream.js', import.meta.url)), { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv: [] })
   const [chunk] = await once(child.stdout, 'data')
   const port = Number(/port (\d+)/.exec(String(chunk))?.[1])
   for (const signal of ['SIGINT', 'SIGTERM', 'exit']) process.once(signal, () => child.kill())

@@ -45,6 +45,13 @@ export interface RouteSeries {
 
 type MetricType = 'counter' | 'histogram'
 
+/** The (non-cumulative) bucket slot of an observation: the first upper bound it does not exceed, else the +Inf slot. */
+export function bucketIndex(bounds: Float64Array, seconds: number): number {
+  let i = 0
+  while (i < bounds.length && seconds > (bounds[i] as number)) i++
+  return i
+}
+
 export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 }
@@ -135,8 +142,7 @@ export class HttpSeriesTable implements SeriesSource {
     series.count++
     series.sum += seconds
     const bounds = this.upperBounds
-    let i = 0
-    while (i < bounds.length && seconds > (bounds[i] as number)) i++
+    const i = bucketIndex(bounds, seconds)
     series.buckets[i] = (series.buckets[i] as number) + 1
     if (traceId !== undefined) {
       const exemplars = (series.exemplars ??= new Array<BucketExemplar | undefined>(bounds.length + 1))

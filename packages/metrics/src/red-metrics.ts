@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client'
 import { DEFAULT_BUCKETS } from './options.js'
-import { escapeLabelValue, SeriesView, type Sample, type SeriesSource } from './http-metrics.js'
+import { bucketIndex, escapeLabelValue, SeriesView, type Sample, type SeriesSource } from './http-metrics.js'
 
 /** `fastify.metrics.red(config)`: a counter and a duration histogram of the same labels, observed together. */
 export interface RedConfig<T extends string = string> {
@@ -55,9 +55,7 @@ class Series implements RedSeries {
     if (typeof seconds !== 'number' || !Number.isFinite(seconds)) throw new TypeError(`@opskit/metrics: observe() needs a finite number of seconds, got ${String(seconds)}`)
     this.count++
     this.sum += seconds
-    const bounds = this.bounds
-    let i = 0
-    while (i < bounds.length && seconds > (bounds[i] as number)) i++
+    const i = bucketIndex(this.bounds, seconds)
     this.buckets[i] = (this.buckets[i] as number) + 1
   }
 }

@@ -131,15 +131,22 @@ export class RedTable<T extends string = string> implements RedMetrics<T>, Serie
       get: () => this.totalView.get(),
       inc: (labels?: Record<string, unknown> | number, value?: number) => {
         const amount = typeof labels === 'number' ? labels : (value ?? 1)
-        if (!Number.isFinite(amount) || amount < 0) throw new TypeError(`@opskit/metrics: inc() of ${this.totalView.name} needs a finite number ≥ 0`)
-        this.seriesFor(typeof labels === 'object' ? labels : undefined).total += amount
+        this.seriesFor(typeof labels === 'object' ? labels : undefined).total += this.increment(amount)
       },
       labels: (...values: string[]) => {
         const series = this.seriesOf(values)
-        return { inc: (amount = 1) => void (series.total += amount) }
+        return { inc: (amount = 1) => void (series.total += this.increment(amount)) }
       },
       reset: () => this.reset(),
     })
+  }
+
+  /** What a counter handle's `inc()` may add: a finite number ≥ 0, as prom-client's counters take. */
+  private increment(amount: unknown): number {
+    if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) {
+      throw new TypeError(`@opskit/metrics: inc() of ${this.totalView.name} needs a finite number ≥ 0, got ${String(amount)}`)
+    }
+    return amount
   }
 
   histogramHandle(): unknown {

@@ -145,6 +145,11 @@ describe('fastify.metrics.red()', () => {
     const text = (await app.inject('/metrics')).body
     expect(valueOf(text, 'calls_total{service="billing",status_code="200"}')).toBe(3)
     expect(valueOf(text, 'call_duration_seconds_count{service="billing",status_code="200"}')).toBe(2)
+    // A counter never goes down, through either form of inc(); nothing is added by a refused call.
+    expect(() => counter.inc({ service: 'billing', status_code: '200' }, -1)).toThrow(/finite number ≥ 0, got -1/)
+    expect(() => counter.labels('billing', '200').inc(Number.NaN)).toThrow(TypeError)
+    expect(() => counter.inc({ region: 'eu' } as never)).toThrow(/has no label "region"/)
+    expect(valueOf((await app.inject('/metrics')).body, 'calls_total{service="billing",status_code="200"}')).toBe(3)
     const conflict = { code: 'FST_OPSKIT_METRICS_METRIC_CONFLICT' }
     expect(() => app!.metrics.gauge({ name: 'calls_total', help: 'x' })).toThrow(expect.objectContaining(conflict))
     expect(() => app!.metrics.counter({ name: 'calls_total', help: 'x', labelNames: ['other'] })).toThrow(expect.objectContaining(conflict))

@@ -10,6 +10,15 @@ export default {
     { name: 'otel-undici', file: 'outbound-otel.js' },
   ],
   baseline: 'without-outbound',
+  // Not loaded by run.js: what `node bench/same-core.js outbound <a> <b>` can also compare, to say
+  // where the cost of opskit-outbound goes (the README's attribution rows).
+  variants: [
+    { name: 'opskit-outbound-no-line', file: 'outbound-opskit.js', env: { OUTBOUND_LINE: 'false' } },
+    { name: 'opskit-outbound-no-propagation', file: 'outbound-opskit.js', env: { OUTBOUND_PROPAGATE: 'false' } },
+    { name: 'opskit-outbound-upstream-ignored', file: 'outbound-opskit.js', env: { OUTBOUND_IGNORE_UPSTREAM: 'true' } },
+    { name: 'noop-subscribers', file: 'outbound-noop-subscribers.js' },
+    { name: 'one-more-line', file: 'outbound-one-more-line.js' },
+  ],
   goals: [
     { a: 'opskit-outbound', b: 'without-outbound', min: 0.95, label: '@opskit/outbound costs at most 5 % of throughput on an outbound-heavy route' },
   ],

@@ -4,26 +4,12 @@
 import { readdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { spawnSync } from 'node:child_process'
 import { parseArgs, runGroup } from './lib/harness.js'
-import { selectNode } from './lib/node-line.js'
+import { runOnSelectedNode } from './lib/node-line.js'
 
 // The Node line: BENCH_NODE (a major, `current` or a path), else the newest LTS found (lib/node-line.js).
 // The servers run on the node that runs this file, so on another line this file runs again there.
-if (process.env.BENCH_NODE_SELECTED !== '1') {
-  let node
-  try {
-    node = selectNode()
-  } catch (err) {
-    console.error(err.message)
-    process.exit(2)
-  }
-  console.log(`bench: Node ${node.version}${node.lts ? ` (LTS ${node.lts})` : node.major % 2 === 0 ? ' (LTS line)' : ''} at ${node.path}: ${node.reason}`)
-  if (node.path !== process.execPath) {
-    const child = spawnSync(node.path, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, BENCH_NODE_SELECTED: '1' } })
-    process.exit(child.status ?? 1)
-  }
-}
+runOnSelectedNode()
 
 const GROUPS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'groups')
 

@@ -8,7 +8,7 @@
 // on both alike, where run.js loads the servers one after the other and each round sees another
 // machine. Prints each round, then b/a in req/s and in CPU µs per request (from schedstat), each with
 // its 95 % interval over the rounds. `a` twice (an A/A run) shows the bias of the method itself.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,22 +16,10 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import autocannon from 'autocannon'
 import { parseArgs } from './lib/harness.js'
-import { selectNode } from './lib/node-line.js'
+import { runOnSelectedNode } from './lib/node-line.js'
 import { cpuNs, startServer, stopServer } from './lib/server-process.js'
 
-if (process.env.BENCH_NODE_SELECTED !== '1') {
-  let node
-  try {
-    node = selectNode()
-  } catch (err) {
-    console.error(err.message)
-    process.exit(2)
-  }
-  if (node.path !== process.execPath) {
-    const child = spawnSync(node.path, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, BENCH_NODE_SELECTED: '1' } })
-    process.exit(child.status ?? 1)
-  }
-}
+runOnSelectedNode()
 
 const { options, groups: names } = parseArgs(process.argv.slice(2))
 const rounds = options.rounds ?? 10

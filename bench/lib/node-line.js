@@ -61,3 +61,24 @@ export function selectNode(choice = process.env.BENCH_NODE) {
   if (lts.length === 0) return { ...candidates[0], reason: 'no LTS line found; the running node' }
   return { ...lts[0], reason: `the newest LTS line found (of ${[...new Set(candidates.map((c) => c.version))].join(', ')})` }
 }
+
+/**
+ * A bench entry point's first step: unless it already runs there (`BENCH_NODE_SELECTED=1`), picks
+ * the Node line (`selectNode()`), prints which, and runs the same script again on that node,
+ * exiting with its status; on the chosen node it returns and the script goes on.
+ */
+export function runOnSelectedNode() {
+  if (process.env.BENCH_NODE_SELECTED === '1') return
+  let node
+  try {
+    node = selectNode()
+  } catch (err) {
+    console.error(err.message)
+    process.exit(2)
+  }
+  console.log(`bench: Node ${node.version}${node.lts ? ` (LTS ${node.lts})` : node.major % 2 === 0 ? ' (LTS line)' : ''} at ${node.path}: ${node.reason}`)
+  if (node.path !== process.execPath) {
+    const child = spawnSync(node.path, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, BENCH_NODE_SELECTED: '1' } })
+    process.exit(child.status ?? 1)
+  }
+}

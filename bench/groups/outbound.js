@@ -18,6 +18,7 @@ export default {
     { name: 'opskit-outbound-upstream-ignored', file: 'outbound-opskit.js', env: { OUTBOUND_IGNORE_UPSTREAM: 'true' } },
     { name: 'noop-subscribers', file: 'outbound-noop-subscribers.js' },
     { name: 'one-more-line', file: 'outbound-one-more-line.js' },
+    { name: 'one-more-hook', file: 'outbound-one-more-line.js', env: { ONE_MORE_LINE_LEVEL: 'debug' } },
   ],
   goals: [
     { a: 'opskit-outbound', b: 'without-outbound', min: 0.95, label: '@opskit/outbound costs at most 5 % of throughput on an outbound-heavy route' },

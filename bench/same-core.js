@@ -11,13 +11,14 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import autocannon from 'autocannon'
 import { parseArgs } from './lib/harness.js'
 import { runOnSelectedNode } from './lib/node-line.js'
 import { cpuNs, startServer, stopServer } from './lib/server-process.js'
+import { pin as pinTo } from './lib/suite-cpu.js'
 
 runOnSelectedNode()
 
@@ -50,9 +51,9 @@ const specA = find(nameA)
 // An A/A run: the second copy gets its own name (its own log file).
 const specB = nameA === nameB ? { ...find(nameB), name: `${nameB} (again)` } : find(nameB)
 
-/** Every thread of `pid` on `cpu` (taskset, util-linux). */
+/** Every thread of `pid` on `cpu` (lib/suite-cpu.js's taskset), or a clear error. */
 function pin(pid, cpu) {
-  execFileSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { stdio: 'ignore' })
+  if (!pinTo(pid, cpu)) throw new Error(`same-core: cannot pin process ${pid} to CPU ${cpu} with taskset (util-linux)`)
 }
 
 function childrenOf(pid) {
@@ -72,7 +73,8 @@ function interval(values) {
   return { mean: m, half: ((T95[n - 2] ?? 1.96) * sd) / Math.sqrt(n) }
 }
 
-const cpus = globalThis.navigator?.hardwareConcurrency ?? 1
+// Not `navigator.hardwareConcurrency`: Node 20 has no `navigator`.
+const cpus = availableParallelism()
 if (cpus < 2) {
   console.error(`same-core needs 2 CPUs (one for the servers, one for the load and upstreams); this machine has ${cpus}`)
   process.exit(2)

@@ -16,10 +16,33 @@ interface Target {
   readonly label: string
   readonly origin: string
   readonly propagate: boolean
+  /** `safeUrl(origin, path)` by path, for the paths this origin is called with again and again (bounded). */
+  readonly urls: Map<string, string>
 }
 
 /** Origins whose `Target` is kept; past it the cache starts over. */
 const MAX_TARGETS = 1000
+
+/** Paths per origin whose line URL is kept; past it that origin's cache starts over. */
+const MAX_URLS_PER_TARGET = 256
+/** Longer paths are worked out each time (an id-laden or signed URL is seldom called twice). */
+const MAX_CACHED_PATH_LENGTH = 256
+
+/**
+ * The URL of a call as its line shows it, the same string for the same path: the logger's cache of
+ * quoted strings then finds it by identity, with its hash already computed, instead of hashing a
+ * freshly built URL on every call.
+ */
+function urlOf(target: Target, path: string): string {
+  if (path.length > MAX_CACHED_PATH_LENGTH) return safeUrl(target.origin, path)
+  let url = target.urls.get(path)
+  if (url === undefined) {
+    url = safeUrl(target.origin, path)
+    if (target.urls.size >= MAX_URLS_PER_TARGET) target.urls.clear()
+    target.urls.set(path, url)
+  }
+  return url
+}
 
 /** One call in flight. */
 interface Call {
@@ -115,7 +138,7 @@ export class CallObserver {
     this.#calls.set(request, {
       target,
       method: METHODS.has(method) ? method : 'OTHER',
-      url: safeUrl(target.origin, path),
+      url: urlOf(target, path),
       start: performance.now(),
       context,
       site: this.#options.callSite ? captureCallSite() : undefined,
@@ -140,7 +163,7 @@ export class CallObserver {
     if (this.#options.ignore?.(hostname, port) !== true) {
       const host = port === defaultPort(info.protocol) ? hostname : `${hostname}:${port}`
       const service = this.#serviceOf(hostname, port, host)
-      target = { service, label: this.#label(service), origin: `${info.protocol}//${host}`, propagate: this.#options.propagate?.(hostname, port) === true }
+      target = { service, label: this.#label(service), origin: `${info.protocol}//${host}`, propagate: this.#options.propagate?.(hostname, port) === true, urls: new Map() }
     }
     // Bounded: an app talks to a handful of origins; a crawler's thousands start over.
     if (this.#targets.size >= MAX_TARGETS) this.#targets.clear()

@@ -387,6 +387,29 @@ describe('nothing secret or hostile reaches a line', () => {
     for (const secret of ['abc123', 'k-999', 'zzz-secret', 'hdr-secret', 'alice', 'pw-1234']) expect(capture.raw()).not.toContain(secret)
   })
 
+  it('a path called again, on another origin, or past the kept paths: each line has its own origin, its secrets masked', async () => {
+    const one = await server()
+    const two = await server()
+    const { capture } = await app({ services: { one: `127.0.0.1:${one.port}`, two: `127.0.0.1:${two.port}` } })
+    const path = '/orders?token=tok-777&page=3'
+    for (const up of [one, two, one]) await (await fetch(`${up.url}${path}`)).text()
+    // Past the 256 paths an origin keeps, and a path too long to keep: worked out again, the same way.
+    for (let i = 0; i < 300; i++) await (await fetch(`${one.url}/n/${i}?password=pw-${i}`)).text()
+    await (await fetch(`${one.url}${path}`)).text()
+    await (await fetch(`${one.url}/${'p'.repeat(300)}?secret=s-long`)).text()
+    await capture.call(`${one.url}/${'p'.repeat(300)}`)
+    const calls = capture.calls()
+    expect(calls).toHaveLength(305)
+    const masked = '/orders?token=[REDACTED]&page=3'
+    expect(calls.filter((l) => l.url === `${one.url}${masked}`).map((l) => l.service)).toEqual(['one', 'one', 'one'])
+    expect(calls.filter((l) => l.url === `${two.url}${masked}`).map((l) => l.service)).toEqual(['two'])
+    expect(calls.filter((l) => typeof l.url === 'string' && l.url.startsWith(`${one.url}/n/`)).map((l) => l.url)).toEqual(
+      Array.from({ length: 300 }, (_, i) => `${one.url}/n/${i}?password=[REDACTED]`),
+    )
+    expect(calls.find((l) => l.url === `${one.url}/${'p'.repeat(300)}?secret=[REDACTED]`)?.service).toBe('one')
+    for (const secret of ['tok-777', 'pw-1', 's-long']) expect(capture.raw()).not.toContain(secret)
+  })
+
   it('CRLF and oversized URLs are encoded and capped', async () => {
     const up = await server()
     const { capture } = await app()

@@ -84,6 +84,9 @@ export class LineFormat {
   private lastMs = -1
   private lastIso = ''
   private readonly jsonCache = new Map<string, string>()
+  // `,"service":…,"method":…,"url":…` of `external call` lines, by URL: @opskit/outbound hands the
+  // same URL string for the same call again, so this is one lookup by identity per line.
+  private readonly callHeads = new Map<string, { service: string; method: string; json: string }>()
   // Per fixed line's key list: whether its fields can be written with fixed keys, for the last
   // serializers object seen.
   private readonly plainFor = new Map<readonly string[], { serializers: unknown; plain: boolean }>()
@@ -137,14 +140,26 @@ export class LineFormat {
     const duration = f.duration_ms
     const requestId = f.request_id
     const userId = f.user_id
-    return ',"service":' + this.maskedJson(f.service) +
-      ',"method":' + this.maskedJson(f.method) +
-      ',"url":' + (f.url.length <= MAX_PATH_LENGTH ? this.maskedJson(f.url) : quote(capPath(maskString(f.url)))) +
+    return this.callHead(f.service, f.method, f.url) +
       ',"status_code":' + (typeof status === 'number' && Number.isFinite(status) ? '' + status : 'null') +
       ',"duration_ms":' + (Number.isFinite(duration) ? '' + duration : 'null') +
       // The id of the call's own request is core's (validated), written as every line of that request writes it.
       (requestId === undefined || requestId === null ? '' : ',"request_id":' + (requestId === f[CALL_CONTEXT]?.requestId ? quote(requestId) : quote(maskString(String(requestId))))) +
       (userId === undefined || userId === null ? '' : ',"user_id":' + quote(maskString(String(userId))))
+  }
+
+  /** `,"service":…,"method":…,"url":…` of an `external call` line, cached by URL for short URLs. */
+  private callHead(service: string, method: string, url: string): string {
+    const cached = url.length > JSON_CACHE_MAX_LENGTH ? undefined : this.callHeads.get(url)
+    if (cached !== undefined && cached.service === service && cached.method === method) return cached.json
+    const json = ',"service":' + this.maskedJson(service) +
+      ',"method":' + this.maskedJson(method) +
+      ',"url":' + (url.length <= MAX_PATH_LENGTH ? this.maskedJson(url) : quote(capPath(maskString(url))))
+    if (url.length <= JSON_CACHE_MAX_LENGTH) {
+      if (this.callHeads.size >= JSON_CACHE_SIZE) this.callHeads.clear()
+      this.callHeads.set(url, { service, method, json })
+    }
+    return json
   }
 
   /** `,"method":…,"path":…` of a `request completed` line (fixed keys, same masking as any field). */

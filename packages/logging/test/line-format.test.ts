@@ -121,6 +121,12 @@ describe('line format', () => {
       ['mail', 'GET', 'https://mail.example/to/ann@example.com', null, Number.NaN, 'req-2', 'bob@example.com'],
       ['a"b\\c', 'OTHER', 'http://x/\u2028\ud800', 301, Number.POSITIVE_INFINITY, 'req-3', undefined],
       ['long', 'GET', 'http://x/' + 'a'.repeat(3000), 200, 2, undefined, 'u'],
+      // A URL seen before (the fast path keeps its service, method and url JSON), again, under
+      // another service, with another method: each line its own.
+      ['items', 'GET', 'http://127.0.0.1:4567/items/42?page=1', 200, 3, 'req-4', undefined],
+      ['catalog', 'GET', 'http://127.0.0.1:4567/items/42?page=1', 200, 3, 'req-5', undefined],
+      ['catalog', 'DELETE', 'http://127.0.0.1:4567/items/42?page=1', 204, 3, 'req-6', undefined],
+      ['mail', 'GET', 'https://mail.example/to/ann@example.com', 200, 1, undefined, undefined],
     ]
     const body = (line: string) => line.replace(/^\{"timestamp":"[^"]*"/, '')
     for (const row of rows) {

@@ -83,6 +83,14 @@ export class LineFormat {
   private readonly levelParts: Record<number, string> = Object.create(null) as Record<number, string>
   private lastMs = -1
   private lastIso = ''
+  // `{"timestamp":"<now>` of the current millisecond, and what follows it for each level and logger
+  // name (`","level":"INFO","logger":"outbound"`) and message (`,"message":"external call"`): a line
+  // starts with two ready strings instead of being put together from six.
+  private lastHead = ''
+  private readonly levelNames: Record<number, Map<string, string> | undefined> = Object.create(null) as Record<number, Map<string, string> | undefined>
+  private readonly messageParts = new Map<string, string>()
+  // `,"status_code":200,"duration_ms":` of an external call line, by status.
+  private readonly statusParts = new Map<number, string>()
   private readonly jsonCache = new Map<string, string>()
   // `,"service":…,"method":…,"url":…` of `external call` lines, by URL: @opskit/outbound hands the
   // same URL string for the same call again, so this is one lookup by identity per line.
@@ -95,14 +103,52 @@ export class LineFormat {
     this.redactor = redactor
   }
 
-  /** ISO-8601 UTC time, computed once per millisecond. */
-  timestamp(): string {
+  /** `{"timestamp":"<ISO-8601 UTC time>` (no closing quote), computed once per millisecond. */
+  head(): string {
     const now = Date.now()
     if (now !== this.lastMs) {
       this.lastMs = now
       this.lastIso = new Date(now).toISOString()
+      this.lastHead = '{"timestamp":"' + this.lastIso
     }
-    return this.lastIso
+    return this.lastHead
+  }
+
+  /** `","level":"INFO","logger":"<name>"` for a level number and a logger's JSON name. */
+  levelAndName(num: number, labels: Record<number, string>, nameJson: string): string {
+    let byName = this.levelNames[num]
+    if (byName === undefined) this.levelNames[num] = byName = new Map()
+    let part = byName.get(nameJson)
+    if (part === undefined) {
+      part = this.levelPart(num, labels) + nameJson
+      if (byName.size >= JSON_CACHE_SIZE) byName.clear()
+      byName.set(nameJson, part)
+    }
+    return part
+  }
+
+  /** `,"message":<masked JSON>` of a message, cached for short messages. */
+  messagePart(message: string): string {
+    if (message.length > JSON_CACHE_MAX_LENGTH) return ',"message":' + quote(maskString(message))
+    let part = this.messageParts.get(message)
+    if (part === undefined) {
+      part = ',"message":' + this.maskedJson(message)
+      if (this.messageParts.size >= JSON_CACHE_SIZE) this.messageParts.clear()
+      this.messageParts.set(message, part)
+    }
+    return part
+  }
+
+  /** `,"status_code":<status>,"duration_ms":` of an external call line. */
+  private statusPart(status: unknown): string {
+    if (typeof status !== 'number' || !Number.isFinite(status)) return ',"status_code":null,"duration_ms":'
+    let part = this.statusParts.get(status)
+    if (part === undefined) {
+      part = ',"status_code":' + status + ',"duration_ms":'
+      if (this.statusParts.size >= JSON_CACHE_SIZE) this.statusParts.clear()
+      this.statusParts.set(status, part)
+    }
+    return part
   }
 
   /** `quote(maskString(value))`, cached for short strings. */
@@ -141,8 +187,7 @@ export class LineFormat {
     const requestId = f.request_id
     const userId = f.user_id
     return this.callHead(f.service, f.method, f.url) +
-      ',"status_code":' + (typeof status === 'number' && Number.isFinite(status) ? '' + status : 'null') +
-      ',"duration_ms":' + (Number.isFinite(duration) ? '' + duration : 'null') +
+      this.statusPart(status) + (Number.isFinite(duration) ? '' + duration : 'null') +
       // The id of the call's own request is core's (validated), written as every line of that request writes it.
       (requestId === undefined || requestId === null ? '' : ',"request_id":' + (requestId === f[CALL_CONTEXT]?.requestId ? quote(requestId) : quote(maskString(String(requestId))))) +
       (userId === undefined || userId === null ? '' : ',"user_id":' + quote(maskString(String(userId))))
@@ -269,11 +314,11 @@ function collides(obj: Record<string, unknown>, bound: Record<string, true>): bo
 export function formatLine(this: LoggerInternals, obj: Record<string, unknown>, msg: unknown, num: number): string {
   const format = this[formatSym]
   const redactor = format.redactor
-  let line = '{"timestamp":"' + format.timestamp() + format.levelPart(num, this.levels.labels) + this[nameJsonSym]
+  let line = format.head() + format.levelAndName(num, this.levels.labels, this[nameJsonSym])
 
   let message = msg
   if (message === undefined || message === null) message = obj.message
-  line += ',"message":' + (typeof message === 'string' ? format.maskedJson(message) : message === undefined || message === null ? '""' : quote(maskString(String(message))))
+  line += typeof message === 'string' ? format.messagePart(message) : ',"message":' + (message === undefined || message === null ? '""' : quote(maskString(String(message))))
 
   const bound = this[bindingKeysSym]
   // An outbound call's line carries the context of the request that made the call.

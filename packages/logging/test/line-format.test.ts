@@ -25,6 +25,34 @@ describe('line format', () => {
     expect(lines().map((l) => l.level)).toEqual(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'])
   })
 
+  test('lines of several loggers, levels and messages written in a burst each start with their own level, logger and message, and a timestamp that moves on', async () => {
+    const { logger, lines } = captureLogger({ name: 'api', level: 'trace' })
+    const outbound = logger.child({ logger: 'outbound' })
+    const expected: { level: string; logger: string; message: string }[] = []
+    const write = (round: number): void => {
+      for (const [log, name] of [[logger, 'api'], [outbound, 'outbound']] as const) {
+        for (const level of ['info', 'warn', 'debug'] as const) {
+          for (const message of ['external call', 'request completed', `round ${round}`]) {
+            log[level](message)
+            expected.push({ level: level.toUpperCase(), logger: name, message })
+          }
+        }
+      }
+    }
+    write(1)
+    const first = Date.now()
+    await new Promise<void>(function later(resolve) {
+      if (Date.now() > first) resolve()
+      else setImmediate(later, resolve)
+    })
+    write(2)
+    const written = lines()
+    expect(written.map(({ level, logger: name, message }) => ({ level, logger: name, message }))).toEqual(expected)
+    const stamps = written.map((l) => Date.parse(l.timestamp as string))
+    expect(stamps.at(-1)).toBeGreaterThan(stamps[0]!)
+    expect(stamps.every((t, i) => i === 0 || t >= stamps[i - 1]!)).toBe(true)
+  })
+
   test('the level option filters lines', () => {
     const { logger, lines } = captureLogger({ level: 'warn' })
     logger.info('hidden')

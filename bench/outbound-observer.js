@@ -7,6 +7,7 @@
 // the metrics out, `--mode none` runs no observer (what publishing to no subscriber costs). The
 // same work a real call does, minus the socket: a tight loop, so each piece costs less than in a
 // server under load, where caches are cold (bench/servers/outbound-cpu-cost.js measures that).
+// The request object has undici's header layout of the Node line it runs on (an array from undici 7).
 import dc from 'node:diagnostics_channel'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -14,9 +15,10 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import Fastify from 'fastify'
 import { opskitCore, runWithRequestContext } from '../packages/core/dist/index.js'
-import { createLogger, fastifyLoggingOptions, opskitLogging } from '../packages/logging/dist/index.js'
 import { opskitMetrics } from '../packages/metrics/dist/index.js'
-import { opskitOutbound } from '../packages/outbound/dist/index.js'
+// OPSKIT_DIST=dist-base: the build of bench/build-base.js <revision> instead (a change measured against it).
+const { createLogger, fastifyLoggingOptions, opskitLogging } = await import(`../packages/logging/${process.env.OPSKIT_DIST ?? 'dist'}/index.js`)
+const { opskitOutbound } = await import(`../packages/outbound/${process.env.OPSKIT_DIST ?? 'dist'}/index.js`)
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { mode: { type: 'string', default: 'full' } } })
 const mode = values.mode
@@ -41,16 +43,20 @@ await new Promise((resolve) => setTimeout(resolve, 300))
 const create = dc.channel('undici:request:create')
 const headers = dc.channel('undici:request:headers')
 const trailers = dc.channel('undici:request:trailers')
-const HEADERS = 'host: 127.0.0.1:4567\r\nconnection: keep-alive\r\naccept: */*\r\naccept-language: *\r\nsec-fetch-mode: cors\r\nuser-agent: node\r\naccept-encoding: gzip, deflate\r\n'
+// undici 7 (Node 24 and 26) keeps a request's headers as a flat array, undici 6 (Node 20, 22) as one string.
+const FLAT_HEADERS = Number(process.versions.undici?.split('.')[0] ?? 0) >= 7
+const HEADER_PAIRS = ['host', '127.0.0.1:4567', 'connection', 'keep-alive', 'accept', '*/*', 'accept-language', '*', 'sec-fetch-mode', 'cors', 'user-agent', 'node', 'accept-encoding', 'gzip, deflate']
+const HEADERS = HEADER_PAIRS.reduce((text, part, i) => text + (i % 2 === 0 ? `${part}: ` : `${part}\r\n`), '')
 class UndiciLikeRequest {
   constructor() {
     this.origin = 'http://127.0.0.1:4567'
     this.path = '/items/42?page=1'
     this.method = 'GET'
-    this.headers = HEADERS
+    this.headers = FLAT_HEADERS ? HEADER_PAIRS.slice() : HEADERS
   }
   addHeader(name, value) {
-    this.headers += `${name}: ${value}\r\n`
+    if (FLAT_HEADERS) this.headers.push(name, value)
+    else this.headers += `${name}: ${value}\r\n`
     return this
   }
 }

@@ -13,6 +13,8 @@ export default {
   // Not loaded by run.js: what `node bench/same-core.js outbound <a> <b>` can also compare, to say
   // where the cost of opskit-outbound goes (the README's attribution rows).
   variants: [
+    // opskit-outbound with @opskit/logging and @opskit/outbound as built by `node bench/build-base.js <revision>`.
+    { name: 'opskit-outbound-base', file: 'outbound-opskit.js', env: { OPSKIT_DIST: 'dist-base' } },
     { name: 'opskit-outbound-no-line', file: 'outbound-opskit.js', env: { OUTBOUND_LINE: 'false' } },
     { name: 'opskit-outbound-no-propagation', file: 'outbound-opskit.js', env: { OUTBOUND_PROPAGATE: 'false' } },
     { name: 'opskit-outbound-upstream-ignored', file: 'outbound-opskit.js', env: { OUTBOUND_IGNORE_UPSTREAM: 'true' } },

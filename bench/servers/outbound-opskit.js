@@ -5,8 +5,9 @@
 // call's start), `OUTBOUND_PROPAGATE=false` propagates nothing, `OUTBOUND_IGNORE_UPSTREAM=true`
 // ignores the upstream's host (subscribed, but every call returns at its first check),
 // `OUTBOUND_LINE=false` keeps the plugin's logger at warn (no `external call` line for an answered call).
-import { opskitOutbound } from '../../packages/outbound/dist/index.js'
 import { outboundServer } from './outbound-shared.js'
+// OPSKIT_DIST=dist-base: the build of bench/build-base.js <revision> instead (a change measured against it).
+const { opskitOutbound } = await import(`../../packages/outbound/${process.env.OPSKIT_DIST ?? 'dist'}/index.js`)
 
 await outboundServer('opskit-outbound', async (app) => {
   if (process.env.OUTBOUND_LINE === 'false') {

@@ -7,9 +7,10 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import { opskitCore } from '../../packages/core/dist/index.js'
-import { createLogger, fastifyLoggingOptions, opskitLogging } from '../../packages/logging/dist/index.js'
 import { opskitMetrics } from '../../packages/metrics/dist/index.js'
 import { logFile, serve } from '../lib/serve.js'
+// OPSKIT_DIST=dist-base: the build of bench/build-base.js <revision> instead (a change measured against it).
+const { createLogger, fastifyLoggingOptions, opskitLogging } = await import(`../../packages/logging/${process.env.OPSKIT_DIST ?? 'dist'}/index.js`)
 
 // The upstream takes none of the server's node flags (--cpu-prof, --trace-*): it is not what is measured.
 async function startUpstream() {

@@ -374,6 +374,29 @@ describe('odd messages', () => {
   })
 })
 
+describe('where a call in flight is kept', () => {
+  it('a request object that takes no property (frozen) is still observed, once, and left as it was', async () => {
+    const { capture } = await app({ services: { frozen: 'frozen.example' } })
+    const frozenRequest = Object.freeze({ origin: 'http://frozen.example:8080', path: '/items/7?token=abc', method: 'GET', headers: Object.freeze([]) })
+    const plain = { origin: 'http://frozen.example:8080', path: '/items/8', method: 'GET', headers: [] as string[] }
+    for (const request of [frozenRequest, plain]) {
+      diagnosticsChannel.channel('undici:request:create').publish({ request })
+      diagnosticsChannel.channel('undici:request:headers').publish({ request, response: { statusCode: 201, headers: [], statusText: 'Created' } })
+      diagnosticsChannel.channel('undici:request:trailers').publish({ request, trailers: [] })
+      // A second end of the same request (a replayed message) writes nothing more.
+      diagnosticsChannel.channel('undici:request:trailers').publish({ request, trailers: [] })
+    }
+    const frozen = await capture.call('http://frozen.example:8080/items/7')
+    expect(frozen).toMatchObject({ service: 'frozen', method: 'GET', status_code: 201, url: 'http://frozen.example:8080/items/7?token=[REDACTED]' })
+    expect((await capture.call('http://frozen.example:8080/items/8')).status_code).toBe(201)
+    expect(capture.calls().filter((line) => String(line.url).startsWith('http://frozen.example:8080/'))).toHaveLength(2)
+    expect(Object.getOwnPropertySymbols(frozenRequest)).toEqual([])
+    // The plain object kept the call under a symbol of the observer's, cleared when the call ended.
+    expect(Object.keys(plain)).toEqual(['origin', 'path', 'method', 'headers'])
+    expect(Object.getOwnPropertySymbols(plain).map((key) => (plain as unknown as Record<symbol, unknown>)[key])).toEqual([undefined])
+  })
+})
+
 describe('nothing secret or hostile reaches a line', () => {
   it('secret query values are [REDACTED], userinfo is stripped, headers are not logged', async () => {
     const up = await server()

@@ -1,6 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import type { ClientRequest, IncomingMessage } from 'node:http'
 import { guarded } from './guard.js'
+import { propagatedHeaders } from './propagation.js'
 import type { CallObserver, CallOrigin } from './call-observer.js'
 
 function originOf(request: ClientRequest): CallOrigin {
@@ -25,9 +26,9 @@ function originOf(request: ClientRequest): CallOrigin {
 export function subscribeHttp(observer: CallObserver): () => void {
   const onCreated = (message: unknown): void => {
     const request = (message as { request: ClientRequest }).request
-    const headers = observer.start(request, observer.targetOf(originOf(request)), request.method, request.path)
-    if (headers === null || request.headersSent) return
-    for (const [name, value] of headers) if (!request.hasHeader(name)) request.setHeader(name, value)
+    const context = observer.start(request, observer.targetOf(originOf(request)), request.method, request.path)
+    if (context === null || request.headersSent) return
+    for (const [name, value] of propagatedHeaders(context)) if (!request.hasHeader(name)) request.setHeader(name, value)
   }
   const onStart = (message: unknown): void => {
     const request = (message as { request: ClientRequest }).request

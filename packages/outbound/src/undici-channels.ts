@@ -1,5 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { guarded } from './guard.js'
+import { traceparentOf } from './propagation.js'
 import type { CallObserver, CallTarget } from './call-observer.js'
 
 /** The part of undici's request object its diagnostics channels publish (undici 5 to 7). */
@@ -50,9 +51,12 @@ export function subscribeUndici(observer: CallObserver): () => void {
   const onCreate = (message: unknown): void => {
     const request = (message as { request: UndiciRequest }).request
     const origin = request.origin
-    const headers = observer.start(request, targetOf(typeof origin === 'string' ? origin : String(origin)), request.method, request.path)
-    if (headers === null || typeof request.addHeader !== 'function') return
-    for (const [name, value] of headers) if (!hasHeader(request, name)) request.addHeader(name, value)
+    const context = observer.start(request, targetOf(typeof origin === 'string' ? origin : String(origin)), request.method, request.path)
+    if (context === null || typeof request.addHeader !== 'function') return
+    // Added one by one, no pair list built per call (see propagatedHeaders()).
+    if (!hasHeader(request, 'x-request-id')) request.addHeader('x-request-id', context.requestId)
+    const traceparent = traceparentOf(context)
+    if (traceparent !== undefined && !hasHeader(request, 'traceparent')) request.addHeader('traceparent', traceparent)
   }
   const onHeaders = (message: unknown): void => {
     const { request, response } = message as { request: object; response: { statusCode: number } }

@@ -77,6 +77,24 @@ const CALL_FIELD_KEYS = ['service', 'method', 'url', 'status_code', 'duration_ms
 const JSON_CACHE_MAX_LENGTH = 256
 const JSON_CACHE_SIZE = 2000
 
+// `.001` … `.999` with trailing zeros dropped (`.5`, `.25`), and '' for a whole number: the
+// fraction part of a millisecond duration rounded to the microsecond.
+const FRACTIONS = Array.from({ length: 1000 }, (_, i) => (i === 0 ? '' : '.' + String(i).padStart(3, '0').replace(/0+$/, '')))
+
+/**
+ * A duration in milliseconds (already rounded to 3 decimals) as JSON, the same text as `String(ms)`,
+ * from two cached strings: a whole number of milliseconds (a small integer, which V8 keeps its
+ * string of) and the fraction; `String()` of a fractional number builds a new string through the
+ * runtime on every line. Anything unusual (negative, huge, not on the microsecond) takes `String()`.
+ */
+export function durationJson(ms: number): string {
+  if (!(ms >= 0 && ms < 1e9)) return Number.isFinite(ms) ? String(ms) : 'null'
+  const us = Math.round(ms * 1000)
+  if (us / 1000 !== ms) return String(ms)
+  const whole = Math.floor(us / 1000)
+  return whole + (FRACTIONS[us - whole * 1000] as string)
+}
+
 /** Per-root state of the line format: level labels, a millisecond-cached clock, the redactor. */
 export class LineFormat {
   readonly redactor: Redactor
@@ -187,7 +205,7 @@ export class LineFormat {
     const requestId = f.request_id
     const userId = f.user_id
     return this.callHead(f.service, f.method, f.url) +
-      this.statusPart(status) + (Number.isFinite(duration) ? '' + duration : 'null') +
+      this.statusPart(status) + durationJson(duration) +
       // The id of the call's own request is core's (validated), written as every line of that request writes it.
       (requestId === undefined || requestId === null ? '' : ',"request_id":' + (requestId === f[CALL_CONTEXT]?.requestId ? quote(requestId) : quote(maskString(String(requestId))))) +
       (userId === undefined || userId === null ? '' : ',"user_id":' + quote(maskString(String(userId))))
@@ -217,7 +235,7 @@ export class LineFormat {
       ',"path":' + quote(capPath(maskString(f.path))) +
       (route === undefined ? '' : route === null ? ',"route":null' : ',"route":' + this.maskedJson(route)) +
       ',"status_code":' + f.status_code +
-      ',"duration_ms":' + (Number.isFinite(duration) ? '' + duration : 'null') +
+      ',"duration_ms":' + durationJson(duration) +
       (ip === undefined ? '' : ip === null ? ',"ip":null' : ',"ip":' + quote(maskString(ip))) +
       (userAgent === undefined ? '' : userAgent === null ? ',"user_agent":null' : ',"user_agent":' + this.maskedJson(userAgent))
   }

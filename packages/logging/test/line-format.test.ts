@@ -1,6 +1,6 @@
 import { ExternalCallFields } from '@opskit/core'
 import { describe, expect, test } from 'vitest'
-import { RequestCompletedFields } from '../src/line-format.js'
+import { durationJson, RequestCompletedFields } from '../src/line-format.js'
 import { captureLogger, rawKeys } from './capture.js'
 
 describe('line format', () => {
@@ -172,5 +172,20 @@ describe('line format', () => {
     const { logger, lines } = captureLogger({ redact: ['url', 'service'] })
     logger.info(new ExternalCallFields('items', 'GET', 'http://127.0.0.1/items/1', 200, 1, 'req-1', undefined), 'external call')
     expect(lines()[0]).toMatchObject({ service: '[REDACTED]', url: '[REDACTED]', method: 'GET', status_code: 200, request_id: 'req-1' })
+  })
+})
+
+describe('duration_ms', () => {
+  test('written exactly as JSON writes the number, on the request and external call lines alike', () => {
+    const durations = [0, 0.001, 0.01, 0.5, 0.25, 1, 12, 1.234, 999.999, 1000.05, 123456.789, 999_999_999.999, 1e9, 2e21, -3.5, 1.0005, 0.1 + 0.2]
+    for (let i = 0; i < 20_000; i++) durations.push(Math.round(Math.random() * 10 ** (i % 9) * 1000) / 1000)
+    for (const ms of durations) expect(durationJson(ms)).toBe(JSON.stringify(ms))
+    expect([NaN, Infinity, -Infinity].map(durationJson)).toEqual(['null', 'null', 'null'])
+
+    const { logger, lines } = captureLogger()
+    logger.info(new RequestCompletedFields('GET', '/a', '/a', 200, 12.5, '127.0.0.1', 'ua'), 'request completed')
+    logger.info(new ExternalCallFields('items', 'GET', 'http://items/1', 200, 0.007, undefined, undefined), 'external call')
+    logger.info(new ExternalCallFields('items', 'GET', 'http://items/2', 200, Number.NaN, undefined, undefined), 'external call')
+    expect(lines().map((line) => line.duration_ms)).toEqual([12.5, 0.007, null])
   })
 })

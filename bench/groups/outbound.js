@@ -19,6 +19,8 @@ export default {
     { name: 'opskit-outbound-no-propagation', file: 'outbound-opskit.js', env: { OUTBOUND_PROPAGATE: 'false' } },
     { name: 'opskit-outbound-upstream-ignored', file: 'outbound-opskit.js', env: { OUTBOUND_IGNORE_UPSTREAM: 'true' } },
     { name: 'noop-subscribers', file: 'outbound-noop-subscribers.js' },
+    { name: 'noop-alloc', file: 'outbound-noop-alloc.js' },
+    { name: 'noop-alloc-property', file: 'outbound-noop-alloc.js', env: { NOOP_ALLOC_KEEP: 'property' } },
     { name: 'one-more-line', file: 'outbound-one-more-line.js' },
     { name: 'one-more-hook', file: 'outbound-one-more-line.js', env: { ONE_MORE_LINE_LEVEL: 'debug' } },
   ],
